@@ -1,0 +1,86 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"gridd/grids"
+)
+
+// Error is an HTTP error with its status and a stable code, for cases the
+// domain's error kinds do not cover (401, 403, 412, 503...).
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// errorBody is the one shape every error response has.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// handlerFunc is a handler that returns its error to the one adapter that
+// writes statuses.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(fn handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// statusOf maps an error onto a status, a code and a message safe to show.
+func statusOf(err error) (int, string, string) {
+	var apiErr *Error
+	var inv *grids.InvalidError
+	var rej *grids.RejectedError
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr.Status, apiErr.Code, apiErr.Message
+	case errors.As(err, &inv):
+		return http.StatusBadRequest, "invalid", inv.Error()
+	case errors.As(err, &rej):
+		return http.StatusUnprocessableEntity, "rejected", rej.Error()
+	case errors.Is(err, grids.ErrNotFound):
+		return http.StatusNotFound, "not_found", err.Error()
+	case errors.Is(err, grids.ErrOutside):
+		return http.StatusNotFound, "outside", err.Error()
+	case errors.Is(err, grids.ErrConflict):
+		return http.StatusConflict, "conflict", err.Error()
+	}
+	return http.StatusInternalServerError, "internal", "internal error"
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := statusOf(err)
+	if status >= 500 {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request_failed",
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, msg
+	writeJSON(w, status, body) //nolint:errcheck
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// writeGeoJSON writes a GeoJSON document with its media type.
+func writeGeoJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/geo+json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,123 @@
+// Package api is gridd's HTTP face: the chi router, thin handlers, the JSON
+// and GeoJSON shapes, and the one table that maps domain errors to statuses.
+// It talks to the domain through small interfaces declared here.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"gridd/geo"
+	"gridd/grids"
+)
+
+// Divisions is what the division endpoints need.
+type Divisions interface {
+	Division(ctx context.Context, code geo.Code) (grids.Division, []grids.DivisionRef, error)
+	Children(ctx context.Context, parent geo.Code) ([]grids.DivisionRef, error)
+}
+
+// Config wires a Server. Nil parts leave their endpoints unmounted.
+type Config struct {
+	Logger *slog.Logger
+	// Ready reports whether the server can do its work (database reachable,
+	// schema current); /readyz answers 503 with its error otherwise.
+	Ready     func(context.Context) error
+	Divisions Divisions
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server serves gridd's HTTP API.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// New builds a Server with its own metrics registry.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gridd_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+	}, []string{"route", "method", "status"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "gridd_http_request_duration_seconds", Help: "HTTP request duration by route pattern.",
+		Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5},
+	}, []string{"route"})
+	s.registry.MustRegister(s.requests, s.duration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return s
+}
+
+// Registry is where other parts of the server register their metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Handler returns the router with every mounted endpoint.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer, s.observe)
+	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + r.URL.Path}
+	}))
+	r.MethodNotAllowed(s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: r.Method + " is not allowed on " + r.URL.Path}
+	}))
+	r.Get("/healthz", s.handle(s.healthz))
+	r.Get("/readyz", s.handle(s.readyz))
+	r.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	if s.cfg.Divisions != nil {
+		r.Get("/v1/divisions", s.handle(s.listDivisions))
+		r.Get("/v1/divisions/{code}", s.handle(s.getDivision))
+	}
+	return r
+}
+
+// observe logs one line per request and counts it, keyed by route pattern.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := chi.RouteContext(r.Context()).RoutePattern()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		d := time.Since(start)
+		s.requests.WithLabelValues(route, r.Method, http.StatusText(status)).Inc()
+		s.duration.WithLabelValues(route).Observe(d.Seconds())
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("route", route),
+			slog.Int("status", status), slog.Duration("duration", d))
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.cfg.Version})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(r.Context()); err != nil {
+			return &Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: err.Error()}
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,96 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"gridd/api"
+	"gridd/geo"
+	"gridd/grids"
+	"gridd/grids/postgis"
+	"gridd/grids/postgis/pgtest"
+)
+
+const smallHierarchy = `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"code":"110101","name":"东城区"},"geometry":{"type":"Polygon","coordinates":[[[116.40,39.90],[116.42,39.90],[116.42,39.92],[116.40,39.92],[116.40,39.90]]]}},
+{"type":"Feature","properties":{"code":"110101001","name":"东华门街道"},"geometry":{"type":"Polygon","coordinates":[[[116.40,39.90],[116.42,39.90],[116.42,39.92],[116.40,39.92],[116.40,39.90]]]}},
+{"type":"Feature","properties":{"code":"110101001007","name":"南池子社区"},"geometry":{"type":"Polygon","coordinates":[[[116.40,39.90],[116.42,39.90],[116.42,39.92],[116.40,39.92],[116.40,39.90]]]}}
+]}`
+
+func newTestServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	st := postgis.NewStore(pgtest.New(t))
+	feats, rejected, err := grids.ParseDivisions([]byte(smallHierarchy), geo.WGS84)
+	if err != nil || len(rejected) > 0 {
+		t.Fatalf("parse: %v %v", err, rejected)
+	}
+	if _, err := st.ImportDivisions(context.Background(), feats, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	srv := api.New(api.Config{Ready: st.Ready, Divisions: st, Version: "test"})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServerDivisions(t *testing.T) {
+	ts := newTestServer(t)
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		want   []string
+	}{
+		{"ready", "/readyz", 200, []string{`"ready"`}},
+		{"health", "/healthz", 200, []string{`"ok"`}},
+		{"community with its parents", "/v1/divisions/110101001007", 200,
+			[]string{`"type":"Feature"`, `"name":"南池子社区"`, `"code":"110101"`, `"code":"110101001"`, `"MultiPolygon"`}},
+		{"children", "/v1/divisions?parent=110101001", 200, []string{`"code":"110101001007"`}},
+		{"districts", "/v1/divisions", 200, []string{`"code":"110101"`}},
+		{"unknown code", "/v1/divisions/110101001099", 404, []string{`{"error":{"code":"not_found"`}},
+		{"bad code", "/v1/divisions/12345", 400, []string{`"code":"invalid"`, "5 digits"}},
+		{"no such endpoint", "/v2/nothing", 404, []string{`"code":"not_found"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := get(t, ts.URL+tt.path)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("body lacks %s: %s", w, body)
+				}
+			}
+		})
+	}
+	// Errors have one shape.
+	_, body := get(t, ts.URL+"/v1/divisions/110101001099")
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Message == "" {
+		t.Errorf("error body %q: %v", body, err)
+	}
+	// Requests are counted by route pattern.
+	_, metrics := get(t, ts.URL+"/metrics")
+	if !strings.Contains(metrics, `gridd_http_requests_total{method="GET",route="/v1/divisions/{code}",status="OK"}`) {
+		t.Errorf("metrics lack the route count:\n%s", metrics[:min(len(metrics), 2000)])
+	}
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+
+	"gridd/geo"
+)
+
+func init() {
+	commands["demo"] = command{help: "load the demo district (testdata/dongcheng) into an empty database", run: runDemo}
+}
+
+// runDemo loads each part of the demo data that the database does not hold
+// yet, so that it can run at every start.
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	db := dbFlag(fs)
+	dir := fs.String("dir", "testdata/dongcheng", "folder of the demo data")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, e, *db, true)
+	if err != nil {
+		return err
+	}
+	n, err := st.DivisionCount(ctx)
+	st.Close()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(e.stdout, "demo: %d divisions already loaded\n", n)
+		return nil
+	}
+	path := filepath.Join(*dir, "divisions.geojson")
+	rep, err := loadDivisions(ctx, e, *db, path, geo.WGS84, "demo", "demo data")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "demo: loaded %s: %d divisions\n", path, rep.Created)
+	return nil
+}

@@ -1,0 +1,203 @@
+// Command gridd is the grid-management engine and map server: it builds and
+// edits unit grids in PostGIS, answers lookups and serves vector tiles.
+//
+//	gridd serve                          serve the HTTP API and map
+//	gridd migrate                        apply database migrations
+//	gridd import divisions FILE          import districts, streets, communities
+//	gridd demo [--dir testdata/dongcheng] load the demo district into an empty database
+//	gridd version                        print the version
+//
+// Every command takes --db (or DATABASE_URL). This file only wires.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"os/user"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+
+	"gridd/grids/postgis"
+)
+
+// command is one subcommand: its one-line help and its run function, which
+// gets the arguments after the subcommand's name.
+type command struct {
+	help string
+	run  func(ctx context.Context, env *env, args []string) error
+}
+
+// commands is the table of subcommands; each lives in its own file and adds
+// itself here in init.
+var commands = map[string]command{}
+
+// env is what every subcommand shares: the logger and the common settings.
+type env struct {
+	log    *slog.Logger
+	stdout *os.File
+	stderr *os.File
+}
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	e := &env{log: logger, stdout: os.Stdout, stderr: os.Stderr}
+	if len(os.Args) < 2 || os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
+		usage()
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	cmd, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "gridd: unknown command %q\n\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd.run(ctx, e, os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "gridd %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: gridd COMMAND [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].help)
+	}
+	fmt.Fprintln(os.Stderr, "\nRun 'gridd COMMAND -h' for a command's flags.")
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(envOr("GRIDD_LOG_LEVEL", "info"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// envOr returns the environment variable, or def when it is unset or empty.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// dbFlag adds the --db flag, defaulting to DATABASE_URL.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
+}
+
+// actorFlag adds the --actor flag: the name the history records for changes
+// made from the command line.
+func actorFlag(fs *flag.FlagSet) *string {
+	def := "cli"
+	if u, err := user.Current(); err == nil {
+		def = "cli:" + u.Username
+	}
+	return fs.String("actor", envOr("GRIDD_ACTOR", def), "who the history records for this change (env GRIDD_ACTOR)")
+}
+
+// openStore connects to the database; with migrate it also applies pending
+// migrations.
+func openStore(ctx context.Context, e *env, url string, migrate bool) (*postgis.Store, error) {
+	if url == "" {
+		return nil, errors.New("no database: set DATABASE_URL or pass --db (make run provisions one)")
+	}
+	st, err := postgis.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		applied, err := postgis.Migrate(ctx, st.Pool())
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if len(applied) > 0 {
+			e.log.Info("migrated", "applied", strings.Join(applied, ","))
+		}
+	}
+	return st, nil
+}
+
+// version is set at build time with -ldflags "-X main.version=..."; otherwise
+// it comes from the VCS stamp Go embeds.
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if rev != "" {
+			if dirty {
+				rev += "-dirty"
+			}
+			return "dev-" + rev
+		}
+	}
+	return "dev"
+}
+
+func init() {
+	commands["version"] = command{help: "print the version", run: func(ctx context.Context, e *env, args []string) error {
+		fmt.Fprintln(e.stdout, "gridd", versionString())
+		return nil
+	}}
+	commands["migrate"] = command{help: "apply pending database migrations", run: runMigrate}
+}
+
+func runMigrate(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	db := dbFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := postgis.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := postgis.Migrate(ctx, st.Pool())
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(e.stdout, "schema is current")
+	}
+	for _, a := range applied {
+		fmt.Fprintln(e.stdout, "applied", a)
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package geo
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/paulmach/orb"
+)
+
+// The published example of the widely used coordtransform library: the point
+// (116.404, 39.915) taken as WGS-84, and as GCJ-02.
+func TestPublishedPairs(t *testing.T) {
+	tests := []struct {
+		name string
+		got  orb.Point
+		want orb.Point
+	}{
+		{"wgs84 to gcj02", WGS84ToGCJ02(orb.Point{116.404, 39.915}), orb.Point{116.41024449916938, 39.91640428150164}},
+		{"gcj02 to bd09", GCJ02ToBD09(orb.Point{116.404, 39.915}), orb.Point{116.41036949371029, 39.92133699351021}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if d := DistanceM(tt.got, tt.want); d > 0.001 {
+				t.Errorf("got %v, want %v (%.4f m apart)", tt.got, tt.want, d)
+			}
+		})
+	}
+}
+
+// Round trips at points across China must close within 0.5 m (in practice
+// within millimetres).
+func TestRoundTripsAcrossChina(t *testing.T) {
+	seed := int64(20261122)
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	worst := map[CRS]float64{}
+	for i := 0; i < 20000; i++ {
+		p := orb.Point{73.5 + rng.Float64()*(135-73.5), 18 + rng.Float64()*(53.5-18)}
+		for _, c := range []CRS{GCJ02, BD09} {
+			q := ToWGS84(FromWGS84(p, c), c)
+			d := DistanceM(p, q)
+			worst[c] = math.Max(worst[c], d)
+			if d > 0.5 {
+				t.Fatalf("%s round trip at %v came back at %v, %.3f m off", c, p, q, d)
+			}
+		}
+	}
+	t.Logf("worst round-trip error: gcj02 %.6f m, bd09 %.6f m", worst[GCJ02], worst[BD09])
+	// The offset itself is real: in Beijing GCJ-02 lies hundreds of metres off.
+	if d := DistanceM(orb.Point{116.404, 39.915}, WGS84ToGCJ02(orb.Point{116.404, 39.915})); d < 100 || d > 1000 {
+		t.Errorf("gcj02 offset in Beijing is %.1f m, want 100-1000 m", d)
+	}
+}
+
+func TestOutsideChinaUnchanged(t *testing.T) {
+	p := orb.Point{2.35, 48.85} // Paris
+	if q := WGS84ToGCJ02(p); q != p {
+		t.Errorf("gcj02 moved a point outside China: %v", q)
+	}
+}
+
+func TestParseCRS(t *testing.T) {
+	for _, s := range []string{"", "wgs84", "GCJ02", "bd09", "cgcs2000", "EPSG:4326"} {
+		if _, err := ParseCRS(s); err != nil {
+			t.Errorf("ParseCRS(%q): %v", s, err)
+		}
+	}
+	if _, err := ParseCRS("mercator"); err == nil {
+		t.Error("ParseCRS(mercator) accepted")
+	}
+}
+
+func ExampleToWGS84() {
+	// A phone in Beijing reports a GCJ-02 position.
+	w := ToWGS84(orb.Point{116.41024449916938, 39.91640428150164}, GCJ02)
+	fmt.Printf("%.6f %.6f\n", w[0], w[1])
+	// Output: 116.404000 39.915000
+}

@@ -1,0 +1,63 @@
+// Package grids is gridd's domain: the administrative divisions, unit grids,
+// management grids, departments and the operations on them (import, build,
+// edit, route). It declares the storage it needs and knows no SQL or HTTP.
+package grids
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"gridd/geo"
+)
+
+// The domain's error kinds. Adapters translate their own errors into these,
+// and the API maps them to statuses in one place.
+var (
+	// ErrNotFound: the named record does not exist (or is not current).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the request contradicts what is stored (a stale version,
+	// a duplicate code).
+	ErrConflict = errors.New("conflict")
+	// ErrOutside: a location lies outside every unit grid.
+	ErrOutside = errors.New("outside")
+)
+
+// InvalidError is bad input: which field, and why.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// Invalid builds an *InvalidError with a formatted reason.
+func Invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Division is a district, street or community as stored: one version of its
+// boundary, current when ValidTo is nil.
+type Division struct {
+	Level      geo.Level
+	Code       geo.Code
+	Name       string
+	ParentCode geo.Code
+	Geom       orb.MultiPolygon
+	ValidFrom  time.Time
+	ValidTo    *time.Time
+}
+
+// DivisionRef names a division without its geometry, as in a parent chain.
+type DivisionRef struct {
+	Level geo.Level
+	Code  geo.Code
+	Name  string
+}
