@@ -61,3 +61,15 @@ type DivisionRef struct {
 	Code  geo.Code
 	Name  string
 }
+
+// Change is one committed change to the map, as the change feed announces
+// it: which table, and the WGS-84 bounding box of every row before and after.
+// All means the extent is unknown (a truncate, or notifications that may have
+// been lost): treat everything as changed.
+type Change struct {
+	Table   string
+	Op      string
+	Version int64
+	BBox    orb.Bound
+	All     bool
+}
