@@ -112,7 +112,7 @@ EOF
 		log "creating database $dbname"
 		psql -q -h 127.0.0.1 -p "$port" -U postgres -c "create database $dbname" postgres
 	fi
-	psql -q -h 127.0.0.1 -p "$port" -U postgres -c "create extension if not exists postgis" "$dbname"
+	PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -p "$port" -U postgres -c "create extension if not exists postgis" "$dbname"
 }
 
 stop() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -191,5 +192,30 @@ func TestImportDivisionsRejects(t *testing.T) {
 				t.Errorf("a rejected import changed the database")
 			}
 		})
+	}
+}
+
+// The demo district loads cleanly and has the real hierarchy's shape.
+func TestImportDemoDivisions(t *testing.T) {
+	ctx := context.Background()
+	st := postgis.NewStore(pgtest.New(t))
+	data, err := os.ReadFile("../../testdata/dongcheng/divisions.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := importBytes(ctx, st, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Created != 187 {
+		t.Errorf("created %d divisions, want 187 (1 district, 17 streets, 169 communities)", rep.Created)
+	}
+	var districts, streets, communities int
+	var km2 float64
+	st.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM districts), (SELECT count(*) FROM streets),
+		(SELECT count(*) FROM communities), (SELECT ST_Area(ST_Transform(geom, 4548)) / 1e6 FROM districts)`).
+		Scan(&districts, &streets, &communities, &km2)
+	if districts != 1 || streets != 17 || communities != 169 || km2 < 41 || km2 > 43 {
+		t.Errorf("demo: %d districts, %d streets, %d communities, %.2f km²", districts, streets, communities, km2)
 	}
 }
