@@ -15,11 +15,11 @@ DATABASE_URL := $(shell scripts/db.sh url)
 endif
 export DATABASE_URL
 
-.PHONY: all build run db db-stop test vet check-imports bench clean
+.PHONY: all build run db db-stop test vet check-imports bench clean web browser-deps
 
 all: build
 
-build:
+build: web
 	$(GO) build -o $(BIN) ./cmd/gridd
 
 db:
@@ -31,7 +31,7 @@ run: build db
 	$(BIN) demo
 	$(BIN) serve
 
-test: db vet check-imports
+test: db web browser-deps vet check-imports
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
@@ -45,6 +45,22 @@ check-imports:
 	if [ -n "$$bad" ]; then echo "check-imports: pure packages import: $$bad"; \
 		$(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./geo/... gridd/grids ./tiles/...; exit 1; fi; \
 	echo "check-imports: geo, grids and tiles are free of pgx, chi and net/http"
+
+# The map page's bundle (MapLibre GL JS from npm, bundled by esbuild) goes to
+# api/mapweb/dist, which the binary embeds. Node and npm come from apt when
+# missing.
+WEB_DIST := api/mapweb/dist/map.js
+web: $(WEB_DIST)
+$(WEB_DIST): web/package.json web/package-lock.json $(wildcard web/src/*)
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	@touch $(WEB_DIST)
+
+# The browser test drives Debian's chromium and needs a CJK font for labels.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+		else echo "browser-deps: chromium or fonts-noto-cjk missing and not root: the browser test will not run"; fi; fi
 
 bench: build db
 	$(GO) run ./cmd/griddbench

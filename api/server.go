@@ -17,6 +17,7 @@ import (
 
 	"gridd/geo"
 	"gridd/grids"
+	"gridd/tiles"
 )
 
 // Divisions is what the division endpoints need.
@@ -34,6 +35,18 @@ type Config struct {
 	Divisions Divisions
 	// Version is reported by /healthz.
 	Version string
+	// Tiles serves vector tiles, TileJSON, the style, glyphs and the map page.
+	Tiles *tiles.Service
+	// Places answers the map page's code search (/v1/search).
+	Places Places
+	// PublicURL is the scheme and host clients reach the server at, for the
+	// URLs in TileJSON and the style; empty takes them from each request.
+	PublicURL string
+	// Basemap is an optional raster tile URL template drawn under the style's
+	// layers, with its attribution.
+	Basemap, BasemapAttribution string
+	// Glyphs serves the style's label glyphs; nil uses the built-in Latin font.
+	Glyphs *tiles.Glyphs
 }
 
 // Server serves gridd's HTTP API.
@@ -82,6 +95,10 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Divisions != nil {
 		r.Get("/v1/divisions", s.handle(s.listDivisions))
 		r.Get("/v1/divisions/{code}", s.handle(s.getDivision))
+	}
+	if s.cfg.Tiles != nil {
+		s.mountTiles(r)
+		s.mountMap(r)
 	}
 	return r
 }

@@ -18,6 +18,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	db := dbFlag(fs)
 	addr := fs.String("addr", envOr("GRIDD_ADDR", ":8080"), "listen address (env GRIDD_ADDR)")
+	tileOpts := tileFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -27,11 +28,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer st.Close()
 
+	tileSvc, glyphs := startTiles(ctx, e, st, tileOpts)
 	srv := api.New(api.Config{
-		Logger:    e.log,
-		Ready:     st.Ready,
-		Divisions: st,
-		Version:   versionString(),
+		Logger:             e.log,
+		Ready:              st.Ready,
+		Divisions:          st,
+		Version:            versionString(),
+		Tiles:              tileSvc,
+		Places:             st,
+		Glyphs:             glyphs,
+		PublicURL:          tileOpts.publicURL,
+		Basemap:            tileOpts.basemap,
+		BasemapAttribution: tileOpts.attribution,
 	})
 	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

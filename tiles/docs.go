@@ -1,0 +1,142 @@
+package tiles
+
+import (
+	"math"
+	"strings"
+
+	"github.com/paulmach/orb"
+)
+
+// TileJSON returns the TileJSON 3.0.0 document of the layers, with tile URLs
+// under base (scheme and host, no trailing slash) and the WGS-84 bounds of
+// their data (the whole Web-Mercator square when bounds is empty).
+func TileJSON(base string, layers []*Layer, bounds orb.Bound) map[string]any {
+	minZ, maxZ := MaxZoom, 0
+	vl := make([]map[string]any, 0, len(layers))
+	for _, l := range layers {
+		minZ, maxZ = min(minZ, l.MinZoom), max(maxZ, l.MaxZoom)
+		fields := map[string]string{}
+		for _, f := range l.Fields {
+			fields[f.Name] = f.Type
+		}
+		vl = append(vl, map[string]any{
+			"id": l.Name, "description": l.Description, "minzoom": l.MinZoom, "maxzoom": l.MaxZoom, "fields": fields,
+		})
+	}
+	if bounds == (orb.Bound{}) {
+		bounds = orb.Bound{Min: orb.Point{-180, -MaxLat}, Max: orb.Point{180, MaxLat}}
+	}
+	c := bounds.Center()
+	key := Key(layers)
+	return map[string]any{
+		"tilejson":      "3.0.0",
+		"name":          "gridd " + key,
+		"description":   "gridd vector tiles: " + key,
+		"scheme":        "xyz",
+		"tiles":         []string{base + "/tiles/" + key + "/{z}/{x}/{y}.mvt"},
+		"minzoom":       minZ,
+		"maxzoom":       maxZ,
+		"bounds":        []float64{bounds.Min[0], bounds.Min[1], bounds.Max[0], bounds.Max[1]},
+		"center":        []float64{c[0], c[1], float64(FitZoom(bounds))},
+		"vector_layers": vl,
+	}
+}
+
+// FitZoom is the deepest zoom at which the WGS-84 bound fits in one 256-pixel
+// tile's width, at most 16.
+func FitZoom(b orb.Bound) int {
+	m := MercatorBound(b)
+	w := math.Max(m.Max[0]-m.Min[0], m.Max[1]-m.Min[1])
+	if w <= 0 {
+		return 16
+	}
+	z := int(math.Floor(math.Log2(2 * WorldHalf / w)))
+	return max(0, min(16, z))
+}
+
+// FontStack is the font the style's labels use; the glyph endpoint serves it.
+const FontStack = "Noto Sans Regular"
+
+// StyleOptions are the choices of the style document.
+type StyleOptions struct {
+	// Basemap is an optional raster tile URL template ({z}/{x}/{y}) drawn
+	// under gridd's layers; empty draws none.
+	Basemap string
+	// BasemapAttribution is shown with the basemap.
+	BasemapAttribution string
+}
+
+// Style returns gridd's MapLibre style document: every layer from gridd's own
+// source under base, labels in FontStack from gridd's glyph endpoint, and
+// optionally a raster basemap. Layer ids start with the tile layer's name and
+// a dash, so that a page can toggle a tile layer's style layers together.
+func Style(base string, opt StyleOptions) map[string]any {
+	sources := map[string]any{
+		"gridd": map[string]any{"type": "vector", "url": base + "/tiles/" + Key(Layers) + ".json"},
+	}
+	layers := []map[string]any{
+		{"id": "background", "type": "background", "paint": map[string]any{"background-color": "#f4f2ec"}},
+	}
+	if opt.Basemap != "" {
+		sources["basemap"] = map[string]any{"type": "raster", "tiles": []string{opt.Basemap}, "tileSize": 256,
+			"attribution": opt.BasemapAttribution}
+		layers = append(layers, map[string]any{"id": "basemap", "type": "raster", "source": "basemap"})
+	}
+	fill := func(id, layer, color string, opacity any, minzoom float64) map[string]any {
+		return map[string]any{"id": id, "type": "fill", "source": "gridd", "source-layer": layer, "minzoom": minzoom,
+			"paint": map[string]any{"fill-color": color, "fill-opacity": opacity}}
+	}
+	line := func(id, layer, color string, width any, dash []float64, minzoom float64) map[string]any {
+		paint := map[string]any{"line-color": color, "line-width": width}
+		if dash != nil {
+			paint["line-dasharray"] = dash
+		}
+		return map[string]any{"id": id, "type": "line", "source": "gridd", "source-layer": layer, "minzoom": minzoom,
+			"layout": map[string]any{"line-join": "round"}, "paint": paint}
+	}
+	label := func(id, layer, field string, size float64, color string, minzoom, maxzoom float64) map[string]any {
+		return map[string]any{"id": id, "type": "symbol", "source": "gridd", "source-layer": layer,
+			"minzoom": minzoom, "maxzoom": maxzoom,
+			"layout": map[string]any{"text-field": []any{"get", field}, "text-font": []string{FontStack},
+				"text-size": size, "text-max-width": 8, "symbol-placement": "point"},
+			"paint": map[string]any{"text-color": color, "text-halo-color": "#ffffff", "text-halo-width": 1.5}}
+	}
+	// Highlight a selected or hovered grid through feature-state.
+	gridFill := []any{"case",
+		[]any{"boolean", []any{"feature-state", "selected"}, false}, 0.45,
+		[]any{"boolean", []any{"feature-state", "hover"}, false}, 0.25,
+		0.06}
+	layers = append(layers,
+		fill("districts-fill", "districts", "#e9e4d8", 0.6, 0),
+		fill("communities-fill", "communities", "#cfe3f4", 0.35, 9),
+		fill("grids-fill", "grids", "#4f9d2d", gridFill, 10),
+		line("grids-line", "grids", "#4f9d2d", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 12, 0.3, 16, 1.2}, nil, 11),
+		line("mgmt_grids-line", "mgmt_grids", "#d1495b", 1.6, []float64{3, 2}, 10),
+		line("communities-line", "communities", "#2f6fad", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.6, 16, 1.8}, nil, 9),
+		line("streets-line", "streets", "#6a4c93", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 8, 1, 16, 3}, []float64{4, 2}, 8),
+		line("districts-line", "districts", "#3d3d3d", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 6, 1.2, 16, 4}, nil, 0),
+		label("districts-label", "districts", "name", 16, "#222222", 6, 11),
+		label("streets-label", "streets", "name", 14, "#4b2e7a", 11, 14),
+		label("communities-label", "communities", "name", 12, "#1d4f80", 13.5, 16),
+		label("grids-label", "grids", "code", 10, "#2f5e1b", 15.5, 24),
+		label("mgmt_grids-label", "mgmt_grids", "name", 11, "#a02c3c", 14, 24),
+	)
+	return map[string]any{
+		"version": 8,
+		"name":    "gridd",
+		"sources": sources,
+		"glyphs":  base + "/fonts/{fontstack}/{range}.pbf",
+		"layers":  layers,
+	}
+}
+
+// StyleLayerIDs lists the style's layer ids that draw the tile layer.
+func StyleLayerIDs(style map[string]any, layer string) []string {
+	var ids []string
+	for _, l := range style["layers"].([]map[string]any) {
+		if id := l["id"].(string); strings.HasPrefix(id, layer+"-") {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

@@ -1,0 +1,136 @@
+package tiles
+
+import (
+	"fmt"
+	"strings"
+
+	"gridd/grids"
+)
+
+// Field is one attribute a layer's features carry, as TileJSON lists it.
+type Field struct {
+	Name string
+	// Type is the TileJSON/MVT value type: "String" or "Number".
+	Type        string
+	Description string
+}
+
+// Layer is one vector-tile layer: a table of the map drawn between two
+// zooms. Its SQL lives with the tile source (for PostGIS:
+// grids/postgis/queries/tiles_<Name>.sql); adding a layer is one entry in
+// Layers plus that query.
+type Layer struct {
+	// Name is the layer's name in tile URLs, in the MVT and in the style.
+	Name        string
+	Description string
+	// Table is the change-feed table whose changes touch this layer's tiles.
+	Table string
+	// Geometry is "polygon", "line", "point" or "mixed", for the style.
+	Geometry string
+	// MinZoom and MaxZoom bound the zooms whose tiles hold the layer; outside
+	// them the layer is left out of the tile (MapLibre overzooms past MaxZoom).
+	MinZoom, MaxZoom int
+	// Simplify is the simplification tolerance in screen pixels (of a
+	// 256-pixel tile); 0 draws the stored geometry as is.
+	Simplify float64
+	// Fields are the attributes every feature has besides its integer id.
+	Fields []Field
+}
+
+// Visible reports whether the layer is drawn in tiles of zoom z.
+func (l *Layer) Visible(z int) bool { return z >= l.MinZoom && z <= l.MaxZoom }
+
+// Layers is the closed list of layers gridd serves, in drawing order (the
+// order of the layers inside a multi-layer tile). Feature ids are integers
+// (the numeric code where the code is all digits) so that MapLibre's
+// feature-state can address them.
+var Layers = []*Layer{
+	{Name: "districts", Description: "districts (区县)", Table: "districts", Geometry: "polygon",
+		MinZoom: 0, MaxZoom: MaxZoom, Simplify: 1, Fields: divisionFields},
+	{Name: "streets", Description: "streets and towns (街道/乡镇)", Table: "streets", Geometry: "polygon",
+		MinZoom: 8, MaxZoom: MaxZoom, Simplify: 0.5, Fields: divisionFields},
+	{Name: "communities", Description: "communities (社区/村)", Table: "communities", Geometry: "polygon",
+		MinZoom: 9, MaxZoom: MaxZoom, Simplify: 0.5, Fields: divisionFields},
+	{Name: "mgmt_grids", Description: "management grids (责任网格)", Table: "mgmt_grids", Geometry: "polygon",
+		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, Fields: []Field{
+			{"code", "String", "management grid code"},
+			{"name", "String", "management grid name"},
+			{"street_code", "String", "street the grid belongs to"},
+		}},
+	{Name: "grids", Description: "unit grids (单元网格)", Table: "unit_grids", Geometry: "polygon",
+		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, Fields: []Field{
+			{"code", "String", "15-digit unit grid code"},
+			{"community_code", "String", "community (社区) code"},
+			{"street_code", "String", "street (街道) code"},
+			{"district_code", "String", "district (区) code"},
+			{"area_m2", "Number", "area in square metres"},
+			{"version", "Number", "version of the grid's shape"},
+		}},
+	// Next: components (部件), once migration 0006 adds the table:
+	// {Name: "components", Table: "components", Geometry: "mixed", MinZoom: 10,
+	//  MaxZoom: MaxZoom, Fields: code, class_code, status, grid_code}
+	// with grids/postgis/queries/tiles_components.sql thinning points below z16.
+}
+
+var divisionFields = []Field{
+	{"code", "String", "division code"},
+	{"name", "String", "division name"},
+	{"parent_code", "String", "code of the parent division"},
+}
+
+// LayerNames lists the served layers, comma-separated.
+func LayerNames() string {
+	names := make([]string, len(Layers))
+	for i, l := range Layers {
+		names[i] = l.Name
+	}
+	return strings.Join(names, ",")
+}
+
+// ParseLayers reads a comma-separated layer list ("streets,communities,grids")
+// into the layers in drawing order, without repeats. An unknown or empty name
+// is an *grids.InvalidError that lists the valid ones.
+func ParseLayers(s string) ([]*Layer, error) {
+	want := map[string]bool{}
+	for _, n := range strings.Split(s, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			return nil, grids.Invalid("layers", "empty layer name in %q; valid layers: %s", s, LayerNames())
+		}
+		if Lookup(n) == nil {
+			return nil, grids.Invalid("layers", "unknown layer %q; valid layers: %s", n, LayerNames())
+		}
+		want[n] = true
+	}
+	var out []*Layer
+	for _, l := range Layers {
+		if want[l.Name] {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// Lookup returns the layer of that name, or nil.
+func Lookup(name string) *Layer {
+	for _, l := range Layers {
+		if l.Name == name {
+			return l
+		}
+	}
+	return nil
+}
+
+// Key is the canonical name of a layer list: the names in drawing order,
+// comma-separated. Requests naming the same layers share tiles.
+func Key(layers []*Layer) string {
+	names := make([]string, len(layers))
+	for i, l := range layers {
+		names[i] = l.Name
+	}
+	return strings.Join(names, ",")
+}
+
+func (l *Layer) String() string {
+	return fmt.Sprintf("layer %s (z%d-%d)", l.Name, l.MinZoom, l.MaxZoom)
+}

@@ -1,0 +1,176 @@
+package tiles
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/paulmach/orb"
+	"golang.org/x/sync/singleflight"
+
+	"gridd/grids"
+)
+
+// Tile geometry settings: MVT extent (units per tile side) and the buffer
+// (units drawn beyond each side, so that lines and labels meet across tiles).
+const (
+	Extent = 4096
+	Buffer = 256
+)
+
+// DefaultMaxTileBytes is the size cap of one tile.
+const DefaultMaxTileBytes = 500 << 10
+
+// RenderOptions say how detailed a rendering is.
+type RenderOptions struct {
+	Extent int
+	Buffer int
+	// SimplifyScale multiplies every layer's Simplify.
+	SimplifyScale float64
+}
+
+// Source renders tiles from the system of record.
+type Source interface {
+	// RenderTile encodes the layers that are visible at t.Z into one MVT,
+	// a layer each, in the order given; no visible layer gives empty data.
+	RenderTile(ctx context.Context, layers []*Layer, t ID, opt RenderOptions) ([]byte, error)
+	// DataBounds is the WGS-84 extent of everything the layers draw.
+	DataBounds(ctx context.Context, layers []*Layer) (orb.Bound, error)
+}
+
+// Stats counts the service's work since it started.
+type Stats struct {
+	Hits, Misses, Renders, Capped, OverCap, Invalidations, Dropped uint64
+}
+
+// Service serves tiles through the cache and keeps the cache fresh from the
+// change feed.
+type Service struct {
+	src      Source
+	cache    *Cache
+	maxBytes int
+	group    singleflight.Group
+
+	hits, misses, renders, capped, overCap, invalidations, dropped atomic.Uint64
+}
+
+// NewService builds a tile service over the source with a cache of
+// cacheBytes; maxTileBytes caps one tile (0: DefaultMaxTileBytes).
+func NewService(src Source, cacheBytes int64, maxTileBytes int) *Service {
+	if maxTileBytes <= 0 {
+		maxTileBytes = DefaultMaxTileBytes
+	}
+	return &Service{src: src, cache: NewCache(cacheBytes, Buffer, Extent), maxBytes: maxTileBytes}
+}
+
+// Cache exposes the cache, for its size.
+func (s *Service) Cache() *Cache { return s.cache }
+
+// Stats returns the counters.
+func (s *Service) Stats() Stats {
+	return Stats{Hits: s.hits.Load(), Misses: s.misses.Load(), Renders: s.renders.Load(),
+		Capped: s.capped.Load(), OverCap: s.overCap.Load(),
+		Invalidations: s.invalidations.Load(), Dropped: s.dropped.Load()}
+}
+
+// Tile returns the tile of the layers at t, from the cache when it holds it
+// (hit reports that), else rendered and cached. Concurrent requests for the
+// same missing tile share one rendering. A tile over the size cap at full
+// detail is rendered again coarser (extent 1024, four times the
+// simplification) and counted; if it is still over, it is served and counted
+// as over the cap.
+func (s *Service) Tile(ctx context.Context, layers []*Layer, t ID) (tile *Tile, hit bool, err error) {
+	if err := t.Check(); err != nil {
+		return nil, false, err
+	}
+	if len(layers) == 0 {
+		return nil, false, grids.Invalid("layers", "no layer named; valid layers: %s", LayerNames())
+	}
+	k := CacheKey{Layers: Key(layers), ID: t}
+	if tile, ok := s.cache.Get(k); ok {
+		s.hits.Add(1)
+		return tile, true, nil
+	}
+	s.misses.Add(1)
+	v, err, _ := s.group.Do(k.Layers+"/"+t.String(), func() (any, error) {
+		gen := s.cache.Generation()
+		// Other requests wait on this rendering: one leaving must not fail it.
+		tile, err := s.render(context.WithoutCancel(ctx), layers, t)
+		if err != nil {
+			return nil, err
+		}
+		s.cache.Put(k, layers, tile, gen)
+		return tile, nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return v.(*Tile), false, nil
+}
+
+// Render renders a tile without the cache (the export uses it).
+func (s *Service) Render(ctx context.Context, layers []*Layer, t ID) (*Tile, error) {
+	if err := t.Check(); err != nil {
+		return nil, err
+	}
+	return s.render(ctx, layers, t)
+}
+
+func (s *Service) render(ctx context.Context, layers []*Layer, t ID) (*Tile, error) {
+	s.renders.Add(1)
+	data, err := s.src.RenderTile(ctx, layers, t, RenderOptions{Extent: Extent, Buffer: Buffer, SimplifyScale: 1})
+	if err != nil {
+		return nil, fmt.Errorf("render tile %s/%s: %w", Key(layers), t, err)
+	}
+	capped := false
+	if len(data) > s.maxBytes {
+		s.capped.Add(1)
+		capped = true
+		data, err = s.src.RenderTile(ctx, layers, t, RenderOptions{Extent: 1024, Buffer: 64, SimplifyScale: 4})
+		if err != nil {
+			return nil, fmt.Errorf("render tile %s/%s coarser: %w", Key(layers), t, err)
+		}
+		if len(data) > s.maxBytes {
+			s.overCap.Add(1)
+		}
+	}
+	return NewTile(data, capped), nil
+}
+
+// NewTile wraps encoded data with its ETag.
+func NewTile(data []byte, capped bool) *Tile {
+	sum := sha256.Sum256(data)
+	return &Tile{Data: data, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`, Capped: capped}
+}
+
+// Gzipped returns the tile's data gzip-compressed, compressing it once.
+func (t *Tile) Gzipped() []byte {
+	t.gzOnce.Do(func() {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+		zw.Write(t.Data) //nolint:errcheck // writes to memory
+		zw.Close()
+		t.gz = b.Bytes()
+	})
+	return t.gz
+}
+
+// Apply drops the cached tiles that a committed change touches: those whose
+// layers draw the changed table and whose buffered squares meet its extent,
+// at every zoom (every tile of those layers when the extent is unknown; every
+// tile when the table is "*").
+func (s *Service) Apply(c grids.Change) int {
+	s.invalidations.Add(1)
+	n := s.cache.Invalidate(c.Table, c.All, c.BBox)
+	s.dropped.Add(uint64(n))
+	return n
+}
+
+// DataBounds is the WGS-84 extent of what the layers draw.
+func (s *Service) DataBounds(ctx context.Context, layers []*Layer) (orb.Bound, error) {
+	return s.src.DataBounds(ctx, layers)
+}

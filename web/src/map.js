@@ -1,0 +1,150 @@
+// gridd's map page: the gridd style with layer toggles, a code search that
+// flies to the code, a click that shows the lookup for the point, URL
+// parameters for center, zoom and layers, and the iframe snippet that embeds
+// the current view.
+import maplibregl from 'maplibre-gl';
+import 'maplibre-gl/dist/maplibre-gl.css';
+import './map.css';
+
+const TILE_LAYERS = [
+  ['districts', '区 districts'],
+  ['streets', '街道 streets'],
+  ['communities', '社区 communities'],
+  ['mgmt_grids', '责任网格 management grids'],
+  ['grids', '单元网格 unit grids'],
+];
+// Chinese glyphs are drawn from the viewer's local fonts; gridd's glyph
+// endpoint serves the rest (Latin, digits), so the page needs no font service.
+const CJK_FONTS = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'WenQuanYi Micro Hei', sans-serif";
+
+const params = new URLSearchParams(location.search);
+const embed = params.get('embed') === '1';
+const shown = new Set((params.get('layers') || TILE_LAYERS.map((l) => l[0]).join(',')).split(',').filter(Boolean));
+const $ = (id) => document.getElementById(id);
+const status = (msg, isError) => {
+  const el = $('status');
+  el.textContent = msg;
+  el.className = isError ? 'error' : '';
+};
+
+window.griddErrors = [];
+window.griddReady = false;
+if (embed) document.body.classList.add('embed');
+
+function parseCenter(s) {
+  const p = (s || '').split(',').map(Number);
+  return p.length === 2 && p.every(Number.isFinite) ? p : null;
+}
+
+async function start() {
+  const style = await (await fetch('/styles/gridd.json')).json();
+  const tj = await (await fetch(style.sources.gridd.url)).json();
+  const center = parseCenter(params.get('center')) || tj.center.slice(0, 2);
+  const zoom = Number.isFinite(parseFloat(params.get('zoom'))) ? parseFloat(params.get('zoom')) : Math.max(tj.center[2], 11);
+  const map = new maplibregl.Map({
+    container: 'map', style, center, zoom,
+    localIdeographFontFamily: CJK_FONTS,
+    hash: false, attributionControl: { compact: true },
+  });
+  window.griddMap = map;
+  map.addControl(new maplibregl.NavigationControl(), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+  map.on('error', (e) => {
+    const msg = (e.error && e.error.message) || String(e);
+    window.griddErrors.push(msg);
+    status('map error: ' + msg, true);
+  });
+
+  // Layer toggles.
+  const box = $('layers');
+  for (const [name, label] of TILE_LAYERS) {
+    const id = 'toggle-' + name;
+    const row = document.createElement('label');
+    row.innerHTML = `<input type="checkbox" id="${id}"> ${label}`;
+    box.appendChild(row);
+    const cb = row.querySelector('input');
+    cb.checked = shown.has(name);
+    cb.addEventListener('change', () => {
+      if (cb.checked) shown.add(name); else shown.delete(name);
+      applyLayers();
+      updateURL();
+    });
+  }
+  function applyLayers() {
+    for (const l of map.getStyle().layers) {
+      const tl = TILE_LAYERS.find(([n]) => l.id.startsWith(n + '-'));
+      if (tl) map.setLayoutProperty(l.id, 'visibility', shown.has(tl[0]) ? 'visible' : 'none');
+    }
+  }
+
+  // URL parameters and the iframe snippet follow the view.
+  function viewQuery() {
+    const c = map.getCenter();
+    return `center=${c.lng.toFixed(5)},${c.lat.toFixed(5)}&zoom=${map.getZoom().toFixed(2)}&layers=${[...shown].join(',')}`;
+  }
+  function updateURL() {
+    const q = viewQuery();
+    history.replaceState(null, '', `${location.pathname}?${q}${embed ? '&embed=1' : ''}`);
+    $('snippet').value = `<iframe src="${location.origin}/map?${q}&embed=1" width="800" height="600" style="border:0" title="gridd map"></iframe>`;
+  }
+  map.on('moveend', updateURL);
+
+  // Search: any division, grid or management-grid code.
+  $('search').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const code = $('code').value.trim();
+    if (!code) return;
+    const resp = await fetch('/v1/search?code=' + encodeURIComponent(code));
+    const body = await resp.json();
+    if (!resp.ok) {
+      status(body.error ? body.error.message : resp.statusText, true);
+      return;
+    }
+    status(`${body.kind} ${body.code} ${body.name !== body.code ? body.name : ''}`);
+    map.fitBounds([[body.bbox[0], body.bbox[1]], [body.bbox[2], body.bbox[3]]], { padding: 60, maxZoom: 17, duration: 800 });
+  });
+
+  // Click: the lookup for the point, and the features drawn under it.
+  let selected = null;
+  map.on('click', async (ev) => {
+    const { lng, lat } = ev.lngLat;
+    const drawn = {};
+    for (const f of map.queryRenderedFeatures(ev.point)) {
+      const layer = f.sourceLayer;
+      if (layer && !drawn[layer]) drawn[layer] = f;
+    }
+    if (selected !== null) map.setFeatureState({ source: 'gridd', sourceLayer: 'grids', id: selected }, { selected: false });
+    selected = drawn.grids ? drawn.grids.id : null;
+    if (selected !== null) map.setFeatureState({ source: 'gridd', sourceLayer: 'grids', id: selected }, { selected: true });
+    const lines = [`${lng.toFixed(6)}, ${lat.toFixed(6)}`];
+    for (const name of ['grids', 'communities', 'streets', 'districts']) {
+      const f = drawn[name];
+      if (f) lines.push(`${name}: ${f.properties.code}${f.properties.name ? ' ' + f.properties.name : ''}`);
+    }
+    const out = $('lookup');
+    out.textContent = lines.join('\n') + '\nlookup: …';
+    try {
+      const resp = await fetch(`/v1/lookup?lon=${lng}&lat=${lat}`);
+      const text = await resp.text();
+      let body;
+      try { body = JSON.parse(text); } catch { body = text; }
+      const shownBody = resp.ok ? JSON.stringify(body, null, 1) : `${resp.status}: ${body && body.error ? body.error.message : text}`;
+      out.textContent = lines.join('\n') + '\nlookup: ' + shownBody;
+      out.dataset.status = String(resp.status);
+    } catch (e) {
+      out.textContent = lines.join('\n') + '\nlookup failed: ' + e.message;
+      out.dataset.status = 'failed';
+    }
+  });
+
+  map.on('load', () => {
+    applyLayers();
+    updateURL();
+    map.once('idle', () => { window.griddReady = true; });
+  });
+}
+
+start().catch((e) => {
+  window.griddErrors.push(e.message);
+  status('could not start the map: ' + e.message, true);
+});
