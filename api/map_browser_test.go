@@ -1,0 +1,231 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Debian's chromium (make browser-deps installs it). With
+// none, the test skips, or fails when CI is set.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("GRIDD_CHROMIUM"), "chromium", "chromium-browser"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("CI is set and chromium is not installed (make browser-deps installs it)")
+	}
+	t.Skip("chromium not installed (make browser-deps installs it)")
+	return ""
+}
+
+// artifactDir is where browser tests leave screenshots: GRIDD_ARTIFACTS, or
+// .artifacts at the repository root.
+func artifactDir(t *testing.T) string {
+	dir := os.Getenv("GRIDD_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", ".artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestMapPageInBrowser loads /map in headless Chromium from an in-process
+// server over a test database: MapLibre must draw the grids with no console
+// error, a code search must fly to the grid, and a click must show the grid
+// under the pointer and the lookup's answer.
+func TestMapPageInBrowser(t *testing.T) {
+	exe := chromiumPath(t)
+	e := newTileEnv(t, 0)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		// WebGL without a GPU: SwiftShader, which Chromium asks to be named.
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+		chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	var mu sync.Mutex
+	var consoleErrors []string
+	chromedp.Listen(ctx, func(ev any) { //nolint:errcheck
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var parts []string
+				for _, a := range ev.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				consoleErrors = append(consoleErrors, strings.Join(parts, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			consoleErrors = append(consoleErrors, msg)
+		case *cdplog.EventEntryAdded:
+			if ev.Entry.Level == cdplog.EntryLevelError {
+				consoleErrors = append(consoleErrors, ev.Entry.Text+" "+ev.Entry.URL)
+			}
+		}
+	})
+
+	url := e.ts.URL + "/map?center=116.41,39.91&zoom=15&layers=communities,grids"
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("chromium could not start or load the page: %v", err)
+		}
+		t.Skipf("chromium could not start: %v", err)
+	}
+	ready := false
+	deadline := time.Now().Add(60 * time.Second)
+	for !ready {
+		var err error
+		if ready, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.griddReady === true`)); err != nil {
+			t.Fatal(err)
+		}
+		pageErrors, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.griddErrors || []`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pageErrors) > 0 {
+			t.Fatalf("map errors: %v", pageErrors)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the map did not become idle within 60 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// MapLibre drew the grids: the rendered features are the current grids.
+	drawn, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[...new Set(griddMap.queryRenderedFeatures({layers: ['grids-fill']}).map(f => f.properties.code))].sort()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drawn) < 4 {
+		t.Fatalf("MapLibre drew %d grids: %v", len(drawn), drawn)
+	}
+	streetsVisible, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`griddMap.getLayoutProperty('streets-line', 'visibility')`))
+	if streetsVisible != "none" {
+		t.Errorf("layers=communities,grids left streets %q", streetsVisible)
+	}
+
+	// Search flies to a grid.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("code"), "110101001008016"),
+		chromedp.Click(chromedp.CSS("#search button")),
+		chromedp.Sleep(1500*time.Millisecond),
+	); err != nil {
+		t.Fatal(err)
+	}
+	center, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[griddMap.getCenter().lng, griddMap.getCenter().lat]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Grid 016 of 110101001008: 116.435-116.440, 39.900-39.905.
+	if len(center) != 2 || center[0] < 116.435 || center[0] > 116.44 || center[1] < 39.9 || center[1] > 39.905 {
+		t.Errorf("after searching grid 110101001008016 the map is centred at %v", center)
+	}
+	search, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
+	if !strings.Contains(search, "grid 110101001008016") {
+		t.Errorf("search status %q", search)
+	}
+
+	// Wait for the new view to draw, then save the screenshot.
+	chromedp.Run(ctx, chromedp.Evaluate[any](`window.griddReady = false; griddMap.once('idle', () => { window.griddReady = true }); griddMap.triggerRepaint(); 0`)) //nolint:errcheck
+	for ready = false; !ready && time.Now().Before(deadline.Add(30*time.Second)); time.Sleep(200 * time.Millisecond) {
+		ready, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.griddReady === true`))
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(artifactDir(t), "map.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shot)
+
+	// A click on grid 015 of 110101001008 (116.430-116.435, 39.900-39.905)
+	// shows that grid from the map and the lookup's answer for the point.
+	pt, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+		const p = griddMap.project([116.4325, 39.9025]);
+		const r = document.getElementById('map').getBoundingClientRect();
+		return [r.left + p.x, r.top + p.y];
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(pt[0], pt[1])); err != nil {
+		t.Fatalf("click: %v", err)
+	}
+	status, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById('lookup').dataset.status`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("no lookup shown after the click: %v", err)
+	}
+	lookup, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("lookup")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(lookup, "grids: 110101001008015") || !strings.Contains(lookup, "communities: 110101001008 灯市口社区") {
+		t.Errorf("click panel shows %q, want grid 110101001008015 in 灯市口社区", lookup)
+	}
+	// The lookup API answers the click; until it is mounted the page shows
+	// its error, and the test checks the grid in the answer once it is.
+	if status == "200" && !strings.Contains(lookup, "110101001008015") {
+		t.Errorf("lookup answered 200 without the grid: %q", lookup)
+	} else if status != "200" && !strings.Contains(lookup, "lookup: "+status) {
+		t.Errorf("lookup error %s not shown: %q", status, lookup)
+	}
+	t.Logf("click panel (lookup status %s):\n%s", status, lookup)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range consoleErrors {
+		// The lookup's own failure (until it is mounted) is the page fetching
+		// a 404; anything else is an error of the page.
+		if strings.Contains(c, "/v1/lookup") {
+			continue
+		}
+		t.Errorf("console error: %s", c)
+	}
+	fmt.Fprintln(os.Stderr, "map page checked in", exe)
+}
