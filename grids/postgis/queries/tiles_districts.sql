@@ -6,4 +6,4 @@ SELECT ST_AsMVT(t, 'districts', $4, 'geom', 'fid') FROM (
            ST_AsMVTGeom(ST_Simplify(ST_ClipByBox2D(d.geom_3857, ST_TileEnvelope($1, $2, $3, margin => $6)), $TOL, true), ST_TileEnvelope($1, $2, $3), $4, $5, true) AS geom
     FROM districts d
     WHERE d.valid_to IS NULL AND d.geom_3857 && ST_TileEnvelope($1, $2, $3, margin => $6)
-) t WHERE t.geom IS NOT NULL
+) t

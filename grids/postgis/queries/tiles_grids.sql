@@ -8,4 +8,4 @@ SELECT ST_AsMVT(t, 'grids', $4, 'geom', 'fid') FROM (
            ST_AsMVTGeom(ST_Simplify(ST_ClipByBox2D(g.geom_3857, ST_TileEnvelope($1, $2, $3, margin => $6)), $TOL, true), ST_TileEnvelope($1, $2, $3), $4, $5, true) AS geom
     FROM unit_grids g
     WHERE g.valid_to IS NULL AND g.geom_3857 && ST_TileEnvelope($1, $2, $3, margin => $6)
-) t WHERE t.geom IS NOT NULL
+) t

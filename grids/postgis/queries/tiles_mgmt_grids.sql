@@ -7,4 +7,4 @@ SELECT ST_AsMVT(t, 'mgmt_grids', $4, 'geom', 'fid') FROM (
            ST_AsMVTGeom(ST_Simplify(ST_ClipByBox2D(m.geom_3857, ST_TileEnvelope($1, $2, $3, margin => $6)), $TOL, true), ST_TileEnvelope($1, $2, $3), $4, $5, true) AS geom
     FROM mgmt_grids m
     WHERE m.valid_to IS NULL AND m.geom_3857 && ST_TileEnvelope($1, $2, $3, margin => $6)
-) t WHERE t.geom IS NOT NULL
+) t
