@@ -178,6 +178,15 @@ func TestMapPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Grid codes are labelled once per grid, from its label point.
+	labelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`griddMap.queryRenderedFeatures({layers: ['grids-label']}).map(f => f.properties.code).sort()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(labelled) == 0 || strings.Join(labelled, ",") != strings.Join(uniq(labelled), ",") {
+		t.Errorf("grid labels drawn: %v, want each grid in view once", labelled)
+	}
 	shot := filepath.Join(artifactDir(t), "map.png")
 	if err := os.WriteFile(shot, png, 0o644); err != nil {
 		t.Fatal(err)
@@ -228,4 +237,14 @@ func TestMapPageInBrowser(t *testing.T) {
 		t.Errorf("console error: %s", c)
 	}
 	fmt.Fprintln(os.Stderr, "map page checked in", exe)
+}
+
+func uniq(s []string) []string {
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
 }

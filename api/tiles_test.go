@@ -133,10 +133,31 @@ func (e *tileEnv) oracleCodes(t *testing.T, table string, id tiles.ID) []string 
 	return codes
 }
 
-func layerCodes(l *mvt.Layer) []string {
+// oracleLabels asks PostGIS which current rows of the table have their label
+// point in the tile proper.
+func (e *tileEnv) oracleLabels(t *testing.T, table string, id tiles.ID) []string {
+	t.Helper()
+	rows, err := e.st.Pool().Query(e.ctx, `SELECT code FROM `+table+` WHERE valid_to IS NULL
+		AND ST_Intersects(label_3857, ST_TileEnvelope($1, $2, $3)) ORDER BY code`, id.Z, id.X, id.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for rows.Next() {
+		var c string
+		rows.Scan(&c) //nolint:errcheck
+		codes = append(codes, c)
+	}
+	return codes
+}
+
+// layerCodes lists the codes of the layer's polygons, or of its label points.
+func layerCodes(l *mvt.Layer, points bool) []string {
 	var codes []string
 	for _, f := range l.Features {
-		codes = append(codes, f.Properties["code"].(string))
+		if _, isPoint := f.Geometry.(orb.Point); isPoint == points {
+			codes = append(codes, f.Properties["code"].(string))
+		}
 	}
 	sort.Strings(codes)
 	return codes
@@ -144,6 +165,7 @@ func layerCodes(l *mvt.Layer) []string {
 
 func TestTilesDecodeAgainstPostGIS(t *testing.T) {
 	e := newTileEnv(t, 0)
+	labels := 0
 	for _, id := range []tiles.ID{tileAt(116.41, 39.91, 14), tileAt(116.402, 39.918, 16), tileAt(116.43, 39.905, 12), tileAt(116.42, 39.91, 10)} {
 		ls, _ := e.tile(t, "streets,communities,grids", id)
 		if len(ls) != 3 || ls[0].Name != "streets" || ls[1].Name != "communities" || ls[2].Name != "grids" {
@@ -158,9 +180,19 @@ func TestTilesDecodeAgainstPostGIS(t *testing.T) {
 			if l.Extent != tiles.Extent {
 				t.Errorf("%s extent %d", l.Name, l.Extent)
 			}
-			got, want := layerCodes(l), e.oracleCodes(t, table, id)
+			got, want := layerCodes(l, false), e.oracleCodes(t, table, id)
 			if strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Errorf("tile %s layer %s codes %v, PostGIS says %v", id, l.Name, got, want)
+			}
+			// Label points: one per feature whose label point is in the tile,
+			// from the layer's label zoom on.
+			gotLabels, wantLabels := layerCodes(l, true), []string(nil)
+			if id.Z >= tiles.Lookup(l.Name).LabelMinZoom {
+				wantLabels = e.oracleLabels(t, table, id)
+			}
+			labels += len(gotLabels)
+			if strings.Join(gotLabels, ",") != strings.Join(wantLabels, ",") {
+				t.Errorf("tile %s layer %s label points %v, PostGIS says %v", id, l.Name, gotLabels, wantLabels)
 			}
 			for _, f := range l.Features {
 				code := f.Properties["code"].(string)
@@ -168,10 +200,14 @@ func TestTilesDecodeAgainstPostGIS(t *testing.T) {
 				if id, ok := f.ID.(float64); !ok || strconv.FormatFloat(id, 'f', 0, 64) != strings.TrimLeft(code, "0") {
 					t.Errorf("%s feature %s has id %v, want the numeric code", l.Name, code, f.ID)
 				}
-				if _, ok := f.Geometry.(orb.Polygon); !ok {
-					if _, ok := f.Geometry.(orb.MultiPolygon); !ok {
-						t.Errorf("%s feature %s geometry %T", l.Name, code, f.Geometry)
+				switch g := f.Geometry.(type) {
+				case orb.Polygon, orb.MultiPolygon:
+				case orb.Point:
+					if g[0] < 0 || g[1] < 0 || g[0] > tiles.Extent || g[1] > tiles.Extent {
+						t.Errorf("%s label point %s at %v, outside the tile proper", l.Name, code, g)
 					}
+				default:
+					t.Errorf("%s feature %s geometry %T", l.Name, code, f.Geometry)
 				}
 				b := f.Geometry.Bound()
 				lo, hi := float64(-tiles.Buffer), float64(tiles.Extent+tiles.Buffer)
@@ -192,6 +228,9 @@ func TestTilesDecodeAgainstPostGIS(t *testing.T) {
 			}
 		}
 	}
+	if labels == 0 {
+		t.Error("no tile carried label points")
+	}
 	// A z16 grid tile places a grid where it is: grid 006 (116.405-116.410,
 	// 39.910-39.915), clipped to the tile, lies within its square.
 	id := tileAt(116.4075, 39.9125, 16)
@@ -199,7 +238,7 @@ func TestTilesDecodeAgainstPostGIS(t *testing.T) {
 	ls.ProjectToWGS84(maptileOf(id))
 	found := false
 	for _, f := range ls[0].Features {
-		if f.Properties["code"] == "110101001007006" {
+		if _, isPoint := f.Geometry.(orb.Point); f.Properties["code"] == "110101001007006" && !isPoint {
 			found = true
 			b, eps := f.Geometry.Bound(), 1e-5
 			if b.Min[0] < 116.405-eps || b.Max[0] > 116.41+eps || b.Min[1] < 39.91-eps || b.Max[1] > 39.915+eps ||
@@ -213,7 +252,7 @@ func TestTilesDecodeAgainstPostGIS(t *testing.T) {
 	}
 	// Below a layer's minimum zoom the layer is left out.
 	ls, _ = e.tile(t, "districts,grids", tiles.ID{Z: 5, X: 26, Y: 12})
-	if len(ls) != 1 || ls[0].Name != "districts" || len(ls[0].Features) != 1 {
+	if len(ls) != 1 || ls[0].Name != "districts" || len(ls[0].Features) != 1 { // no label below z6
 		t.Errorf("z5 tile: %d layers, want districts alone with 1 feature", len(ls))
 	}
 }
@@ -374,8 +413,8 @@ func TestTileSizeCap(t *testing.T) {
 	if st.Capped != 1 {
 		t.Fatalf("capped %d, want 1 (tile of %d bytes)", st.Capped, len(r.body))
 	}
-	if want := e.oracleCodes(t, "unit_grids", id); ls[1].Extent != 1024 || len(ls[1].Features) != len(want) {
-		t.Errorf("coarse tile: extent %d, %d grids, want 1024 and all %d", ls[1].Extent, len(ls[1].Features), len(want))
+	if want := e.oracleCodes(t, "unit_grids", id); ls[1].Extent != 1024 || len(layerCodes(ls[1], false)) != len(want) {
+		t.Errorf("coarse tile: extent %d, %d grids, want 1024 and all %d", ls[1].Extent, len(layerCodes(ls[1], false)), len(want))
 	}
 	m := fetch(t, e.ts.URL+"/metrics", nil)
 	if !strings.Contains(string(m.body), "gridd_tile_capped_total 1") {
@@ -399,7 +438,7 @@ func TestTileFreshAfterEdit(t *testing.T) {
 	}
 	version := func(ls mvt.Layers, code string) any {
 		for _, f := range ls[0].Features {
-			if f.Properties["code"] == code {
+			if _, isPoint := f.Geometry.(orb.Point); f.Properties["code"] == code && !isPoint {
 				return f.Properties["version"]
 			}
 		}

@@ -96,9 +96,9 @@ func Style(base string, opt StyleOptions) map[string]any {
 	}
 	label := func(id, layer, field string, size float64, color string, minzoom, maxzoom float64) map[string]any {
 		return map[string]any{"id": id, "type": "symbol", "source": "gridd", "source-layer": layer,
-			"minzoom": minzoom, "maxzoom": maxzoom,
+			"minzoom": minzoom, "maxzoom": maxzoom, "filter": []any{"==", []any{"geometry-type"}, "Point"},
 			"layout": map[string]any{"text-field": []any{"get", field}, "text-font": []string{FontStack},
-				"text-size": size, "text-max-width": 8, "symbol-placement": "point"},
+				"text-size": size, "text-max-width": 8, "symbol-placement": "point", "text-padding": 4},
 			"paint": map[string]any{"text-color": color, "text-halo-color": "#ffffff", "text-halo-width": 1.5}}
 	}
 	// Highlight a selected or hovered grid through feature-state.
@@ -115,10 +115,10 @@ func Style(base string, opt StyleOptions) map[string]any {
 		line("communities-line", "communities", "#2f6fad", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.6, 16, 1.8}, nil, 9),
 		line("streets-line", "streets", "#6a4c93", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 8, 1, 16, 3}, []float64{4, 2}, 8),
 		line("districts-line", "districts", "#3d3d3d", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 6, 1.2, 16, 4}, nil, 0),
-		label("districts-label", "districts", "name", 16, "#222222", 6, 11),
+		label("districts-label", "districts", "name", 16, "#222222", 6, 12),
 		label("streets-label", "streets", "name", 14, "#4b2e7a", 11, 14),
-		label("communities-label", "communities", "name", 12, "#1d4f80", 13.5, 16),
-		label("grids-label", "grids", "code", 10, "#2f5e1b", 15.5, 24),
+		label("communities-label", "communities", "name", 12, "#1d4f80", 13, 16.5),
+		label("grids-label", "grids", "code", 10, "#2f5e1b", 15, 24),
 		label("mgmt_grids-label", "mgmt_grids", "name", 11, "#a02c3c", 14, 24),
 	)
 	return map[string]any{

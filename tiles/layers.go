@@ -33,6 +33,9 @@ type Layer struct {
 	// Simplify is the simplification tolerance in screen pixels (of a
 	// 256-pixel tile); 0 draws the stored geometry as is.
 	Simplify float64
+	// LabelMinZoom is the zoom from which each feature also comes as a point
+	// (inside its polygon, in the one tile that holds it) for its label.
+	LabelMinZoom int
 	// Fields are the attributes every feature has besides its integer id.
 	Fields []Field
 }
@@ -41,24 +44,26 @@ type Layer struct {
 func (l *Layer) Visible(z int) bool { return z >= l.MinZoom && z <= l.MaxZoom }
 
 // Layers is the closed list of layers gridd serves, in drawing order (the
-// order of the layers inside a multi-layer tile). Feature ids are integers
+// order of the layers inside a multi-layer tile). Polygon layers also carry
+// one label point per feature from their LabelMinZoom on: style fills and
+// lines ignore points, and labels filter on the point geometry. Feature ids are integers
 // (the numeric code where the code is all digits) so that MapLibre's
 // feature-state can address them.
 var Layers = []*Layer{
 	{Name: "districts", Description: "districts (区县)", Table: "districts", Geometry: "polygon",
-		MinZoom: 0, MaxZoom: MaxZoom, Simplify: 1, Fields: divisionFields},
+		MinZoom: 0, MaxZoom: MaxZoom, Simplify: 1, LabelMinZoom: 6, Fields: divisionFields},
 	{Name: "streets", Description: "streets and towns (街道/乡镇)", Table: "streets", Geometry: "polygon",
-		MinZoom: 8, MaxZoom: MaxZoom, Simplify: 0.5, Fields: divisionFields},
+		MinZoom: 8, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 11, Fields: divisionFields},
 	{Name: "communities", Description: "communities (社区/村)", Table: "communities", Geometry: "polygon",
-		MinZoom: 9, MaxZoom: MaxZoom, Simplify: 0.5, Fields: divisionFields},
+		MinZoom: 9, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 13, Fields: divisionFields},
 	{Name: "mgmt_grids", Description: "management grids (责任网格)", Table: "mgmt_grids", Geometry: "polygon",
-		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, Fields: []Field{
+		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 14, Fields: []Field{
 			{"code", "String", "management grid code"},
 			{"name", "String", "management grid name"},
 			{"street_code", "String", "street the grid belongs to"},
 		}},
 	{Name: "grids", Description: "unit grids (单元网格)", Table: "unit_grids", Geometry: "polygon",
-		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, Fields: []Field{
+		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 15, Fields: []Field{
 			{"code", "String", "15-digit unit grid code"},
 			{"community_code", "String", "community (社区) code"},
 			{"street_code", "String", "street (街道) code"},

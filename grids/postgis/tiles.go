@@ -13,8 +13,9 @@ import (
 
 // The tile source: each layer's SQL is queries/tiles_<layer>.sql, one
 // ST_AsMVT over the layer's stored Web-Mercator column, with $1 z, $2 x, $3 y,
-// $4 extent, $5 buffer, $6 buffer/extent and the token $TOL for the layer's
-// simplification tolerance (metres), which becomes a parameter of its own. A
+// $4 extent, $5 buffer, $6 buffer/extent, and the tokens $TOL for the layer's
+// simplification tolerance (metres) and $LABELZ for the zoom its label points
+// start at, which become parameters of their own. A
 // multi-layer tile is one statement: the layers' MVTs concatenated (an MVT is
 // a sequence of layers, so concatenation is the multi-layer tile).
 
@@ -28,7 +29,8 @@ func tileQuery(layers []*tiles.Layer, z int) (string, []*tiles.Layer) {
 			continue
 		}
 		q := strings.TrimSpace(query("tiles_" + l.Name))
-		q = strings.ReplaceAll(q, "$TOL", "$"+strconv.Itoa(7+len(used))+"::float8")
+		q = strings.ReplaceAll(q, "$TOL", "$"+strconv.Itoa(7+2*len(used))+"::float8")
+		q = strings.ReplaceAll(q, "$LABELZ", "$"+strconv.Itoa(8+2*len(used))+"::int")
 		parts = append(parts, "COALESCE(("+q+"), ''::bytea)")
 		used = append(used, l)
 	}
@@ -43,7 +45,7 @@ func tileArgs(used []*tiles.Layer, t tiles.ID, opt tiles.RenderOptions) []any {
 	args := []any{t.Z, t.X, t.Y, opt.Extent, opt.Buffer, float64(opt.Buffer) / float64(opt.Extent)}
 	pixel := 2 * tiles.WorldHalf / float64(int(1)<<t.Z) / 256 // metres per screen pixel
 	for _, l := range used {
-		args = append(args, l.Simplify*opt.SimplifyScale*pixel)
+		args = append(args, l.Simplify*opt.SimplifyScale*pixel, l.LabelMinZoom)
 	}
 	return args
 }

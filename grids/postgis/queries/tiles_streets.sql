@@ -1,9 +1,24 @@
--- Layer streets of a vector tile. $1 z, $2 x, $3 y, $4 extent, $5 buffer
--- (tile units), $6 buffer as a fraction of the tile, $TOL simplification in
--- metres. Feature id: the numeric code.
+-- Layer streets of a vector tile. Feature id: the numeric code.
+--
+-- $1 z, $2 x, $3 y, $4 extent, $5 buffer (tile units), $6 buffer as a
+-- fraction of the tile; $TOL the layer's simplification in metres, $LABELZ
+-- the zoom from which the layer carries label points.
+--
+-- Each row is drawn as its polygon, clipped to the tile and its buffer, and
+-- from $LABELZ on also as a point (its stored label point, inside the
+-- polygon) when that point lies in the tile proper, so each feature has one
+-- label anchor however many tiles its polygon spans. ST_AsMVT skips rows
+-- whose geometry ST_AsMVTGeom clipped away.
 SELECT ST_AsMVT(t, 'streets', $4, 'geom', 'fid') FROM (
     SELECT d.code::bigint AS fid, d.code, d.name, d.parent_code,
-           ST_AsMVTGeom(ST_Simplify(ST_ClipByBox2D(d.geom_3857, ST_TileEnvelope($1, $2, $3, margin => $6)), $TOL, true), ST_TileEnvelope($1, $2, $3), $4, $5, true) AS geom
+           ST_AsMVTGeom(ST_Simplify(ST_ClipByBox2D(d.geom_3857, ST_TileEnvelope($1, $2, $3, margin => $6)), $TOL, true),
+                        ST_TileEnvelope($1, $2, $3), $4, $5, true) AS geom
     FROM streets d
     WHERE d.valid_to IS NULL AND d.geom_3857 && ST_TileEnvelope($1, $2, $3, margin => $6)
+    UNION ALL
+    SELECT d.code::bigint AS fid, d.code, d.name, d.parent_code,
+           ST_AsMVTGeom(d.label_3857, ST_TileEnvelope($1, $2, $3), $4, 0, true) AS geom
+    FROM streets d
+    WHERE $1 >= $LABELZ AND d.valid_to IS NULL AND d.geom_3857 && ST_TileEnvelope($1, $2, $3)
+      AND ST_Intersects(d.label_3857, ST_TileEnvelope($1, $2, $3))
 ) t
