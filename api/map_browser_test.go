@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +56,12 @@ func artifactDir(t *testing.T) string {
 func TestMapPageInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	e := newTileEnv(t, 0)
+	if r := fetch(t, e.ts.URL+"/map/assets/map.js", nil); r.status != http.StatusOK {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the map bundle is not built into this test binary: make web (make test runs it)")
+		}
+		t.Skip("the map bundle is not built: run make web")
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Flag("headless", true),
