@@ -87,7 +87,7 @@ func benchTiles(ctx context.Context, b *bench) error {
 		for _, z := range []int{10, 12, 14, 16} {
 			ids := coveringTiles(bound, z)
 			rounds := max(1, (samples+len(ids)-1)/len(ids))
-			var cold, floor []time.Duration
+			var cold, inproc, floor []time.Duration
 			for range rounds {
 				for _, id := range ids {
 					// Floor: the bare statement.
@@ -107,11 +107,20 @@ func benchTiles(ctx context.Context, b *bench) error {
 						return err
 					}
 					cold = append(cold, d)
+					// gridd cold in process: the service without HTTP.
+					svc.Cache().Invalidate("*", true, orb.Bound{})
+					d, err = timeIt(func() error { _, _, err := svc.Tile(ctx, layers, id); return err })
+					if err != nil {
+						return err
+					}
+					inproc = append(inproc, d)
 				}
 			}
 			work := fmt.Sprintf("tile z%d %s", z, layerList)
-			b.add(work+" cold", latencies(cold), latencies(floor),
+			b.add(work+" cold (HTTP)", latencies(cold), latencies(floor),
 				fmt.Sprintf("%.2f×", float64(mean(cold))/float64(mean(floor))), "≤ 1.2× bare ST_AsMVT")
+			b.add(work+" cold (in process)", latencies(inproc), latencies(floor),
+				fmt.Sprintf("%.2f×", float64(mean(inproc))/float64(mean(floor))), "≤ 1.2× bare ST_AsMVT")
 
 			// Warm: every tile cached, 8 keep-alive connections.
 			for _, id := range ids {
