@@ -514,6 +514,29 @@ func TestTileFreshAfterEdit(t *testing.T) {
 	if _, r := e.tile(t, "grids", beyond); r.header.Get("X-Tile-Cache") != "hit" {
 		t.Errorf("tile two columns away was dropped")
 	}
+
+	// TileJSON bounds follow the data.
+	boundsOf := func() []float64 {
+		var tj struct {
+			Bounds []float64 `json:"bounds"`
+		}
+		json.Unmarshal(fetch(t, e.ts.URL+"/tiles/grids.json", nil).body, &tj) //nolint:errcheck
+		return tj.Bounds
+	}
+	if b := boundsOf(); len(b) != 4 || b[2] != 116.44 {
+		t.Fatalf("grids bounds %v before the insert", b)
+	}
+	before = e.svc.Stats()
+	if _, err := e.st.Pool().Exec(e.ctx, `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
+		VALUES ('110101001008017', '110101001008', '110101001', '110101', ST_MakeEnvelope(116.44, 39.90, 116.445, 39.905, 4326), 1)`); err != nil {
+		t.Fatal(err)
+	}
+	for e.svc.Stats().Invalidations == before.Invalidations {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if b := boundsOf(); len(b) != 4 || b[2] != 116.445 {
+		t.Errorf("grids bounds %v after a grid east of them was added, want east edge 116.445", b)
+	}
 }
 
 func maptileOf(id tiles.ID) maptile.Tile {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/paulmach/orb"
@@ -54,6 +55,10 @@ type Service struct {
 	cache    *Cache
 	maxBytes int
 	group    singleflight.Group
+
+	boundsMu sync.Mutex
+	bounds   map[string]orb.Bound // DataBounds by layer key, until the next change
+	boundsGn uint64               // moves with every change
 
 	hits, misses, renders, capped, overCap, invalidations, dropped atomic.Uint64
 }
@@ -165,12 +170,37 @@ func (t *Tile) Gzipped() []byte {
 // tile when the table is "*").
 func (s *Service) Apply(c grids.Change) int {
 	s.invalidations.Add(1)
+	s.boundsMu.Lock()
+	s.bounds = nil
+	s.boundsGn++
+	s.boundsMu.Unlock()
 	n := s.cache.Invalidate(c.Table, c.All, c.BBox)
 	s.dropped.Add(uint64(n))
 	return n
 }
 
-// DataBounds is the WGS-84 extent of what the layers draw.
+// DataBounds is the WGS-84 extent of what the layers draw, kept until the
+// next change.
 func (s *Service) DataBounds(ctx context.Context, layers []*Layer) (orb.Bound, error) {
-	return s.src.DataBounds(ctx, layers)
+	k := Key(layers)
+	s.boundsMu.Lock()
+	b, ok := s.bounds[k]
+	gen := s.boundsGn
+	s.boundsMu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := s.src.DataBounds(ctx, layers)
+	if err != nil {
+		return b, err
+	}
+	s.boundsMu.Lock()
+	if s.boundsGn == gen { // no change since the query began
+		if s.bounds == nil {
+			s.bounds = map[string]orb.Bound{}
+		}
+		s.bounds[k] = b
+	}
+	s.boundsMu.Unlock()
+	return b, nil
 }

@@ -123,6 +123,8 @@ async function start() {
     }
     const out = $('lookup');
     out.textContent = lines.join('\n') + '\nlookup: …';
+    // Embedded without the panel, the drawn divisions show in a popup.
+    if (embed) new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(ev.lngLat).setText(lines.slice(1).join(' · ') || lines[0]).addTo(map);
     try {
       const resp = await fetch(`/v1/lookup?lon=${lng}&lat=${lat}`);
       const text = await resp.text();
