@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ func (s *Server) mountTiles(r chi.Router) {
 		r.Use(cors)
 		for pattern, h := range routes {
 			r.Get(pattern, s.handle(h))
+			r.Head(pattern, s.handle(h))
 			r.Options(pattern, func(http.ResponseWriter, *http.Request) {}) // answered by cors
 		}
 	})
@@ -51,7 +53,7 @@ func (s *Server) registerTileMetrics(svc *tiles.Service) {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
 			func() float64 { return float64(f(svc.Stats())) })
 	}
-	s.registry.MustRegister(
+	collectors := []prometheus.Collector{
 		counter("gridd_tile_cache_hits_total", "Tiles served from the cache.", func(st tiles.Stats) uint64 { return st.Hits }),
 		counter("gridd_tile_cache_misses_total", "Tile requests the cache did not hold.", func(st tiles.Stats) uint64 { return st.Misses }),
 		counter("gridd_tile_renders_total", "Tiles rendered from PostGIS.", func(st tiles.Stats) uint64 { return st.Renders }),
@@ -63,7 +65,13 @@ func (s *Server) registerTileMetrics(svc *tiles.Service) {
 			func() float64 { return float64(svc.Cache().Bytes()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridd_tile_cache_tiles", Help: "Tiles in the cache."},
 			func() float64 { return float64(svc.Cache().Len()) }),
-	)
+	}
+	for _, c := range collectors {
+		// Handler may be built more than once; the first registration stands.
+		if err := s.registry.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			panic(err)
+		}
+	}
 }
 
 // cors lets pages on any origin fetch tiles, documents and glyphs.

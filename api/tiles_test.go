@@ -69,6 +69,7 @@ func newTileEnv(t *testing.T, maxTileBytes int) *tileEnv {
 	}
 	svc := tiles.NewService(st, 64<<20, maxTileBytes)
 	srv := api.New(api.Config{Ready: st.Ready, Divisions: st, Version: "test", Tiles: svc, Places: st})
+	srv.Handler() // building the router twice registers the tile metrics once
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); cancel() })
 	return &tileEnv{ts: ts, st: st, svc: svc, ctx: ctx, close: cancel}
@@ -315,6 +316,12 @@ func TestTileErrorsAndHTTP(t *testing.T) {
 	if r := fetch(t, url, map[string]string{"Accept-Encoding": "gzip;q=0"}); r.header.Get("Content-Encoding") != "" {
 		t.Errorf("gzip;q=0 still got gzip")
 	}
+	head, _ := http.NewRequest(http.MethodHead, url, nil)
+	if resp, err := http.DefaultClient.Do(head); err != nil || resp.StatusCode != 200 || resp.Header.Get("ETag") != etag {
+		t.Errorf("HEAD: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	pre, _ := http.NewRequest(http.MethodOptions, url, nil)
 	pre.Header.Set("Origin", "https://dashboard.example")
 	pre.Header.Set("Access-Control-Request-Method", "GET")
@@ -397,7 +404,7 @@ func TestTileErrorsAndHTTP(t *testing.T) {
 	}
 
 	m := fetch(t, e.ts.URL+"/metrics", nil)
-	for _, w := range []string{"gridd_tile_cache_hits_total 3", "gridd_tile_renders_total", "gridd_tile_capped_total 0", "gridd_tile_cache_tiles"} {
+	for _, w := range []string{"gridd_tile_cache_hits_total 4", "gridd_tile_renders_total", "gridd_tile_capped_total 0", "gridd_tile_cache_tiles"} {
 		if !strings.Contains(string(m.body), w) {
 			t.Errorf("metrics lack %q", w)
 		}
