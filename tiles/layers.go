@@ -71,10 +71,17 @@ var Layers = []*Layer{
 			{"area_m2", "Number", "area in square metres"},
 			{"version", "Number", "version of the grid's shape"},
 		}},
-	// Next: components (部件), once migration 0006 adds the table:
-	// {Name: "components", Table: "components", Geometry: "mixed", MinZoom: 10,
-	//  MaxZoom: MaxZoom, Fields: code, class_code, status, grid_code}
-	// with grids/postgis/queries/tiles_components.sql thinning points below z16.
+	// Next: components (部件), once migration 0006 (table components, current
+	// when retired_at IS NULL) is on main: one entry here,
+	//   {Name: "components", Table: "components", Geometry: "mixed",
+	//    MinZoom: 10, MaxZoom: MaxZoom, LabelMinZoom: MaxZoom + 1,
+	//    Fields: code, name, class_code, status, grid_code}
+	// plus grids/postgis/queries/tiles_components.sql: every component as
+	// stored from z16, and below z16 one point per cluster cell with its count.
+	// The stored Web-Mercator column and the clusters belong in that table's
+	// migrations: clustering 1M rows per request does not meet 300 ms, so the
+	// low-zoom cells must be kept ahead (per zoom, refreshed from the change
+	// feed's extents).
 }
 
 var divisionFields = []Field{
