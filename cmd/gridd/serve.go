@@ -28,19 +28,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer st.Close()
 
-	tileSvc, glyphs := startTiles(ctx, e, st, tileOpts)
-	srv := api.New(api.Config{
-		Logger:             e.log,
-		Ready:              st.Ready,
-		Divisions:          st,
-		Version:            versionString(),
-		Tiles:              tileSvc,
-		Places:             st,
-		Glyphs:             glyphs,
-		PublicURL:          tileOpts.publicURL,
-		Basemap:            tileOpts.basemap,
-		BasemapAttribution: tileOpts.attribution,
-	})
+	srv := api.New(withTiles(ctx, e, st, tileOpts, api.Config{
+		Logger:    e.log,
+		Ready:     st.Ready,
+		Divisions: st,
+		Version:   versionString(),
+	}))
 	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()

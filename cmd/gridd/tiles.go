@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"gridd/api"
 	"gridd/grids"
 	"gridd/grids/postgis"
 	"gridd/tiles"
@@ -40,8 +41,16 @@ func tileFlags(fs *flag.FlagSet) *tileOptions {
 	return o
 }
 
-// startTiles builds the tile service and keeps its cache fresh from the
-// change feed, on a listener of its own, until ctx ends.
+// withTiles adds the tile service, the glyphs and the code search to the
+// server's configuration, and keeps the tile cache fresh from the change feed
+// on a listener of its own until ctx ends.
+func withTiles(ctx context.Context, e *env, st *postgis.Store, o *tileOptions, cfg api.Config) api.Config {
+	cfg.Tiles, cfg.Glyphs = startTiles(ctx, e, st, o)
+	cfg.Places = st
+	cfg.PublicURL, cfg.Basemap, cfg.BasemapAttribution = o.publicURL, o.basemap, o.attribution
+	return cfg
+}
+
 func startTiles(ctx context.Context, e *env, st *postgis.Store, o *tileOptions) (*tiles.Service, *tiles.Glyphs) {
 	svc := tiles.NewService(st, int64(o.cacheMB)<<20, o.maxTileKB<<10)
 	go func() {
