@@ -53,7 +53,11 @@ type tileEnv struct {
 	close func()
 }
 
-func newTileEnv(t *testing.T, maxTileBytes int) *tileEnv {
+func newTileEnv(t *testing.T, maxTileBytes int) *tileEnv { return newTileEnvTB(t, maxTileBytes) }
+
+func newTileEnvB(b *testing.B) *tileEnv { return newTileEnvTB(b, 0) }
+
+func newTileEnvTB(t testing.TB, maxTileBytes int) *tileEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st := postgis.NewStore(pgtest.New(t))
@@ -548,4 +552,23 @@ func TestTileFreshAfterEdit(t *testing.T) {
 
 func maptileOf(id tiles.ID) maptile.Tile {
 	return maptile.New(uint32(id.X), uint32(id.Y), maptile.Zoom(id.Z))
+}
+
+// BenchmarkWarmTile measures the cached-tile path over HTTP (go test -bench).
+func BenchmarkWarmTile(b *testing.B) {
+	e := newTileEnvB(b)
+	id := tileAt(116.41, 39.91, 14)
+	url := fmt.Sprintf("%s/tiles/grids/%d/%d/%d.mvt", e.ts.URL, id.Z, id.X, id.Y)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body) //nolint:errcheck
+			resp.Body.Close()
+		}
+	})
 }
