@@ -159,17 +159,16 @@ func TestMapPageInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("code"), "110101001008016"),
 		chromedp.Click(chromedp.CSS("#search button")),
-		chromedp.Sleep(1500*time.Millisecond),
 	); err != nil {
 		t.Fatal(err)
 	}
-	center, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[griddMap.getCenter().lng, griddMap.getCenter().lat]`))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Grid 016 of 110101001008: 116.435-116.440, 39.900-39.905.
-	if len(center) != 2 || center[0] < 116.435 || center[0] > 116.44 || center[1] < 39.9 || center[1] > 39.905 {
-		t.Errorf("after searching grid 110101001008016 the map is centred at %v", center)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+		const c = griddMap.getCenter();
+		return !griddMap.isMoving() && c.lng > 116.435 && c.lng < 116.44 && c.lat > 39.9 && c.lat < 39.905;
+	})()`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		center, _ := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`[griddMap.getCenter().lng, griddMap.getCenter().lat]`))
+		t.Errorf("after searching grid 110101001008016 the map is centred at %v: %v", center, err)
 	}
 	search, _ := chromedp.Run(ctx, chromedp.Text(chromedp.ID("status")))
 	if !strings.Contains(search, "grid 110101001008016") {
@@ -213,7 +212,7 @@ func TestMapPageInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.MouseClickXY(pt[0], pt[1])); err != nil {
 		t.Fatalf("click: %v", err)
 	}
-	status, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById('lookup').dataset.status`, chromedp.WithPollingTimeout(10*time.Second)))
+	status, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById('lookup').dataset.status`, chromedp.WithPollingTimeout(20*time.Second)))
 	if err != nil {
 		t.Fatalf("no lookup shown after the click: %v", err)
 	}
