@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
+	"golang.org/x/image/vector"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -22,7 +24,13 @@ import (
 type Glyphs struct {
 	fonts []*sfnt.Font
 	mu    sync.Mutex
-	done  map[int][]byte
+	done  map[int]*glyphRange
+}
+
+// glyphRange is one range, rendered once by its first caller.
+type glyphRange struct {
+	once sync.Once
+	data []byte
 }
 
 // SDF parameters, the ones MapLibre's own glyphs use: 24-pixel em, a 3-pixel
@@ -38,7 +46,7 @@ const (
 // extra fonts (TrueType/OpenType, or collections, whose first face is used).
 // A font that cannot be parsed is an error naming its position.
 func NewGlyphs(extra ...[]byte) (*Glyphs, error) {
-	g := &Glyphs{done: map[int][]byte{}}
+	g := &Glyphs{done: map[int]*glyphRange{}}
 	for i, data := range append([][]byte{goregular.TTF}, extra...) {
 		f, err := sfnt.Parse(data)
 		if err != nil {
@@ -73,14 +81,14 @@ func ParseRange(s string) (int, error) {
 // out, as MapLibre expects.
 func (g *Glyphs) Range(stack string, start int) []byte {
 	g.mu.Lock()
-	data, ok := g.done[start]
-	g.mu.Unlock()
-	if !ok {
-		data = g.render(start)
-		g.mu.Lock()
-		g.done[start] = data
-		g.mu.Unlock()
+	gr := g.done[start]
+	if gr == nil {
+		gr = &glyphRange{}
+		g.done[start] = gr
 	}
+	g.mu.Unlock()
+	gr.once.Do(func() { gr.data = g.render(start) })
+	data := gr.data
 	// The glyph set is the same for every stack name; only the name differs.
 	var fs []byte
 	fs = protowire.AppendTag(fs, 1, protowire.BytesType)
@@ -114,8 +122,6 @@ func (g *Glyphs) render(start int) []byte {
 	return out
 }
 
-type seg struct{ x0, y0, x1, y1 float64 }
-
 // renderGlyph rasterises one glyph as a signed distance field and encodes
 // its glyph message.
 func renderGlyph(f *sfnt.Font, buf *sfnt.Buffer, x sfnt.GlyphIndex, r rune) ([]byte, bool) {
@@ -133,42 +139,120 @@ func renderGlyph(f *sfnt.Font, buf *sfnt.Buffer, x sfnt.GlyphIndex, r rune) ([]b
 	if err != nil {
 		return nil, false
 	}
-	lines := flatten(segs)
 	msg := protowire.AppendTag(nil, 1, protowire.VarintType)
 	msg = protowire.AppendVarint(msg, uint64(r))
 	advance := int(math.Round(float64(adv) / 64))
 	ascent := int(math.Round(float64(m.Ascent) / 64))
-	if len(lines) == 0 { // a space: metrics only
+	bounds, _, err := f.GlyphBounds(buf, x, ppem, font.HintingNone)
+	if err != nil || len(segs) == 0 || bounds.Empty() { // a space: metrics only
 		msg = appendMetrics(msg, 0, 0, 0, 0, advance)
 		return msg, true
 	}
-	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
-	for _, l := range lines {
-		minX, maxX = math.Min(minX, math.Min(l.x0, l.x1)), math.Max(maxX, math.Max(l.x0, l.x1))
-		minY, maxY = math.Min(minY, math.Min(l.y0, l.y1)), math.Max(maxY, math.Max(l.y0, l.y1))
-	}
-	left, top := int(math.Floor(minX)), int(math.Floor(minY)) // y down: top is the smallest y
-	w, h := int(math.Ceil(maxX))-left, int(math.Ceil(maxY))-top
+	left, top := bounds.Min.X.Floor(), bounds.Min.Y.Floor() // y down: top is the smallest y
+	w, h := bounds.Max.X.Ceil()-left, bounds.Max.Y.Ceil()-top
 	bw, bh := w+2*glyphBorder, h+2*glyphBorder
-	bitmap := make([]byte, bw*bh)
-	for j := 0; j < bh; j++ {
-		py := float64(top-glyphBorder+j) + 0.5
-		for i := 0; i < bw; i++ {
-			px := float64(left-glyphBorder+i) + 0.5
-			d := math.Sqrt(minDist2(lines, px, py))
-			if inside(lines, px, py) {
-				d = -d
-			}
-			v := math.Round(255 - 255*(d/sdfRadius+sdfCutoff))
-			bitmap[j*bw+i] = byte(math.Max(0, math.Min(255, v)))
+	// Coverage by the outline, then the signed distance to its edge.
+	ras := vector.NewRasterizer(bw, bh)
+	ox, oy := float32(glyphBorder-left), float32(glyphBorder-top)
+	pt := func(p fixed.Point26_6) (float32, float32) { return float32(p.X)/64 + ox, float32(p.Y)/64 + oy }
+	for _, sg := range segs {
+		switch sg.Op {
+		case sfnt.SegmentOpMoveTo:
+			ras.MoveTo(pt(sg.Args[0]))
+		case sfnt.SegmentOpLineTo:
+			ras.LineTo(pt(sg.Args[0]))
+		case sfnt.SegmentOpQuadTo:
+			x1, y1 := pt(sg.Args[0])
+			x2, y2 := pt(sg.Args[1])
+			ras.QuadTo(x1, y1, x2, y2)
+		case sfnt.SegmentOpCubeTo:
+			x1, y1 := pt(sg.Args[0])
+			x2, y2 := pt(sg.Args[1])
+			x3, y3 := pt(sg.Args[2])
+			ras.CubeTo(x1, y1, x2, y2, x3, y3)
 		}
 	}
+	ras.ClosePath()
+	alpha := image.NewAlpha(image.Rect(0, 0, bw, bh))
+	ras.Draw(alpha, alpha.Bounds(), image.Opaque, image.Point{})
 	msg = protowire.AppendTag(msg, 2, protowire.BytesType)
-	msg = protowire.AppendBytes(msg, bitmap)
+	msg = protowire.AppendBytes(msg, sdf(alpha.Pix, bw, bh))
 	// MapLibre's glyph top is the bitmap's top above the baseline less the
 	// font's ascent, as the glyph tools that make its fonts write it.
 	msg = appendMetrics(msg, w, h, left, -top-ascent, advance)
 	return msg, true
+}
+
+// sdf turns coverage into MapLibre's signed distance field with two
+// Euclidean distance transforms (outside and inside), as TinySDF does.
+func sdf(cov []byte, w, h int) []byte {
+	const inf = 1e20
+	outer := make([]float64, w*h)
+	inner := make([]float64, w*h)
+	for i, c := range cov {
+		switch a := float64(c) / 255; {
+		case a == 0:
+			outer[i], inner[i] = inf, 0
+		case a == 1:
+			outer[i], inner[i] = 0, inf
+		default:
+			d := 0.5 - a
+			outer[i], inner[i] = math.Max(d, 0)*math.Max(d, 0), math.Min(d, 0)*math.Min(d, 0)
+		}
+	}
+	edt(outer, w, h)
+	edt(inner, w, h)
+	out := make([]byte, w*h)
+	for i := range out {
+		d := math.Sqrt(outer[i]) - math.Sqrt(inner[i])
+		out[i] = byte(math.Max(0, math.Min(255, math.Round(255-255*(d/sdfRadius+sdfCutoff)))))
+	}
+	return out
+}
+
+// edt is the 2-D squared Euclidean distance transform of Felzenszwalb and
+// Huttenlocher, in place: columns, then rows.
+func edt(g []float64, w, h int) {
+	n := max(w, h)
+	f := make([]float64, n)
+	z, v := make([]float64, n+1), make([]int, n)
+	for x := 0; x < w; x++ {
+		edt1(g, x, w, h, f, z, v)
+	}
+	for y := 0; y < h; y++ {
+		edt1(g, y*w, 1, w, f, z, v)
+	}
+}
+
+func edt1(g []float64, offset, stride, n int, f, z []float64, v []int) {
+	v[0], z[0], z[1] = 0, math.Inf(-1), math.Inf(1)
+	f[0] = g[offset]
+	k := 0
+	for q := 1; q < n; q++ {
+		f[q] = g[offset+q*stride]
+		var s float64
+		for {
+			r := v[k]
+			s = (f[q] - f[r] + float64(q*q) - float64(r*r)) / float64(q-r) / 2
+			if s > z[k] {
+				break
+			}
+			k--
+			if k < 0 {
+				break
+			}
+		}
+		k++
+		v[k], z[k], z[k+1] = q, s, math.Inf(1)
+	}
+	k = 0
+	for q := 0; q < n; q++ {
+		for z[k+1] < float64(q) {
+			k++
+		}
+		r := v[k]
+		g[offset+q*stride] = f[r] + float64((q-r)*(q-r))
+	}
 }
 
 func appendMetrics(msg []byte, w, h, left, top, advance int) []byte {
@@ -183,87 +267,4 @@ func appendMetrics(msg []byte, w, h, left, top, advance int) []byte {
 	msg = protowire.AppendTag(msg, 7, protowire.VarintType)
 	msg = protowire.AppendVarint(msg, uint64(max(0, advance)))
 	return msg
-}
-
-// flatten turns the outline into straight segments in pixels (y down).
-func flatten(segs sfnt.Segments) []seg {
-	var out []seg
-	pt := func(p fixed.Point26_6) (float64, float64) { return float64(p.X) / 64, float64(p.Y) / 64 }
-	var cx, cy, sx, sy float64
-	closeContour := func() {
-		if cx != sx || cy != sy {
-			out = append(out, seg{cx, cy, sx, sy})
-		}
-	}
-	for _, s := range segs {
-		switch s.Op {
-		case sfnt.SegmentOpMoveTo:
-			closeContour()
-			cx, cy = pt(s.Args[0])
-			sx, sy = cx, cy
-		case sfnt.SegmentOpLineTo:
-			x, y := pt(s.Args[0])
-			out = append(out, seg{cx, cy, x, y})
-			cx, cy = x, y
-		case sfnt.SegmentOpQuadTo:
-			x1, y1 := pt(s.Args[0])
-			x2, y2 := pt(s.Args[1])
-			const n = 8
-			for i := 1; i <= n; i++ {
-				t := float64(i) / n
-				u := 1 - t
-				x := u*u*cx + 2*u*t*x1 + t*t*x2
-				y := u*u*cy + 2*u*t*y1 + t*t*y2
-				out = append(out, seg{cx, cy, x, y})
-				cx, cy = x, y
-			}
-			cx, cy = x2, y2
-		case sfnt.SegmentOpCubeTo:
-			x1, y1 := pt(s.Args[0])
-			x2, y2 := pt(s.Args[1])
-			x3, y3 := pt(s.Args[2])
-			x0, y0 := cx, cy
-			const n = 10
-			for i := 1; i <= n; i++ {
-				t := float64(i) / n
-				u := 1 - t
-				x := u*u*u*x0 + 3*u*u*t*x1 + 3*u*t*t*x2 + t*t*t*x3
-				y := u*u*u*y0 + 3*u*u*t*y1 + 3*u*t*t*y2 + t*t*t*y3
-				out = append(out, seg{cx, cy, x, y})
-				cx, cy = x, y
-			}
-			cx, cy = x3, y3
-		}
-	}
-	closeContour()
-	return out
-}
-
-func minDist2(lines []seg, px, py float64) float64 {
-	best := math.Inf(1)
-	for _, l := range lines {
-		dx, dy := l.x1-l.x0, l.y1-l.y0
-		t := 0.0
-		if n := dx*dx + dy*dy; n > 0 {
-			t = math.Max(0, math.Min(1, ((px-l.x0)*dx+(py-l.y0)*dy)/n))
-		}
-		ex, ey := l.x0+t*dx-px, l.y0+t*dy-py
-		best = math.Min(best, ex*ex+ey*ey)
-	}
-	return best
-}
-
-// inside applies the non-zero winding rule.
-func inside(lines []seg, px, py float64) bool {
-	wind := 0
-	for _, l := range lines {
-		if l.y0 <= py {
-			if l.y1 > py && (l.x1-l.x0)*(py-l.y0)-(px-l.x0)*(l.y1-l.y0) > 0 {
-				wind++
-			}
-		} else if l.y1 <= py && (l.x1-l.x0)*(py-l.y0)-(px-l.x0)*(l.y1-l.y0) < 0 {
-			wind--
-		}
-	}
-	return wind != 0
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 
@@ -234,4 +235,20 @@ func field(t *testing.T, msg []byte, num protowire.Number) ([]byte, bool) {
 		msg = msg[protowire.ConsumeFieldValue(n, typ, msg):]
 	}
 	return nil, false
+}
+
+// BenchmarkGlyphRangeCJK renders the first CJK range from Noto Sans CJK, when
+// installed.
+func BenchmarkGlyphRangeCJK(b *testing.B) {
+	data, err := os.ReadFile("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+	if err != nil {
+		b.Skip("Noto Sans CJK not installed")
+	}
+	g, err := NewGlyphs(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		g.render(19968)
+	}
 }

@@ -43,7 +43,9 @@ async function start() {
   const zoom = Number.isFinite(parseFloat(params.get('zoom'))) ? parseFloat(params.get('zoom')) : Math.max(tj.center[2], 11);
   const map = new maplibregl.Map({
     container: 'map', style, center, zoom,
-    localIdeographFontFamily: CJK_FONTS,
+    // ?localfonts=0 draws Chinese from gridd's glyphs too, as other MapLibre
+    // clients of the style do.
+    localIdeographFontFamily: params.get('localfonts') === '0' ? false : CJK_FONTS,
     hash: false, attributionControl: { compact: true },
   });
   window.griddMap = map;
