@@ -252,3 +252,38 @@ func BenchmarkGlyphRangeCJK(b *testing.B) {
 		g.render(19968)
 	}
 }
+
+// TestGlyphsCJK: with Noto Sans CJK given, the range of 东 (U+4E1C) holds it
+// as a full-size glyph.
+func TestGlyphsCJK(t *testing.T) {
+	data, err := os.ReadFile("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+	if err != nil {
+		t.Skip("Noto Sans CJK not installed (make browser-deps installs fonts-noto-cjk)")
+	}
+	g, err := NewGlyphs(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack, _ := field(t, g.Range(FontStack, 19968), 1)
+	found := false
+	for rest := stack; len(rest) > 0; {
+		num, typ, n := protowire.ConsumeTag(rest)
+		rest = rest[n:]
+		if num == 3 {
+			v, _ := protowire.ConsumeBytes(rest)
+			id, _ := protowire.ConsumeVarint(v[1:])
+			if id == 0x4E1C {
+				found = true
+				w, _ := field(t, v, 3)
+				adv, _ := field(t, v, 7)
+				if w[0] < 18 || w[0] > 26 || adv[0] != 24 {
+					t.Errorf("东: width %d, advance %d; want about 22 and 24 at 24 px", w[0], adv[0])
+				}
+			}
+		}
+		rest = rest[protowire.ConsumeFieldValue(num, typ, rest):]
+	}
+	if !found {
+		t.Error("no glyph for 东 in range 19968-20223")
+	}
+}
