@@ -211,3 +211,15 @@ func current(t testing.TB, pool *pgxpool.Pool) map[string]int {
 	}
 	return m
 }
+
+func unmarshalPolygon(b []byte) (orb.Polygon, error) {
+	g, err := wkb.Unmarshal(b)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := g.(orb.Polygon)
+	if !ok {
+		return nil, fmt.Errorf("not a polygon: %T", g)
+	}
+	return p, nil
+}
