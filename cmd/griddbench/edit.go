@@ -147,7 +147,7 @@ func benchEdit(ctx context.Context, b *bench) error {
 		bare += d
 	}
 	b.add("split changeset (guard, history, lineage)", (total / rounds).Round(10*time.Microsecond).String(),
-		(bare / rounds).Round(10*time.Microsecond).String()+" (bare ST_Split)",
+		(bare/rounds).Round(10*time.Microsecond).String()+" (bare ST_Split)",
 		fmt.Sprintf("%.0f×", total.Seconds()/bare.Seconds()), "edit visible ≤ 1 s")
 	return nil
 }
