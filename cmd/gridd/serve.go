@@ -18,6 +18,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	db := dbFlag(fs)
 	addr := fs.String("addr", envOr("GRIDD_ADDR", ":8080"), "listen address (env GRIDD_ADDR)")
+	publicReads := fs.Bool("public-reads", envOr("GRIDD_PUBLIC_READS", "true") == "true",
+		"serve reads (map, tiles, lookups, grids) without a token (env GRIDD_PUBLIC_READS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -28,10 +30,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer st.Close()
 
 	srv := api.New(api.Config{
-		Logger:    e.log,
-		Ready:     st.Ready,
-		Divisions: st,
-		Version:   versionString(),
+		Logger:       e.log,
+		Ready:        st.Ready,
+		Divisions:    st,
+		Editor:       st,
+		Tokens:       st,
+		PrivateReads: !*publicReads,
+		Version:      versionString(),
 	})
 	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
