@@ -36,6 +36,9 @@ type Config struct {
 	// Editor serves grid reads, history, changesets and revert; writes need
 	// an editor token.
 	Editor grids.Editor
+	// Features serves OGC API - Features under /ogc (Part 4 edits of grids
+	// go through Editor).
+	Features Features
 	// Tokens authenticates API tokens; with none, every write is refused.
 	Tokens Tokens
 	// PrivateReads makes reads (divisions, grids, history, changesets, OGC
@@ -95,6 +98,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Editor != nil {
 		s.mountEditing(r)
+	}
+	if s.cfg.Features != nil {
+		s.mountOGC(r)
 	}
 	return r
 }

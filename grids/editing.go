@@ -2,6 +2,7 @@ package grids
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -408,4 +409,30 @@ func MoveVertices(p orb.Polygon, moves []VertexMove, tol float64) (orb.Polygon, 
 		}
 	}
 	return out, n
+}
+
+// FeatureQuery selects items of a feature collection: a WGS-84 bbox (or
+// none), a page size and an offset.
+type FeatureQuery struct {
+	BBox   *orb.Bound
+	Limit  int
+	Offset int
+}
+
+// FeaturePage is one page of a collection's items, each a GeoJSON Feature,
+// and how many items match in all.
+type FeaturePage struct {
+	Features []json.RawMessage
+	Matched  int
+}
+
+// GridShaper is the single-feature editing that clients without changesets
+// (QGIS over OGC API Features) use; each call keeps the partition exact.
+type GridShaper interface {
+	// CarveGrid creates a grid with the geometry (clipped to the community
+	// it mostly lies in), taken from the grids it covers.
+	CarveGrid(ctx context.Context, actor string, geom orb.Polygon, message string) (Changeset, error)
+	// DissolveGrid retires a grid by merging it into the neighbour that
+	// shares the longest border with it.
+	DissolveGrid(ctx context.Context, actor string, ref GridRef, message string) (Changeset, error)
 }

@@ -34,6 +34,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Ready:        st.Ready,
 		Divisions:    st,
 		Editor:       st,
+		Features:     st,
 		Tokens:       st,
 		PrivateReads: !*publicReads,
 		Version:      versionString(),
