@@ -76,7 +76,7 @@ func TestRandomEdits(t *testing.T) {
 	}
 	var changesets []int64
 	counts := map[string]int{}
-	const steps = 250
+	const steps = 200
 	for step := range steps {
 		gs := load()
 		byCode := map[string]gridInfo{}
@@ -96,10 +96,10 @@ func TestRandomEdits(t *testing.T) {
 			d := orb.Point{math.Cos(a) * 0.003, math.Sin(a) * 0.003}
 			ops = []grids.Operation{{Op: grids.Split, Grids: []grids.GridRef{r(g.code)},
 				Line: line(orb.Point{c[0] - d[0], c[1] - d[1]}, orb.Point{c[0] + d[0], c[1] + d[1]})}}
-		case k < 5: // merge with a neighbour
+		case k < 5: // merge with a neighbour, while the community has grids to spare
 			kind = "merge"
 			nb := neighbours(g.code)
-			if len(nb) == 0 {
+			if len(nb) == 0 || len(gs) < 6 {
 				continue
 			}
 			ops = []grids.Operation{{Op: grids.Merge, Grids: []grids.GridRef{r(g.code), r(nb[rng.IntN(len(nb))])}}}
@@ -132,6 +132,9 @@ func TestRandomEdits(t *testing.T) {
 				Parts: []grids.Part{{Code: geo.Code(g.code), Geometry: poly(scaled)}}}}
 		case k < 9: // a stale version: always refused
 			kind = "stale"
+			if len(gs) < 2 {
+				continue
+			}
 			ref := r(g.code)
 			ref.Version++
 			ops = []grids.Operation{{Op: grids.Merge, Grids: []grids.GridRef{ref, r(gs[(rng.IntN(len(gs)-1)+1+indexOf(gs, g.code, func(x gridInfo) string { return x.code }))%len(gs)].code)}}}
