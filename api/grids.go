@@ -25,6 +25,8 @@ const maxEditBody = 8 << 20
 func (s *Server) mountEditing(r chi.Router) {
 	read := func(h handlerFunc) http.Handler { return s.Public(grids.RoleViewer, s.handle(h)) }
 	edit := func(h handlerFunc) http.Handler { return s.Require(grids.RoleEditor, s.handle(h)) }
+	r.Method(http.MethodGet, "/edit", s.handle(s.editPageHandler))
+	r.Method(http.MethodGet, "/v1/grids", read(s.listGrids))
 	r.Method(http.MethodGet, "/v1/grids/{code}", read(s.getGrid))
 	r.Method(http.MethodPut, "/v1/grids/{code}", edit(s.putGrid))
 	r.Method(http.MethodGet, "/v1/grids/{code}/history", read(s.gridHistory))

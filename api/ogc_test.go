@@ -20,7 +20,7 @@ func newOGCServer(t *testing.T) (*httptest.Server, *postgis.Store) {
 	t.Helper()
 	st := postgis.NewStore(pgtest.New(t))
 	seedEditable(t, st.Pool())
-	ts := httptest.NewServer(api.New(api.Config{Editor: st, Tokens: st, Features: st}).Handler())
+	ts := httptest.NewServer(api.New(api.Config{Divisions: st, Editor: st, Tokens: st, Features: st}).Handler())
 	t.Cleanup(ts.Close)
 	return ts, st
 }

@@ -192,6 +192,8 @@ type Editor interface {
 	RevertChangeset(ctx context.Context, actor string, id int64, message string) (Changeset, error)
 	Changeset(ctx context.Context, id int64) (Changeset, error)
 	Grid(ctx context.Context, code geo.Code) (UnitGrid, error)
+	// Grids lists the current grids of a community, by code.
+	Grids(ctx context.Context, community geo.Code) ([]UnitGrid, error)
 	GridHistory(ctx context.Context, code geo.Code) ([]HistoryEntry, error)
 	// UpdateGrid changes a grid's attributes and, when geom is not nil,
 	// redraws it (neighbours adjusted), against the given version.

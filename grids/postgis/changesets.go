@@ -798,18 +798,16 @@ func (s *Store) Changeset(ctx context.Context, id int64) (grids.Changeset, error
 	return cs, nil
 }
 
-// Grid implements grids.Editor: the current version of a unit grid.
-func (s *Store) Grid(ctx context.Context, code geo.Code) (grids.UnitGrid, error) {
+const gridColumns = `code, community_code, street_code, district_code, ST_AsBinary(geom), area_m2, version,
+	land_use, mgmt_level, responsible, note, valid_from, valid_to`
+
+func scanGrid(row pgx.Row) (grids.UnitGrid, error) {
 	var g grids.UnitGrid
 	var wkb []byte
 	var landUse, mgmt, resp, note *string
-	err := s.pool.QueryRow(ctx, `SELECT code, community_code, street_code, district_code, ST_AsBinary(geom), area_m2, version,
-			land_use, mgmt_level, responsible, note, valid_from, valid_to
-		FROM unit_grids WHERE code = $1 AND valid_to IS NULL`, code.String()).
-		Scan(&g.Code, &g.CommunityCode, &g.StreetCode, &g.DistrictCode, &wkb, &g.AreaM2, &g.Version,
-			&landUse, &mgmt, &resp, &note, &g.ValidFrom, &g.ValidTo)
-	if err != nil {
-		return g, fmt.Errorf("grid %s: %w", code, translate(err))
+	if err := row.Scan(&g.Code, &g.CommunityCode, &g.StreetCode, &g.DistrictCode, &wkb, &g.AreaM2, &g.Version,
+		&landUse, &mgmt, &resp, &note, &g.ValidFrom, &g.ValidTo); err != nil {
+		return g, err
 	}
 	g.LandUse, g.MgmtLevel, g.Responsible, g.Note = deref(landUse), deref(mgmt), deref(resp), deref(note)
 	geom, err := fromWKB(wkb)
@@ -818,10 +816,28 @@ func (s *Store) Grid(ctx context.Context, code geo.Code) (grids.UnitGrid, error)
 	}
 	p, ok := geom.(orb.Polygon)
 	if !ok {
-		return g, fmt.Errorf("grid %s: stored geometry is not a polygon", code)
+		return g, fmt.Errorf("grid %s: stored geometry is not a polygon", g.Code)
 	}
 	g.Geom = p
 	return g, nil
+}
+
+// Grid implements grids.Editor: the current version of a unit grid.
+func (s *Store) Grid(ctx context.Context, code geo.Code) (grids.UnitGrid, error) {
+	g, err := scanGrid(s.pool.QueryRow(ctx, `SELECT `+gridColumns+` FROM unit_grids WHERE code = $1 AND valid_to IS NULL`, code.String()))
+	if err != nil {
+		return g, fmt.Errorf("grid %s: %w", code, translate(err))
+	}
+	return g, nil
+}
+
+// Grids implements grids.Editor.
+func (s *Store) Grids(ctx context.Context, community geo.Code) ([]grids.UnitGrid, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+gridColumns+` FROM unit_grids WHERE community_code = $1 AND valid_to IS NULL ORDER BY code`, community.String())
+	if err != nil {
+		return nil, fmt.Errorf("grids of %s: %w", community, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (grids.UnitGrid, error) { return scanGrid(r) })
 }
 
 func deref(s *string) string {
