@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -37,11 +39,6 @@ func TestRandomEdits(t *testing.T) {
 	l := newLattice(testNX, testNY, 0.5, rng)
 	seedCommunity(t, pool, l)
 
-	type gridInfo struct {
-		code    string
-		version int
-		geom    orb.Polygon
-	}
 	load := func() []gridInfo {
 		rows, err := pool.Query(ctx, `SELECT code, version, ST_AsBinary(geom) FROM unit_grids
 			WHERE community_code = $1 AND valid_to IS NULL ORDER BY code`, testComm)
@@ -173,10 +170,51 @@ func TestRandomEdits(t *testing.T) {
 		}
 		counts[outcome]++
 		checkPartition(t, pool, rng)
+		checkOwnersInMemory(t, pool, load(), rng)
 	}
 	t.Logf("outcomes: %v", counts)
 	if counts["split:ok"] == 0 || counts["merge:ok"] == 0 || counts["move:ok"] == 0 {
 		t.Errorf("the sequence exercised too little: %v", counts)
+	}
+}
+
+// gridInfo is a current grid as the random test sees it.
+type gridInfo struct {
+	code    string
+	version int
+	geom    orb.Polygon
+}
+
+// checkOwnersInMemory holds an in-memory lookup (the smallest code among the
+// grids whose polygon contains the point, as gridd's index answers) against
+// PostGIS's gridd_grid_at for random points.
+func checkOwnersInMemory(t *testing.T, pool *pgxpool.Pool, gs []gridInfo, rng *rand.Rand) {
+	t.Helper()
+	var lons, lats []float64
+	var want []string
+	for range 50 {
+		p := orb.Point{lon0 + rng.Float64()*dLon*testNX, lat0 + rng.Float64()*dLat*testNY}
+		owner := ""
+		for _, g := range gs {
+			if planar.PolygonContains(g.geom, p) && (owner == "" || g.code < owner) {
+				owner = g.code
+			}
+		}
+		lons, lats, want = append(lons, p[0]), append(lats, p[1]), append(want, owner)
+	}
+	rows, err := pool.Query(context.Background(), `SELECT coalesce(gridd_grid_at(ST_SetSRID(ST_MakePoint(x, y), 4326)), '')
+		FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(x, y, i) ORDER BY i`, lons, lats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("point %v,%v: in memory %q, PostGIS %q", lons[i], lats[i], want[i], got[i])
+		}
 	}
 }
 

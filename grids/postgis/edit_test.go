@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -414,4 +415,47 @@ func TestConcurrentEdits(t *testing.T) {
 		t.Fatalf("edits of the same grid: %v; want one success and one stale error", errs)
 	}
 	checkPartition(t, st.Pool(), rand.New(rand.NewPCG(9, 9)))
+}
+
+// A committed changeset is announced on the change feed with the extent of
+// the grids it touched (that is how lookups and tiles on every instance
+// follow an edit).
+func TestEditAnnounced(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, l := newEditStore(t)
+	got := make(chan grids.Change, 64)
+	go st.Listen(ctx, 200*time.Millisecond, func(c grids.Change) { got <- c }) //nolint:errcheck
+	time.Sleep(300 * time.Millisecond)
+
+	_, err := st.ApplyChangeset(ctx, "tester", grids.ChangesetRequest{Message: "bad", Operations: []grids.Operation{
+		{Op: grids.Merge, Grids: []grids.GridRef{ref(code("001"), 1), ref(code("003"), 1)}}}})
+	if err == nil {
+		t.Fatal("a merge of grids that do not touch was accepted")
+	}
+	apply(t, st, grids.Operation{Op: grids.Merge, Grids: []grids.GridRef{ref(code("001"), 1), ref(code("002"), 1)}})
+	want := orb.Bound{Min: l.pts[0][2], Max: l.pts[2][3]}
+	// One notification per statement; together they cover the edit.
+	var seen orb.Bound
+	n := 0
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case c := <-got:
+			if c.Table != "unit_grids" || c.All {
+				continue
+			}
+			if n == 0 {
+				seen = c.BBox
+			} else {
+				seen = seen.Union(c.BBox)
+			}
+			n++
+			if seen.Contains(want.Min) && seen.Contains(want.Max) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%d unit_grids changes announced within 5 s, covering %v, not the merged grids %v", n, seen, want)
+		}
+	}
 }
