@@ -15,7 +15,7 @@ DATABASE_URL := $(shell scripts/db.sh url)
 endif
 export DATABASE_URL
 
-.PHONY: all build run db db-stop test vet check-imports bench clean
+.PHONY: all build run db db-stop test test-deps vet check-imports bench clean
 
 all: build
 
@@ -31,8 +31,23 @@ run: build db
 	$(BIN) demo
 	$(BIN) serve
 
-test: db vet check-imports
+test: db test-deps vet check-imports
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Tools the tests drive: GDAL's OGC API Features driver (ogrinfo) and a
+# headless Chromium for the editor page. Installed from the distribution
+# when missing and apt-get is usable (as root); under CI the tests fail
+# without them.
+test-deps:
+	@missing=""; command -v ogrinfo >/dev/null || missing="$$missing gdal-bin"; \
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "test-deps: installing$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+		else echo "test-deps: missing$$missing (the OGC and browser tests will skip, or fail under CI)"; fi; \
+	fi
 
 vet:
 	$(GO) vet ./...
