@@ -501,10 +501,10 @@ func (e *editTx) insert(f string, o output, version int, attrs gridRow) (grids.G
 	var area, width float64
 	err := e.tx.QueryRow(e.ctx, `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2,
 			version, land_use, mgmt_level, responsible, note)
-		SELECT $1, left($1, 12), left($1, 9), left($1, 6), x.g, ST_Area(gridd_metric(x.g)), $3,
+		SELECT $1, left($1, 12), left($1, 9), left($1, 6), x.g, ST_Area(gridd_edit_metric(x.g)), $3,
 			p.land_use, p.mgmt_level, p.responsible, p.note
 		FROM (SELECT ST_GeomFromWKB($2, 4326) g) x LEFT JOIN unit_grids p ON p.code = $4 AND p.version = $5
-		RETURNING area_m2, gridd_width_m(geom)`, o.code, o.wkb, version, attrs.code, attrs.version).Scan(&area, &width)
+		RETURNING area_m2, gridd_edit_width_m(geom)`, o.code, o.wkb, version, attrs.code, attrs.version).Scan(&area, &width)
 	if err != nil {
 		return grids.GridVersion{}, fmt.Errorf("%s: write grid %s: %w", f, o.code, translate(err))
 	}

@@ -109,7 +109,7 @@ func seedCommunity(t testing.TB, pool *pgxpool.Pool, l lattice) {
 		for i := 0; i < l.nx; i++ {
 			for j := 0; j < l.ny; j++ {
 				if _, err := tx.Exec(ctx, `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
-					VALUES ($1, left($1, 12), left($1, 9), left($1, 6), ST_GeomFromWKB($2, 4326), ST_Area(gridd_metric(ST_GeomFromWKB($2, 4326))))`,
+					VALUES ($1, left($1, 12), left($1, 9), left($1, 6), ST_GeomFromWKB($2, 4326), ST_Area(gridd_edit_metric(ST_GeomFromWKB($2, 4326))))`,
 					l.cellCode(i, j), mustWKB(t, l.cell(i, j))); err != nil {
 					return err
 				}

@@ -27,16 +27,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- A metric (UTM) version of a WGS-84 geometry, for widths and reported areas.
-CREATE FUNCTION gridd_metric(g geometry) RETURNS geometry
+CREATE FUNCTION gridd_edit_metric(g geometry) RETURNS geometry
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT ST_Transform(g, (CASE WHEN ST_Y(ST_Centroid(g)) >= 0 THEN 32600 ELSE 32700 END)
         + least(60, greatest(1, floor((ST_X(ST_Centroid(g)) + 180) / 6)::int + 1)))
 $$;
 
 -- The width of a polygon in metres: the diameter of its largest inscribed circle.
-CREATE FUNCTION gridd_width_m(g geometry) RETURNS double precision
+CREATE FUNCTION gridd_edit_width_m(g geometry) RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT 2 * (ST_MaximumInscribedCircle(gridd_metric(g))).radius
+    SELECT 2 * (ST_MaximumInscribedCircle(gridd_edit_metric(g))).radius
 $$;
 
 -- The problem with a community's partition, or NULL when it is exact.
