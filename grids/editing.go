@@ -142,8 +142,8 @@ type GridAttributes struct {
 	Note        *string `json:"note,omitempty"`
 }
 
-// HistoryEntry is one recorded change of one record.
-type HistoryEntry struct {
+// GridHistoryEntry is one recorded change of one record.
+type GridHistoryEntry struct {
 	ID          int64          `json:"id"`
 	At          time.Time      `json:"at"`
 	Actor       string         `json:"actor"`
@@ -194,7 +194,7 @@ type Editor interface {
 	Grid(ctx context.Context, code geo.Code) (UnitGrid, error)
 	// Grids lists the current grids of a community, by code.
 	Grids(ctx context.Context, community geo.Code) ([]UnitGrid, error)
-	GridHistory(ctx context.Context, code geo.Code) ([]HistoryEntry, error)
+	GridHistory(ctx context.Context, code geo.Code) ([]GridHistoryEntry, error)
 	// UpdateGrid changes a grid's attributes and, when geom is not nil,
 	// redraws it (neighbours adjusted), against the given version.
 	UpdateGrid(ctx context.Context, actor string, ref GridRef, attrs GridAttributes, geom orb.Polygon, message string) (Changeset, error)

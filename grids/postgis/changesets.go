@@ -849,14 +849,14 @@ func deref(s *string) string {
 
 // GridHistory implements grids.Editor: every recorded change of the code,
 // oldest first.
-func (s *Store) GridHistory(ctx context.Context, code geo.Code) ([]grids.HistoryEntry, error) {
+func (s *Store) GridHistory(ctx context.Context, code geo.Code) ([]grids.GridHistoryEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, action, code, reason, before, after, changeset_id
 		FROM history WHERE entity = 'unit_grid' AND code = $1 ORDER BY id`, code.String())
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", code, err)
 	}
-	hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (grids.HistoryEntry, error) {
-		var h grids.HistoryEntry
+	hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (grids.GridHistoryEntry, error) {
+		var h grids.GridHistoryEntry
 		err := r.Scan(&h.ID, &h.At, &h.Actor, &h.Action, &h.Code, &h.Reason, &h.Before, &h.After, &h.ChangesetID)
 		return h, err
 	})
