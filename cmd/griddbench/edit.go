@@ -23,14 +23,14 @@ func init() {
 }
 
 const (
-	benchSide  = 13 // communities per side
-	benchCells = 5  // cells per community side
-	benchDLon  = 0.00117
-	benchDLat  = 0.0009
+	editBenchSide  = 13 // communities per side
+	editBenchCells = 5  // cells per community side
+	editBenchDLon  = 0.00117
+	editBenchDLat  = 0.0009
 )
 
 func benchEdit(ctx context.Context, b *bench) error {
-	side := benchSide
+	side := editBenchSide
 	if b.quick {
 		side = 6
 	}
@@ -38,7 +38,7 @@ func benchEdit(ctx context.Context, b *bench) error {
 	_, err := b.pool.Exec(ctx, `
 		INSERT INTO districts (code, name, geom) VALUES ('110101', '东城区',
 			ST_Multi(ST_MakeEnvelope(116.3 - 0.01, 39.8 - 0.01, 116.3 + $1::int * $2::int * $3::float8 + 0.01, 39.8 + $1::int * $2::int * $4::float8 + 0.01, 4326)));
-	`, side, benchCells, benchDLon, benchDLat)
+	`, side, editBenchCells, editBenchDLon, editBenchDLat)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func benchEdit(ctx context.Context, b *bench) error {
 		INSERT INTO streets (code, name, parent_code, geom)
 		SELECT '110101' || lpad(cj::text, 3, '0'), '街道' || cj, '110101',
 			ST_Multi(ST_MakeEnvelope(116.3, 39.8 + (cj - 1) * $2::int * $4::float8, 116.3 + $1::int * $2::int * $3::float8, 39.8 + cj * $2::int * $4::float8, 4326))
-		FROM generate_series(1, $1::int) cj`, side, benchCells, benchDLon, benchDLat); err != nil {
+		FROM generate_series(1, $1::int) cj`, side, editBenchCells, editBenchDLon, editBenchDLat); err != nil {
 		return err
 	}
 	if _, err := b.pool.Exec(ctx, `
@@ -54,7 +54,7 @@ func benchEdit(ctx context.Context, b *bench) error {
 		SELECT '110101' || lpad(cj::text, 3, '0') || lpad(ci::text, 3, '0'), '社区' || cj || '-' || ci, '110101' || lpad(cj::text, 3, '0'),
 			ST_Multi(ST_MakeEnvelope(116.3 + ((ci - 1) * $2::int) * $3::float8, 39.8 + ((cj - 1) * $2::int) * $4::float8,
 			                         116.3 + (ci * $2::int) * $3::float8, 39.8 + (cj * $2::int) * $4::float8, 4326))
-		FROM generate_series(1, $1::int) cj, generate_series(1, $1::int) ci`, side, benchCells, benchDLon, benchDLat); err != nil {
+		FROM generate_series(1, $1::int) cj, generate_series(1, $1::int) ci`, side, editBenchCells, editBenchDLon, editBenchDLat); err != nil {
 		return err
 	}
 	insertAll := `
@@ -66,7 +66,7 @@ func benchEdit(ctx context.Context, b *bench) error {
 			LATERAL (SELECT '110101' || lpad(cj::text, 3, '0') || lpad(ci::text, 3, '0') AS c) cc,
 			generate_series(0, $2::int - 1) i, generate_series(0, $2::int - 1) j`
 	retireAll := `UPDATE unit_grids SET valid_to = now() WHERE valid_to IS NULL`
-	n := side * side * benchCells * benchCells
+	n := side * side * editBenchCells * editBenchCells
 	write := func(guard bool) (time.Duration, error) {
 		return timeIt(func() error {
 			return pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
@@ -84,7 +84,7 @@ func benchEdit(ctx context.Context, b *bench) error {
 				if _, err := tx.Exec(ctx, `DELETE FROM unit_grids WHERE valid_to IS NOT NULL`); err != nil {
 					return err
 				}
-				if _, err := tx.Exec(ctx, insertAll, side, benchCells, benchDLon, benchDLat); err != nil {
+				if _, err := tx.Exec(ctx, insertAll, side, editBenchCells, editBenchDLon, editBenchDLat); err != nil {
 					return err
 				}
 				if !guard {
