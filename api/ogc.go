@@ -24,6 +24,15 @@ type Features interface {
 	Item(ctx context.Context, coll, id string) (json.RawMessage, error)
 }
 
+// FeatureEditor takes OGC API - Features Part 4 edits of one collection
+// other than grids (components, for one): each call gets the request's
+// GeoJSON Feature and is one transaction. Errors map as everywhere.
+type FeatureEditor interface {
+	CreateFeature(ctx context.Context, actor string, feature []byte) (id string, err error)
+	ReplaceFeature(ctx context.Context, actor, id string, feature []byte) error
+	DeleteFeature(ctx context.Context, actor, id string) error
+}
+
 // The OGC API - Features conformance classes gridd implements.
 var ogcConformance = []string{
 	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -66,12 +75,16 @@ func (s *Server) mountOGC(r chi.Router) {
 	r.Method(http.MethodGet, "/ogc/collections/{coll}/items/{id}", read(s.ogcItem))
 	r.Method(http.MethodOptions, "/ogc/collections/{coll}/items", s.handle(s.ogcOptions))
 	r.Method(http.MethodOptions, "/ogc/collections/{coll}/items/{id}", s.handle(s.ogcOptions))
-	if s.cfg.Editor != nil {
-		r.Method(http.MethodPost, "/ogc/collections/{coll}/items", edit(s.ogcCreate))
-		r.Method(http.MethodPut, "/ogc/collections/{coll}/items/{id}", edit(s.ogcReplace))
-		r.Method(http.MethodPatch, "/ogc/collections/{coll}/items/{id}", edit(s.ogcReplace))
-		r.Method(http.MethodDelete, "/ogc/collections/{coll}/items/{id}", edit(s.ogcDelete))
-	}
+	r.Method(http.MethodPost, "/ogc/collections/{coll}/items", edit(s.ogcCreate))
+	r.Method(http.MethodPut, "/ogc/collections/{coll}/items/{id}", edit(s.ogcReplace))
+	r.Method(http.MethodPatch, "/ogc/collections/{coll}/items/{id}", edit(s.ogcReplace))
+	r.Method(http.MethodDelete, "/ogc/collections/{coll}/items/{id}", edit(s.ogcDelete))
+}
+
+// featureEditor is the Part 4 editor of a collection other than grids.
+func (s *Server) featureEditor(r *http.Request) (FeatureEditor, bool) {
+	fe, ok := s.cfg.FeatureEditors[chi.URLParam(r, "coll")]
+	return fe, ok
 }
 
 // base is the absolute URL prefix of the server as the client reached it.
@@ -253,7 +266,8 @@ func (s *Server) ogcOptions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	allow := "GET, HEAD, OPTIONS"
-	if id == "grids" && s.cfg.Editor != nil {
+	_, editable := s.featureEditor(r)
+	if (id == "grids" && s.cfg.Editor != nil) || editable {
 		if chi.URLParam(r, "id") == "" {
 			allow += ", POST"
 		} else {
@@ -265,8 +279,8 @@ func (s *Server) ogcOptions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func editableGrids(r *http.Request) error {
-	if chi.URLParam(r, "coll") != "grids" {
+func (s *Server) editableGrids(r *http.Request) error {
+	if chi.URLParam(r, "coll") != "grids" || s.cfg.Editor == nil {
 		return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
 			Message: "collection " + chi.URLParam(r, "coll") + " is read-only here"}
 	}
@@ -310,7 +324,20 @@ func ogcFeatureBody(r *http.Request) (orb.Polygon, grids.GridAttributes, string,
 // POST /ogc/collections/grids/items: a new grid carved out of the grids it
 // covers.
 func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
-	if err := editableGrids(r); err != nil {
+	if fe, ok := s.featureEditor(r); ok {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
+		if err != nil {
+			return err
+		}
+		id, err := fe.CreateFeature(r.Context(), actor(r), body)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", base(r)+"/ogc/collections/"+chi.URLParam(r, "coll")+"/items/"+id)
+		w.WriteHeader(http.StatusCreated)
+		return nil
+	}
+	if err := s.editableGrids(r); err != nil {
 		return err
 	}
 	shaper, ok := s.cfg.Editor.(grids.GridShaper)
@@ -338,7 +365,18 @@ func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
 // attributes. QGIS sends no If-Match: then the edit applies to the current
 // version; the partition guard keeps it exact either way.
 func (s *Server) ogcReplace(w http.ResponseWriter, r *http.Request) error {
-	if err := editableGrids(r); err != nil {
+	if fe, ok := s.featureEditor(r); ok {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
+		if err != nil {
+			return err
+		}
+		if err := fe.ReplaceFeature(r.Context(), actor(r), chi.URLParam(r, "id"), body); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err := s.editableGrids(r); err != nil {
 		return err
 	}
 	code, err := geo.ParseCodeAt(chi.URLParam(r, "id"), geo.Grid)
@@ -366,7 +404,14 @@ func (s *Server) ogcReplace(w http.ResponseWriter, r *http.Request) error {
 // DELETE /ogc/collections/grids/items/{code}: the grid is dissolved into the
 // neighbour sharing its longest border.
 func (s *Server) ogcDelete(w http.ResponseWriter, r *http.Request) error {
-	if err := editableGrids(r); err != nil {
+	if fe, ok := s.featureEditor(r); ok {
+		if err := fe.DeleteFeature(r.Context(), actor(r), chi.URLParam(r, "id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err := s.editableGrids(r); err != nil {
 		return err
 	}
 	shaper, ok := s.cfg.Editor.(grids.GridShaper)

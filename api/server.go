@@ -39,6 +39,9 @@ type Config struct {
 	// Features serves OGC API - Features under /ogc (Part 4 edits of grids
 	// go through Editor).
 	Features Features
+	// FeatureEditors take Part 4 edits of collections other than grids,
+	// keyed by collection id (the collection must also be in Features).
+	FeatureEditors map[string]FeatureEditor
 	// Tokens authenticates API tokens; with none, every write is refused.
 	Tokens Tokens
 	// PrivateReads makes reads (divisions, grids, history, changesets, OGC
