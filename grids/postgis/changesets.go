@@ -355,8 +355,8 @@ func (e *editTx) reshapeVertices(f string, op grids.Operation, inputs []gridRow)
 	return e.write(f, grids.Reshape, inputs, outs)
 }
 
-// checkOutputs refuses geometries that are not valid single polygons and
-// returns the new parts' order (north to south, then west to east).
+// checkOutputs refuses geometries that are not valid single polygons,
+// saying which output and why.
 func (e *editTx) checkOutputs(f string, outs []output) error {
 	for i, o := range outs {
 		var typ, reason string
@@ -541,8 +541,7 @@ func (e *editTx) history(action, code string, before, after int) error {
 // code or overlap.
 func (e *editTx) lineage(op grids.OpKind, parents, children []grids.GridVersion) error {
 	if len(children) == 0 {
-		// Nothing but retirements (merge inputs): each parent → the kept grids.
-		return nil
+		return nil // only retirements: no child to link
 	}
 	pc, pv := versionsArrays(parents)
 	cc, cv := versionsArrays(children)
