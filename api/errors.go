@@ -15,6 +15,9 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// Details, when set, is sent as the error's "details" (for a 412, the
+	// current versions).
+	Details any
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -24,6 +27,7 @@ type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Details any    `json:"details,omitempty"`
 	} `json:"error"`
 }
 
@@ -42,11 +46,17 @@ func (s *Server) handle(fn handlerFunc) http.HandlerFunc {
 // statusOf maps an error onto a status, a code and a message safe to show.
 func statusOf(err error) (int, string, string) {
 	var apiErr *Error
+	var stale *grids.StaleError
+	var part *grids.PartitionError
 	var inv *grids.InvalidError
 	var rej *grids.RejectedError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
+	case errors.As(err, &stale):
+		return http.StatusPreconditionFailed, "stale_version", stale.Error()
+	case errors.As(err, &part):
+		return http.StatusUnprocessableEntity, "partition", part.Error()
 	case errors.As(err, &inv):
 		return http.StatusBadRequest, "invalid", inv.Error()
 	case errors.As(err, &rej):
@@ -69,6 +79,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var body errorBody
 	body.Error.Code, body.Error.Message = code, msg
+	var apiErr *Error
+	var stale *grids.StaleError
+	if errors.As(err, &apiErr) {
+		body.Error.Details = apiErr.Details
+	} else if errors.As(err, &stale) {
+		body.Error.Details = stale
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gridd"`)
+	}
 	writeJSON(w, status, body) //nolint:errcheck
 }
 

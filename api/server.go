@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -33,6 +34,20 @@ type Config struct {
 	// schema current); /readyz answers 503 with its error otherwise.
 	Ready     func(context.Context) error
 	Divisions Divisions
+	// Editor serves grid reads, history, changesets and revert; writes need
+	// an editor token.
+	Editor grids.Editor
+	// Features serves OGC API - Features under /ogc (Part 4 edits of grids
+	// go through Editor).
+	Features Features
+	// FeatureEditors take Part 4 edits of collections other than grids,
+	// keyed by collection id (the collection must also be in Features).
+	FeatureEditors map[string]FeatureEditor
+	// Tokens authenticates API tokens; with none, every write is refused.
+	Tokens Tokens
+	// PrivateReads makes reads (divisions, grids, history, changesets, OGC
+	// API) need a viewer token; by default they are public.
+	PrivateReads bool
 	// Version is reported by /healthz.
 	Version string
 	// Tiles serves vector tiles, TileJSON, the style, glyphs and the map page.
@@ -56,6 +71,7 @@ type Server struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	tokens   sync.Map // sha256(secret) → cachedToken
 }
 
 // New builds a Server with its own metrics registry.
@@ -82,7 +98,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 // Handler returns the router with every mounted endpoint.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, s.observe)
+	r.Use(middleware.Recoverer, s.observe, s.authenticate)
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + r.URL.Path}
 	}))
@@ -93,8 +109,14 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/readyz", s.handle(s.readyz))
 	r.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	if s.cfg.Divisions != nil {
-		r.Get("/v1/divisions", s.handle(s.listDivisions))
-		r.Get("/v1/divisions/{code}", s.handle(s.getDivision))
+		r.Method(http.MethodGet, "/v1/divisions", s.Public(grids.RoleViewer, s.handle(s.listDivisions)))
+		r.Method(http.MethodGet, "/v1/divisions/{code}", s.Public(grids.RoleViewer, s.handle(s.getDivision)))
+	}
+	if s.cfg.Editor != nil {
+		s.mountEditing(r)
+	}
+	if s.cfg.Features != nil {
+		s.mountOGC(r)
 	}
 	if s.cfg.Tiles != nil {
 		s.mountTiles(r)

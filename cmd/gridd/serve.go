@@ -19,6 +19,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	db := dbFlag(fs)
 	addr := fs.String("addr", envOr("GRIDD_ADDR", ":8080"), "listen address (env GRIDD_ADDR)")
 	tileOpts := tileFlags(fs)
+	publicReads := fs.Bool("public-reads", envOr("GRIDD_PUBLIC_READS", "true") == "true",
+		"serve reads (map, tiles, lookups, grids) without a token (env GRIDD_PUBLIC_READS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,10 +31,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer st.Close()
 
 	srv := api.New(withTiles(ctx, e, st, tileOpts, api.Config{
-		Logger:    e.log,
-		Ready:     st.Ready,
-		Divisions: st,
-		Version:   versionString(),
+		Logger:       e.log,
+		Ready:        st.Ready,
+		Divisions:    st,
+		Editor:       st,
+		Features:     st,
+		Tokens:       st,
+		PrivateReads: !*publicReads,
+		Version:      versionString(),
 	}))
 	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

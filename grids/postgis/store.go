@@ -17,7 +17,8 @@ import (
 
 // Store is the PostGIS-backed storage of gridd.
 type Store struct {
-	pool *pgxpool.Pool
+	pool       *pgxpool.Pool
+	editLimits grids.Limits
 }
 
 // Open connects to the database at url and checks that it answers.

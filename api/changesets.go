@@ -1,0 +1,83 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"gridd/grids"
+)
+
+func changesetID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, grids.Invalid("id", "%q is not a changeset id", chi.URLParam(r, "id"))
+	}
+	return id, nil
+}
+
+// POST /v1/changesets: {"message": "...", "operations": [...]}, applied all
+// or nothing. 201 with the changeset and its result (created, changed,
+// retired, warnings); 412 with the current versions when an operation was
+// made against an old one; 422 when the partition would break; 400 for a
+// bad request or a hard-limit violation.
+func (s *Server) postChangeset(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
+	if err != nil {
+		return err
+	}
+	var req grids.ChangesetRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return grids.Invalid("body", "not a changeset: %v", err)
+	}
+	cs, err := s.cfg.Editor.ApplyChangeset(r.Context(), actor(r), req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/changesets/"+strconv.FormatInt(cs.ID, 10))
+	return writeJSON(w, http.StatusCreated, cs)
+}
+
+// GET /v1/changesets/{id}.
+func (s *Server) getChangeset(w http.ResponseWriter, r *http.Request) error {
+	id, err := changesetID(r)
+	if err != nil {
+		return err
+	}
+	cs, err := s.cfg.Editor.Changeset(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, cs)
+}
+
+// POST /v1/changesets/{id}/revert, optional body {"message": "..."}: the
+// inverse as a new changeset (201), or 409 when later changes touched its
+// grids.
+func (s *Server) revertChangeset(w http.ResponseWriter, r *http.Request) error {
+	id, err := changesetID(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Message string `json:"message"`
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			return grids.Invalid("body", "want {\"message\": \"...\"}: %v", err)
+		}
+	}
+	cs, err := s.cfg.Editor.RevertChangeset(r.Context(), actor(r), id, req.Message)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/changesets/"+strconv.FormatInt(cs.ID, 10))
+	return writeJSON(w, http.StatusCreated, cs)
+}

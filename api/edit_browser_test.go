@@ -1,0 +1,104 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"gridd/grids"
+)
+
+// chromium finds a headless-capable Chromium, or skips (fails under CI).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("CI is set and no Chromium is installed (apt-get install chromium)")
+	}
+	t.Skip("no Chromium installed")
+	return ""
+}
+
+// The editor page in headless Chromium: select a grid, draw a line across
+// it, save with a message; the page shows the new grid and the server has it.
+func TestEditPageSplitInBrowser(t *testing.T) {
+	path := chromium(t)
+	ctx := context.Background()
+	ts, st := newOGCServer(t)
+	tok, err := st.CreateToken(ctx, "browser-alice", grids.RoleEditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
+		chromedp.NoSandbox, chromedp.WindowSize(1200, 800))
+	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	bctx, cancel = context.WithTimeout(bctx, 60*time.Second)
+	defer cancel()
+
+	gridCount := func(n int) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll("path.grid").length === %d`, n),
+			chromedp.WithPollingTimeout(15*time.Second))
+	}
+	type point struct{ X, Y float64 }
+	x := eLon0 + 1.5*eDLon
+	// Build the page, select 005, switch to split mode.
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(ts.URL+"/edit?community=110101001007"),
+		gridCount(6),
+		chromedp.SetValue(chromedp.CSS("#token"), tok),
+		chromedp.Click(chromedp.CSS(`path[data-code="110101001007005"]`)),
+		chromedp.Click(chromedp.CSS(`button[data-mode="split"]`)),
+	)
+	if err != nil {
+		t.Fatalf("browser: open the editor and select: %v", err)
+	}
+	// Click two points south and north of 005: the cut line.
+	for _, lat := range []float64{eLat0 - 0.0001, eLat0 + 1.5*eDLat} {
+		p, err := chromedp.Run(bctx, chromedp.Evaluate[point](fmt.Sprintf(`gridEditor.toScreen(%v, %v)`, x, lat)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(bctx, chromedp.MouseClickXY(p.X, p.Y)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = chromedp.Do(bctx,
+		chromedp.SetValue(chromedp.CSS("#message"), "new lane through 005"),
+		chromedp.Click(chromedp.CSS("#save")),
+		gridCount(7),
+	)
+	msg, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#msg")))
+	if err != nil {
+		t.Fatalf("browser: save: %v (message on the page: %q)", err, msg)
+	}
+	if !strings.Contains(msg, "created: 007 v1") {
+		t.Errorf("page message %q, want the new grid 007", msg)
+	}
+	g, err := st.Grid(ctx, "110101001007007")
+	if err != nil {
+		t.Fatalf("the new grid is not stored: %v", err)
+	}
+	hs, _ := st.GridHistory(ctx, "110101001007007")
+	if len(hs) != 1 || hs[0].Actor != "token:browser-alice" || hs[0].Reason != "new lane through 005" {
+		t.Errorf("history of the new grid: %+v", hs)
+	}
+	// What map clients read (OGC API items) shows the new grid.
+	status, _, body := client{t: t, base: ts.URL}.do("GET", "/ogc/collections/grids/items?limit=100", "")
+	if status != 200 || !strings.Contains(body, `"numberMatched":7`) || !strings.Contains(body, "110101001007007") {
+		t.Errorf("OGC items after the browser edit: %d %.300s", status, body)
+	}
+	_ = g
+}

@@ -1,0 +1,448 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"gridd/geo"
+	"gridd/grids"
+)
+
+// Features is what the OGC API Features endpoints read.
+type Features interface {
+	FeatureCollections() []string
+	Items(ctx context.Context, coll string, q grids.FeatureQuery) (grids.FeaturePage, error)
+	Item(ctx context.Context, coll, id string) (json.RawMessage, error)
+}
+
+// FeatureEditor takes OGC API - Features Part 4 edits of one collection
+// other than grids (components, for one): each call gets the request's
+// GeoJSON Feature and is one transaction. Errors map as everywhere.
+type FeatureEditor interface {
+	CreateFeature(ctx context.Context, actor string, feature []byte) (id string, err error)
+	ReplaceFeature(ctx context.Context, actor, id string, feature []byte) error
+	DeleteFeature(ctx context.Context, actor, id string) error
+}
+
+// The OGC API - Features conformance classes gridd implements.
+var ogcConformance = []string{
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+}
+
+var ogcTitles = map[string]string{
+	"divisions":  "Administrative divisions (district, street, community)",
+	"grids":      "Unit grids (单元网格); editable: each single-feature edit keeps the partition exact",
+	"mgmt_grids": "Management grids (unions of unit grids)",
+}
+
+const (
+	ogcDefaultLimit = 100
+	ogcMaxLimit     = 10000
+	crs84           = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+)
+
+type link struct {
+	Href  string `json:"href"`
+	Rel   string `json:"rel"`
+	Type  string `json:"type,omitempty"`
+	Title string `json:"title,omitempty"`
+}
+
+// mountOGC mounts OGC API - Features under /ogc. Reads follow the public
+// reads setting; Part 4 writes on grids need an editor token.
+func (s *Server) mountOGC(r chi.Router) {
+	read := func(h handlerFunc) http.Handler { return s.Public(grids.RoleViewer, s.handle(h)) }
+	edit := func(h handlerFunc) http.Handler { return s.Require(grids.RoleEditor, s.handle(h)) }
+	r.Method(http.MethodGet, "/ogc", read(s.ogcLanding))
+	r.Method(http.MethodGet, "/ogc/", read(s.ogcLanding))
+	r.Method(http.MethodGet, "/ogc/conformance", read(s.ogcConformance))
+	r.Method(http.MethodGet, "/ogc/collections", read(s.ogcCollections))
+	r.Method(http.MethodGet, "/ogc/collections/{coll}", read(s.ogcCollection))
+	r.Method(http.MethodGet, "/ogc/collections/{coll}/items", read(s.ogcItems))
+	r.Method(http.MethodGet, "/ogc/collections/{coll}/items/{id}", read(s.ogcItem))
+	r.Method(http.MethodOptions, "/ogc/collections/{coll}/items", s.handle(s.ogcOptions))
+	r.Method(http.MethodOptions, "/ogc/collections/{coll}/items/{id}", s.handle(s.ogcOptions))
+	r.Method(http.MethodPost, "/ogc/collections/{coll}/items", edit(s.ogcCreate))
+	r.Method(http.MethodPut, "/ogc/collections/{coll}/items/{id}", edit(s.ogcReplace))
+	r.Method(http.MethodPatch, "/ogc/collections/{coll}/items/{id}", edit(s.ogcReplace))
+	r.Method(http.MethodDelete, "/ogc/collections/{coll}/items/{id}", edit(s.ogcDelete))
+}
+
+// featureEditor is the Part 4 editor of a collection other than grids.
+func (s *Server) featureEditor(r *http.Request) (FeatureEditor, bool) {
+	fe, ok := s.cfg.FeatureEditors[chi.URLParam(r, "coll")]
+	return fe, ok
+}
+
+// base is the absolute URL prefix of the server as the client reached it.
+func base(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func checkF(r *http.Request) error {
+	if f := r.URL.Query().Get("f"); f != "" && f != "json" && f != "geojson" {
+		return grids.Invalid("f", "only f=json is served")
+	}
+	return nil
+}
+
+func (s *Server) ogcLanding(w http.ResponseWriter, r *http.Request) error {
+	if err := checkF(r); err != nil {
+		return err
+	}
+	b := base(r)
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"title":       "gridd",
+		"description": "Unit grids, divisions and management grids of gridd, as OGC API - Features",
+		"links": []link{
+			{Href: b + "/ogc", Rel: "self", Type: "application/json"},
+			{Href: b + "/ogc/conformance", Rel: "conformance", Type: "application/json"},
+			{Href: b + "/ogc/collections", Rel: "data", Type: "application/json"},
+		},
+	})
+}
+
+func (s *Server) ogcConformance(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"conformsTo": ogcConformance})
+}
+
+func (s *Server) collectionDoc(r *http.Request, id string) map[string]any {
+	b := base(r) + "/ogc/collections/" + id
+	return map[string]any{
+		"id": id, "title": ogcTitles[id], "itemType": "feature", "crs": []string{crs84},
+		"links": []link{
+			{Href: b, Rel: "self", Type: "application/json"},
+			{Href: b + "/items", Rel: "items", Type: "application/geo+json"},
+		},
+	}
+}
+
+func (s *Server) knownCollection(r *http.Request) (string, error) {
+	id := chi.URLParam(r, "coll")
+	for _, c := range s.cfg.Features.FeatureCollections() {
+		if c == id {
+			return id, nil
+		}
+	}
+	return "", &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no collection " + id}
+}
+
+func (s *Server) ogcCollections(w http.ResponseWriter, r *http.Request) error {
+	if err := checkF(r); err != nil {
+		return err
+	}
+	var cs []map[string]any
+	for _, c := range s.cfg.Features.FeatureCollections() {
+		cs = append(cs, s.collectionDoc(r, c))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"links":       []link{{Href: base(r) + "/ogc/collections", Rel: "self", Type: "application/json"}},
+		"collections": cs,
+	})
+}
+
+func (s *Server) ogcCollection(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.knownCollection(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.collectionDoc(r, id))
+}
+
+// GET /ogc/collections/{coll}/items?bbox=minlon,minlat,maxlon,maxlat&limit=&offset=
+func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.knownCollection(r)
+	if err != nil {
+		return err
+	}
+	if err := checkF(r); err != nil {
+		return err
+	}
+	q := grids.FeatureQuery{Limit: ogcDefaultLimit}
+	v := r.URL.Query()
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return grids.Invalid("limit", "%q is not a positive integer", l)
+		}
+		q.Limit = min(n, ogcMaxLimit)
+	}
+	if o := v.Get("offset"); o != "" {
+		n, err := strconv.Atoi(o)
+		if err != nil || n < 0 {
+			return grids.Invalid("offset", "%q is not a non-negative integer", o)
+		}
+		q.Offset = n
+	}
+	if bb := v.Get("bbox"); bb != "" {
+		parts := strings.Split(bb, ",")
+		if len(parts) != 4 {
+			return grids.Invalid("bbox", "want minlon,minlat,maxlon,maxlat")
+		}
+		var f [4]float64
+		for i, p := range parts {
+			if f[i], err = strconv.ParseFloat(strings.TrimSpace(p), 64); err != nil {
+				return grids.Invalid("bbox", "%q is not a number", p)
+			}
+		}
+		if f[0] > f[2] || f[1] > f[3] {
+			return grids.Invalid("bbox", "min must not exceed max")
+		}
+		q.BBox = &orb.Bound{Min: orb.Point{f[0], f[1]}, Max: orb.Point{f[2], f[3]}}
+	}
+	page, err := s.cfg.Features.Items(r.Context(), id, q)
+	if err != nil {
+		return err
+	}
+	self := base(r) + r.URL.Path
+	withOffset := func(off int) string {
+		vv := r.URL.Query()
+		vv.Set("offset", strconv.Itoa(off))
+		vv.Set("limit", strconv.Itoa(q.Limit))
+		return self + "?" + vv.Encode()
+	}
+	links := []link{{Href: withOffset(q.Offset), Rel: "self", Type: "application/geo+json"}}
+	if q.Offset+len(page.Features) < page.Matched {
+		links = append(links, link{Href: withOffset(q.Offset + q.Limit), Rel: "next", Type: "application/geo+json"})
+	}
+	if q.Offset > 0 {
+		links = append(links, link{Href: withOffset(max(0, q.Offset-q.Limit)), Rel: "prev", Type: "application/geo+json"})
+	}
+	feats := page.Features
+	if feats == nil {
+		feats = []json.RawMessage{}
+	}
+	return writeGeoJSON(w, http.StatusOK, map[string]any{
+		"type": "FeatureCollection", "features": feats, "links": links,
+		"numberMatched": page.Matched, "numberReturned": len(feats),
+		"timeStamp": time.Now().UTC().Format(time.RFC3339),
+	})
+}
+
+func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.knownCollection(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.cfg.Features.Item(r.Context(), id, chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	if id == "grids" {
+		var v struct {
+			Properties struct {
+				Version int `json:"version"`
+			} `json:"properties"`
+		}
+		if json.Unmarshal(f, &v) == nil && v.Properties.Version > 0 {
+			w.Header().Set("ETag", etag(v.Properties.Version))
+		}
+	}
+	return writeGeoJSON(w, http.StatusOK, f)
+}
+
+// OPTIONS on items: the Allow header tells clients (QGIS 3.32+) which
+// collections take Part 4 edits.
+func (s *Server) ogcOptions(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.knownCollection(r)
+	if err != nil {
+		return err
+	}
+	allow := "GET, HEAD, OPTIONS"
+	_, editable := s.featureEditor(r)
+	if (id == "grids" && s.cfg.Editor != nil) || editable {
+		if chi.URLParam(r, "id") == "" {
+			allow += ", POST"
+		} else {
+			allow += ", PUT, PATCH, DELETE"
+		}
+	}
+	w.Header().Set("Allow", allow)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) editableGrids(r *http.Request) error {
+	if chi.URLParam(r, "coll") != "grids" || s.cfg.Editor == nil {
+		return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			Message: "collection " + chi.URLParam(r, "coll") + " is read-only here"}
+	}
+	return nil
+}
+
+// ogcFeatureBody reads a GeoJSON Feature of a grid edit: its polygon (if
+// any), attributes and message.
+func ogcFeatureBody(r *http.Request) (orb.Polygon, grids.GridAttributes, string, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
+	if err != nil {
+		return nil, grids.GridAttributes{}, "", err
+	}
+	var f struct {
+		Geometry   *geojson.Geometry `json:"geometry"`
+		Properties struct {
+			grids.GridAttributes
+			Message string `json:"message"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(body, &f); err != nil {
+		return nil, grids.GridAttributes{}, "", grids.Invalid("body", "not a GeoJSON Feature: %v", err)
+	}
+	var p orb.Polygon
+	if f.Geometry != nil {
+		switch g := f.Geometry.Geometry().(type) {
+		case orb.Polygon:
+			p = g
+		case orb.MultiPolygon:
+			if len(g) != 1 {
+				return nil, grids.GridAttributes{}, "", grids.Invalid("geometry", "a grid is one polygon; got %d", len(g))
+			}
+			p = g[0]
+		default:
+			return nil, grids.GridAttributes{}, "", grids.Invalid("geometry", "want a Polygon")
+		}
+	}
+	return p, f.Properties.GridAttributes, f.Properties.Message, nil
+}
+
+// POST /ogc/collections/grids/items: a new grid carved out of the grids it
+// covers.
+func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
+	if fe, ok := s.featureEditor(r); ok {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
+		if err != nil {
+			return err
+		}
+		id, err := fe.CreateFeature(r.Context(), actor(r), body)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", base(r)+"/ogc/collections/"+chi.URLParam(r, "coll")+"/items/"+id)
+		w.WriteHeader(http.StatusCreated)
+		return nil
+	}
+	if err := s.editableGrids(r); err != nil {
+		return err
+	}
+	shaper, ok := s.cfg.Editor.(grids.GridShaper)
+	if !ok {
+		return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "creating grids is not available"}
+	}
+	p, _, msg, err := ogcFeatureBody(r)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return grids.Invalid("geometry", "a new grid needs a polygon")
+	}
+	cs, err := shaper.CarveGrid(r.Context(), actor(r), p, msg)
+	if err != nil {
+		return err
+	}
+	if len(cs.Result.Created) == 1 {
+		w.Header().Set("Location", base(r)+"/ogc/collections/grids/items/"+cs.Result.Created[0].Code.String())
+	}
+	return writeJSON(w, http.StatusCreated, cs)
+}
+
+// PUT or PATCH /ogc/collections/grids/items/{code}: a redraw and/or new
+// attributes. QGIS sends no If-Match: then the edit applies to the current
+// version; the partition guard keeps it exact either way.
+func (s *Server) ogcReplace(w http.ResponseWriter, r *http.Request) error {
+	if fe, ok := s.featureEditor(r); ok {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
+		if err != nil {
+			return err
+		}
+		if err := fe.ReplaceFeature(r.Context(), actor(r), chi.URLParam(r, "id"), body); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err := s.editableGrids(r); err != nil {
+		return err
+	}
+	code, err := geo.ParseCodeAt(chi.URLParam(r, "id"), geo.Grid)
+	if err != nil {
+		return grids.Invalid("id", "%v", err)
+	}
+	ref, err := s.gridRef(r, code)
+	if err != nil {
+		return err
+	}
+	p, attrs, msg, err := ogcFeatureBody(r)
+	if err != nil {
+		return err
+	}
+	if p == nil && attrs == (grids.GridAttributes{}) {
+		return grids.Invalid("body", "nothing to change: give a geometry or properties")
+	}
+	cs, err := s.cfg.Editor.UpdateGrid(r.Context(), actor(r), ref, attrs, p, msg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, cs)
+}
+
+// DELETE /ogc/collections/grids/items/{code}: the grid is dissolved into the
+// neighbour sharing its longest border.
+func (s *Server) ogcDelete(w http.ResponseWriter, r *http.Request) error {
+	if fe, ok := s.featureEditor(r); ok {
+		if err := fe.DeleteFeature(r.Context(), actor(r), chi.URLParam(r, "id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err := s.editableGrids(r); err != nil {
+		return err
+	}
+	shaper, ok := s.cfg.Editor.(grids.GridShaper)
+	if !ok {
+		return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "removing grids is not available"}
+	}
+	code, err := geo.ParseCodeAt(chi.URLParam(r, "id"), geo.Grid)
+	if err != nil {
+		return grids.Invalid("id", "%v", err)
+	}
+	ref, err := s.gridRef(r, code)
+	if err != nil {
+		return err
+	}
+	if _, err := shaper.DissolveGrid(r.Context(), actor(r), ref, ""); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// gridRef is the version a single-feature edit is made against: If-Match
+// when given, else the current one.
+func (s *Server) gridRef(r *http.Request, code geo.Code) (grids.GridRef, error) {
+	if im := r.Header.Get("If-Match"); im != "" {
+		v, err := parseETag(im)
+		return grids.GridRef{Code: code, Version: v}, err
+	}
+	g, err := s.cfg.Editor.Grid(r.Context(), code)
+	if err != nil {
+		return grids.GridRef{}, err
+	}
+	return grids.GridRef{Code: code, Version: g.Version}, nil
+}

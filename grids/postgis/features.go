@@ -1,0 +1,197 @@
+package postgis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"gridd/geo"
+	"gridd/grids"
+)
+
+// featureSources is the closed list of feature collections: for each, the
+// SQL that yields (id, geom, feature JSON) of its current rows. Identifiers
+// never come from a request.
+var featureSources = map[string]string{
+	"divisions": `SELECT code AS id, geom, json_build_object('type', 'Feature', 'id', code,
+			'geometry', ST_AsGeoJSON(geom, 9)::json,
+			'properties', json_build_object('level', level, 'code', code, 'name', name, 'parent_code', parent_code,
+				'valid_from', valid_from)) AS f
+		FROM divisions WHERE valid_to IS NULL`,
+	"grids": `SELECT code AS id, geom, json_build_object('type', 'Feature', 'id', code,
+			'geometry', ST_AsGeoJSON(geom, 9)::json,
+			'properties', json_strip_nulls(json_build_object('code', code, 'community_code', community_code,
+				'street_code', street_code, 'district_code', district_code, 'area_m2', round(area_m2::numeric, 1),
+				'version', version, 'land_use', land_use, 'mgmt_level', mgmt_level, 'responsible', responsible,
+				'note', note, 'valid_from', valid_from))) AS f
+		FROM unit_grids WHERE valid_to IS NULL`,
+	"mgmt_grids": `SELECT code AS id, geom, json_build_object('type', 'Feature', 'id', code,
+			'geometry', ST_AsGeoJSON(geom, 9)::json,
+			'properties', json_build_object('code', code, 'name', name, 'street_code', street_code,
+				'grids', (SELECT json_agg(grid_code ORDER BY grid_code) FROM mgmt_grid_members m WHERE m.mgmt_grid_id = g.id),
+				'valid_from', valid_from)) AS f
+		FROM mgmt_grids g WHERE valid_to IS NULL`,
+}
+
+// FeatureCollections lists the collections Items serves.
+func (s *Store) FeatureCollections() []string { return []string{"divisions", "grids", "mgmt_grids"} }
+
+// Items returns one page of a collection's current features, ordered by id.
+func (s *Store) Items(ctx context.Context, coll string, q grids.FeatureQuery) (grids.FeaturePage, error) {
+	src, ok := featureSources[coll]
+	if !ok {
+		return grids.FeaturePage{}, fmt.Errorf("collection %s: %w", coll, grids.ErrNotFound)
+	}
+	var bbox []float64
+	if q.BBox != nil {
+		bbox = []float64{q.BBox.Min[0], q.BBox.Min[1], q.BBox.Max[0], q.BBox.Max[1]}
+	}
+	filter := ` WHERE $1::float8[] IS NULL OR s.geom && ST_MakeEnvelope(($1::float8[])[1], ($1::float8[])[2], ($1::float8[])[3], ($1::float8[])[4], 4326)`
+	var page grids.FeaturePage
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (`+src+`) s`+filter, bbox).Scan(&page.Matched); err != nil {
+		return page, fmt.Errorf("collection %s: %w", coll, err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT s.f FROM (`+src+`) s`+filter+` ORDER BY s.id LIMIT $2 OFFSET $3`, bbox, q.Limit, q.Offset)
+	if err != nil {
+		return page, fmt.Errorf("collection %s: %w", coll, err)
+	}
+	page.Features, err = pgx.CollectRows(rows, pgx.RowTo[json.RawMessage])
+	if err != nil {
+		return page, fmt.Errorf("collection %s: %w", coll, err)
+	}
+	return page, nil
+}
+
+// Item returns one current feature of a collection by id.
+func (s *Store) Item(ctx context.Context, coll, id string) (json.RawMessage, error) {
+	src, ok := featureSources[coll]
+	if !ok {
+		return nil, fmt.Errorf("collection %s: %w", coll, grids.ErrNotFound)
+	}
+	var f json.RawMessage
+	err := s.pool.QueryRow(ctx, `SELECT s.f FROM (`+src+`) s WHERE s.id = $1`, id).Scan(&f)
+	if err != nil {
+		return nil, fmt.Errorf("%s item %s: %w", coll, id, translate(err))
+	}
+	return f, nil
+}
+
+// CarveGrid implements grids.GridShaper.
+func (s *Store) CarveGrid(ctx context.Context, actor string, geom orb.Polygon, message string) (grids.Changeset, error) {
+	b, err := toWKB(geom)
+	if err != nil {
+		return grids.Changeset{}, err
+	}
+	if message == "" {
+		message = "new grid"
+	}
+	var comm string
+	err = s.pool.QueryRow(ctx, `SELECT code FROM communities WHERE valid_to IS NULL AND ST_Intersects(geom, ST_GeomFromWKB($1, 4326))
+		ORDER BY ST_Area(ST_Intersection(geom, ST_GeomFromWKB($1, 4326))) DESC LIMIT 1`, b).Scan(&comm)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return grids.Changeset{}, grids.Invalid("geometry", "the new grid lies in no community")
+	}
+	if err != nil {
+		return grids.Changeset{}, err
+	}
+	var id int64
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		e, err := s.beginEdit(ctx, tx, actor, message, []grids.Operation{{Op: grids.Replace}}, []string{comm}, nil)
+		if err != nil {
+			return err
+		}
+		id = e.id
+		var clipped []byte
+		var typ string
+		err = tx.QueryRow(ctx, `SELECT ST_AsBinary(g), GeometryType(g) FROM (SELECT ST_CollectionExtract(ST_Intersection(ST_GeomFromWKB($2, 4326), geom), 3) g
+			FROM communities WHERE code = $1 AND valid_to IS NULL) x`, comm, b).Scan(&clipped, &typ)
+		if err != nil {
+			return err
+		}
+		if typ != "POLYGON" {
+			return grids.Invalid("geometry", "the new grid, clipped to community %s, is not one polygon", comm)
+		}
+		rows, err := tx.Query(ctx, `SELECT code, version, ST_AsBinary(geom), ST_AsBinary(ST_Difference(geom, ST_GeomFromWKB($2, 4326)))
+			FROM unit_grids WHERE community_code = $1 AND valid_to IS NULL AND ST_Relate(geom, ST_GeomFromWKB($2, 4326), '2********')
+			ORDER BY code FOR UPDATE`, comm, clipped)
+		if err != nil {
+			return err
+		}
+		var inputs []gridRow
+		var outs []output
+		var g gridRow
+		var rest []byte
+		if _, err := pgx.ForEachRow(rows, []any{&g.code, &g.version, &g.wkb, &rest}, func() error {
+			inputs = append(inputs, g)
+			outs = append(outs, output{code: g.code, wkb: rest})
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(inputs) == 0 {
+			return grids.Invalid("geometry", "the new grid covers no existing grid of community %s", comm)
+		}
+		for _, o := range outs {
+			var typ string
+			var empty bool
+			if err := tx.QueryRow(ctx, `SELECT GeometryType(g), ST_IsEmpty(g) FROM (SELECT ST_GeomFromWKB($1, 4326) g) x`, o.wkb).Scan(&typ, &empty); err != nil {
+				return err
+			}
+			if empty {
+				return grids.Invalid("geometry", "the new grid covers all of grid %s; edit that grid instead", o.code)
+			}
+			if typ != "POLYGON" {
+				return grids.Invalid("geometry", "the new grid would cut grid %s into pieces", o.code)
+			}
+		}
+		outs = append(outs, output{wkb: clipped})
+		if err := e.write("geometry", grids.Replace, inputs, outs); err != nil {
+			return err
+		}
+		return e.finish()
+	})
+	if err != nil {
+		return grids.Changeset{}, editError(err)
+	}
+	return s.Changeset(ctx, id)
+}
+
+// DissolveGrid implements grids.GridShaper.
+func (s *Store) DissolveGrid(ctx context.Context, actor string, ref grids.GridRef, message string) (grids.Changeset, error) {
+	var nb string
+	var nv int
+	var union []byte
+	err := s.pool.QueryRow(ctx, `SELECT b.code, b.version, ST_AsBinary(ST_Union(a.geom, b.geom)) FROM unit_grids a JOIN unit_grids b
+			ON b.community_code = a.community_code AND b.valid_to IS NULL AND b.code <> a.code AND b.geom && a.geom
+		WHERE a.code = $1 AND a.valid_to IS NULL
+		ORDER BY ST_Length(ST_Intersection(ST_Boundary(a.geom), b.geom)) DESC, b.code LIMIT 1`, ref.Code.String()).Scan(&nb, &nv, &union)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var n int
+		s.pool.QueryRow(ctx, `SELECT count(*) FROM unit_grids WHERE code = $1 AND valid_to IS NULL`, ref.Code.String()).Scan(&n) //nolint:errcheck
+		if n == 0 {
+			return grids.Changeset{}, fmt.Errorf("grid %s: %w", ref.Code, grids.ErrNotFound)
+		}
+		return grids.Changeset{}, grids.Invalid("code", "grid %s is the only grid of its community; it cannot be removed", ref.Code)
+	}
+	if err != nil {
+		return grids.Changeset{}, err
+	}
+	if message == "" {
+		message = "remove grid " + ref.Code.String()
+	}
+	// The neighbour takes the area and keeps its code; the grid retires.
+	g, err := fromWKB(union)
+	if err != nil {
+		return grids.Changeset{}, err
+	}
+	return s.ApplyChangeset(ctx, actor, grids.ChangesetRequest{Message: message, Operations: []grids.Operation{{
+		Op: grids.Replace, Grids: []grids.GridRef{ref, {Code: geo.Code(nb), Version: nv}},
+		Parts: []grids.Part{{Code: geo.Code(nb), Geometry: geojson.NewGeometry(g)}}}}})
+}
+
+var _ grids.GridShaper = (*Store)(nil)
