@@ -65,7 +65,7 @@ type Index struct {
 	codes   []uint64  // grid code as a number (all codes have 15 digits)
 	area    []float64 // m²
 	version []int32
-	comm    []int32 // index into communities
+	comm    []int32  // index into communities
 	ring0   []uint32 // grid i's rings are ring0[i]..ring0[i+1]
 	pt0     []uint32 // ring r's points are pt0[r]..pt0[r+1]
 	xy      []float64

@@ -41,11 +41,11 @@ func TestIndexOwnerRule(t *testing.T) {
 		want string
 	}{
 		{orb.Point{0.5, 0.5}, "110101001001004"},
-		{orb.Point{1, 1}, "110101001001002"},     // vertex shared by four
-		{orb.Point{1, 0.5}, "110101001001003"},   // edge shared by 004 and 003
-		{orb.Point{0.5, 1}, "110101001001002"},   // edge 004/002
-		{orb.Point{1.5, 1}, "110101001001003"},   // edge 003/holed
-		{orb.Point{1.5, 1.5}, "110101001002005"}, // in the hole
+		{orb.Point{1, 1}, "110101001001002"},      // vertex shared by four
+		{orb.Point{1, 0.5}, "110101001001003"},    // edge shared by 004 and 003
+		{orb.Point{0.5, 1}, "110101001001002"},    // edge 004/002
+		{orb.Point{1.5, 1}, "110101001001003"},    // edge 003/holed
+		{orb.Point{1.5, 1.5}, "110101001002005"},  // in the hole
 		{orb.Point{1.25, 1.5}, "110101001002001"}, // on the hole's edge: both cover, smaller code
 		{orb.Point{1.1, 1.1}, "110101001002001"},
 		{orb.Point{2, 2}, "110101001002001"}, // outer corner
