@@ -48,6 +48,8 @@ type Config struct {
 	// PrivateReads makes reads (divisions, grids, history, changesets, OGC
 	// API) need a viewer token; by default they are public.
 	PrivateReads bool
+	// Lookup answers point lookups (GET and POST /v1/lookup).
+	Lookup Lookup
 	// Version is reported by /healthz.
 	Version string
 	// Tiles serves vector tiles, TileJSON, the style, glyphs and the map page.
@@ -121,6 +123,10 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Tiles != nil {
 		s.mountTiles(r)
 		s.mountMap(r)
+	}
+	if s.cfg.Lookup != nil {
+		r.Get("/v1/lookup", s.handle(s.getLookup))
+		r.Post("/v1/lookup", s.handle(s.postLookup))
 	}
 	return r
 }

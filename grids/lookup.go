@@ -17,6 +17,7 @@ import (
 // current grids, and the change feed.
 type IndexSource interface {
 	IndexInput(ctx context.Context) (geo.IndexInput, error)
+	MapVersion(ctx context.Context) (int64, error)
 	Listen(ctx context.Context, poll time.Duration, fn func(Change)) error
 }
 
@@ -72,6 +73,7 @@ type Locator struct {
 	log   *slog.Logger
 	idx   atomic.Pointer[geo.Index]
 	dirty chan struct{}
+	seen  atomic.Int64 // highest map version the index or the feed accounts for
 	// Rebuilt, when set, is called after every swap (for metrics and tests).
 	Rebuilt func(ix *geo.Index, took time.Duration)
 }
@@ -101,6 +103,7 @@ func (l *Locator) Load(ctx context.Context) error {
 		return fmt.Errorf("build grid index: %w", err)
 	}
 	l.idx.Store(ix)
+	l.see(ix.MapVersion())
 	took := time.Since(start)
 	l.log.Debug("grid_index_rebuilt", "grids", ix.Len(), "map_version", ix.MapVersion(), "took", took)
 	if l.Rebuilt != nil {
@@ -111,18 +114,35 @@ func (l *Locator) Load(ctx context.Context) error {
 
 // Run loads the index, then follows the change feed until ctx ends,
 // rebuilding after every relevant change (changes that arrive during a
-// rebuild are folded into one more). poll is the feed's version-check
-// interval. It returns the first load's error, or ctx's.
+// rebuild are folded into one more). A failed load is logged and retried;
+// until the first load succeeds, lookups answer ErrNotReady. poll is the
+// feed's version-check interval. Run returns ctx's error.
 func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 	// Listen before loading so that no change between the two is missed.
 	go l.src.Listen(ctx, poll, func(c Change) { //nolint:errcheck // ends with ctx
 		if c.All || indexedTables[c.Table] {
 			l.markDirty()
 		}
+		l.see(c.Version)
 	})
-	if err := l.Load(ctx); err != nil {
-		return err
-	}
+	// The feed's own poll cannot see a change committed between the first
+	// load and the listener's start; this check compares the version with
+	// what the index and the feed account for, and covers that gap.
+	go func() {
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if v, err := l.src.MapVersion(ctx); err == nil && v > l.seen.Load() {
+				l.markDirty()
+			}
+		}
+	}()
+	l.markDirty()
 	for {
 		select {
 		case <-ctx.Done():
@@ -133,9 +153,22 @@ func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			l.log.Error("grid_index_rebuild_failed", "error", err)
-			time.Sleep(200 * time.Millisecond)
+			l.log.Error("grid_index_load_failed", "error", err)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
 			l.markDirty()
+		}
+	}
+}
+
+func (l *Locator) see(v int64) {
+	for {
+		old := l.seen.Load()
+		if v <= old || l.seen.CompareAndSwap(old, v) {
+			return
 		}
 	}
 }
