@@ -87,6 +87,8 @@ func TestLookupAPI(t *testing.T) {
 	_, url := lookupDB(t)
 	ts := lookupServer(t, url)
 	gcj := geo.WGS84ToGCJ02(orb.Point{116.4005, 39.9005})
+	x0, y0, cell := 116.40, 39.90, 0.001 // the lattice vertex (1,1), computed as synth does
+	vx := orb.Point{x0 + 1*cell, y0 + 1*cell}
 	tests := []struct {
 		name   string
 		query  string
@@ -95,7 +97,7 @@ func TestLookupAPI(t *testing.T) {
 	}{
 		{"inside", "lon=116.4005&lat=39.9005", 200, []string{`"code":"110101001001001"`, `"name":"多福巷社区"`, `"name":"东华门街道"`, `"name":"东城区"`, `"snapped":false`, `"code":"DHM-01"`}},
 		{"gcj02 input", fmt.Sprintf("lon=%.9f&lat=%.9f&crs=gcj02", gcj[0], gcj[1]), 200, []string{`"code":"110101001001001"`}},
-		{"shared vertex goes to the smallest code", fmt.Sprintf("lon=%.17g&lat=%.17g", 116.40+1*0.001, 39.90+1*0.001), 200, []string{`"grid":{"code":"110101001001001"`}},
+		{"shared vertex goes to the smallest code", fmt.Sprintf("lon=%.17g&lat=%.17g", vx[0], vx[1]), 200, []string{`"grid":{"code":"110101001001001"`}},
 		{"snapped within 50 m", "lon=116.3998&lat=39.9005", 200, []string{`"snapped":true`, `"code":"110101001001001"`, `"distance_m":17.`}},
 		{"outside beyond snapping", "lon=116.3990&lat=39.9005", 404, []string{`"code":"outside"`}},
 		{"no snapping when max_snap_m=0", "lon=116.3998&lat=39.9005&max_snap_m=0", 404, []string{`"outside"`}},
