@@ -50,6 +50,10 @@ type Config struct {
 	PrivateReads bool
 	// Lookup answers point lookups (GET and POST /v1/lookup).
 	Lookup Lookup
+	// Router routes reports (POST /v1/route).
+	Router Router
+	// RoutingAdmin manages departments and routing rules.
+	RoutingAdmin grids.RoutingAdmin
 	// Version is reported by /healthz.
 	Version string
 	// Tiles serves vector tiles, TileJSON, the style, glyphs and the map page.
@@ -127,6 +131,17 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Lookup != nil {
 		r.Get("/v1/lookup", s.handle(s.getLookup))
 		r.Post("/v1/lookup", s.handle(s.postLookup))
+	}
+	if s.cfg.Router != nil {
+		r.Post("/v1/route", s.handle(s.postRoute))
+	}
+	if s.cfg.RoutingAdmin != nil {
+		r.Get("/v1/departments", s.handle(s.listDepartments))
+		r.Put("/v1/departments/{code}", s.handle(s.putDepartment))
+		r.Delete("/v1/departments/{code}", s.handle(s.deleteDepartment))
+		r.Get("/v1/routing/rules", s.handle(s.listRules))
+		r.Post("/v1/routing/rules", s.handle(s.postRule))
+		r.Delete("/v1/routing/rules/{id}", s.handle(s.deleteRule))
 	}
 	return r
 }

@@ -11,5 +11,7 @@ import (
 func withLookup(e *env, st *postgis.Store, cfg api.Config) (api.Config, *grids.Locator) {
 	loc := grids.NewLocator(st, e.log)
 	cfg.Lookup = loc
+	cfg.Router = &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}
+	cfg.RoutingAdmin = st
 	return cfg, loc
 }
