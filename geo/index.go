@@ -58,18 +58,23 @@ type IndexInput struct {
 // test checks this against PostGIS.
 //
 // Layout: grids are stored in Hilbert order of their box centres, with their
-// coordinates in one flat []float64 (rings without the closing point) and a
-// packed Hilbert R-tree (16 entries a node) over the grid boxes, so that an
-// index of a million grids is a handful of large slices.
+// coordinates in one flat []float64 (rings without the closing point). Point
+// queries go through a sparse uniform cell directory (cells the size of the
+// median grid box, in an open-addressing hash table; oversized grids in a
+// small R-tree of their own); distance queries through a packed Hilbert
+// R-tree (16 entries a node) over the grid boxes. An index of a million grids
+// is a handful of large slices.
 type Index struct {
 	codes   []uint64  // grid code as a number (all codes have 15 digits)
 	area    []float64 // m²
 	version []int32
 	comm    []int32  // index into communities
-	ring0   []uint32 // grid i's rings are ring0[i]..ring0[i+1]
-	pt0     []uint32 // ring r's points are pt0[r]..pt0[r+1]
+	// off[i] is where grid i starts in xy: the ring count, then per ring
+	// its point count and its points (x, y), closing point left out.
+	off []uint32
 	xy      []float64
 	tree    packedTree
+	cells   cellDirectory
 
 	communities []Named
 	commStreet  []int32
@@ -138,7 +143,7 @@ func NewIndex(in IndexInput) (*Index, error) {
 		area:       make([]float64, n),
 		version:    make([]int32, n),
 		comm:       make([]int32, n),
-		ring0:      make([]uint32, 0, n+1),
+		off:        make([]uint32, n),
 		mgmt:       map[int32][]Named{},
 		mapVersion: in.MapVersion,
 	}
@@ -149,8 +154,7 @@ func NewIndex(in IndexInput) (*Index, error) {
 			nrings++
 		}
 	}
-	ix.pt0 = make([]uint32, 0, nrings+1)
-	ix.xy = make([]float64, 0, 2*npts)
+	ix.xy = make([]float64, 0, 2*npts+nrings+n)
 	commIdx := map[Code]int32{}
 	streetIdx := map[Code]int32{}
 	distIdx := map[Code]int32{}
@@ -162,13 +166,17 @@ func NewIndex(in IndexInput) (*Index, error) {
 		ix.area[k] = g.AreaM2
 		ix.version[k] = int32(g.Version)
 		boxes[k] = it.b
-		ix.ring0 = append(ix.ring0, uint32(len(ix.pt0)))
+		if len(ix.xy) > math.MaxUint32-1 {
+			return nil, fmt.Errorf("index: more coordinates than one index holds")
+		}
+		ix.off[k] = uint32(len(ix.xy))
+		ix.xy = append(ix.xy, float64(len(g.Polygon)))
 		for _, r := range g.Polygon {
-			ix.pt0 = append(ix.pt0, uint32(len(ix.xy)/2))
 			m := len(r)
 			if m > 1 && r[0] == r[m-1] {
 				m--
 			}
+			ix.xy = append(ix.xy, float64(m))
 			for _, p := range r[:m] {
 				ix.xy = append(ix.xy, p[0], p[1])
 			}
@@ -201,9 +209,8 @@ func NewIndex(in IndexInput) (*Index, error) {
 			ix.mgmt[int32(k)] = append([]Named(nil), m...)
 		}
 	}
-	ix.ring0 = append(ix.ring0, uint32(len(ix.pt0)))
-	ix.pt0 = append(ix.pt0, uint32(len(ix.xy)/2))
 	ix.tree = buildPackedTree(boxes)
+	ix.cells = buildCellDirectory(boxes, ix.codes, ix.off)
 	return ix, nil
 }
 
@@ -245,41 +252,28 @@ func (ix *Index) Code(id int) Code {
 // no grid covers p.
 func (ix *Index) Owner(p orb.Point) (id int, ok bool) {
 	best := -1
-	var bestCode uint64
 	x, y := p[0], p[1]
-	t := &ix.tree
-	if len(t.boxes) == 0 {
-		return -1, false
-	}
-	var stackBuf [64]int
-	stack := stackBuf[:0]
-	node := len(t.boxes)/4 - 1
-	level := len(t.levels) - 1
-	for {
-		end := min(node+nodeSize, t.levels[level])
-		for pos := node; pos < end; pos++ {
-			b := t.boxes[4*pos : 4*pos+4 : 4*pos+4]
-			if x < b[0] || y < b[1] || x > b[2] || y > b[3] {
-				continue
-			}
-			idx := int(t.index[pos])
-			if node < t.n {
-				if best >= 0 && ix.codes[idx] > bestCode {
-					continue
-				}
-				if ix.covers(idx, x, y) {
-					best, bestCode = idx, ix.codes[idx]
-				}
-			} else {
-				stack = append(stack, idx, level-1)
-			}
+	// A cell lists its grids in code order: the first that covers p is
+	// the owner among them.
+	for _, e := range ix.cells.candidates(x, y) {
+		if x < float64(e.minx) || y < float64(e.miny) || x > float64(e.maxx) || y > float64(e.maxy) {
+			continue
 		}
-		if len(stack) == 0 {
+		if ix.coversAt(int(e.off), x, y) {
+			best = int(e.id)
 			break
 		}
-		level = stack[len(stack)-1]
-		node = stack[len(stack)-2]
-		stack = stack[:len(stack)-2]
+	}
+	if len(ix.cells.bigIDs) > 0 {
+		ix.cells.big.search(x, y, x, y, func(i int) {
+			idx := int(ix.cells.bigIDs[i])
+			if best >= 0 && ix.codes[idx] > ix.codes[best] {
+				return
+			}
+			if ix.covers(idx, x, y) {
+				best = idx
+			}
+		})
 	}
 	return best, best >= 0
 }
@@ -300,16 +294,21 @@ func (ix *Index) Covering(p orb.Point) []int {
 // exactly as PostGIS's ST_Covers decides it.
 func (ix *Index) Covers(id int, p orb.Point) bool { return ix.covers(id, p[0], p[1]) }
 
-func (ix *Index) covers(id int, x, y float64) bool {
-	r0, r1 := ix.ring0[id], ix.ring0[id+1]
-	switch ix.ringSide(r0, x, y) {
+func (ix *Index) covers(id int, x, y float64) bool { return ix.coversAt(int(ix.off[id]), x, y) }
+
+func (ix *Index) coversAt(o int, x, y float64) bool {
+	nr := int(ix.xy[o])
+	o++
+	side, o := ringSide(ix.xy, o, x, y)
+	switch side {
 	case -1:
 		return false
 	case 0:
 		return true
 	}
-	for r := r0 + 1; r < r1; r++ {
-		switch ix.ringSide(r, x, y) {
+	for r := 1; r < nr; r++ {
+		side, o = ringSide(ix.xy, o, x, y)
+		switch side {
 		case 1:
 			return false
 		case 0:
@@ -319,25 +318,27 @@ func (ix *Index) covers(id int, x, y float64) bool {
 	return true
 }
 
-// ringSide is liblwgeom's point_in_ring: 1 inside, 0 on the ring, -1
-// outside, with the same double-precision expression for the side of a
-// segment. Segments whose y range misses the point are skipped first; they
-// can change neither the winding number nor the on-ring test.
-func (ix *Index) ringSide(r uint32, px, py float64) int {
-	a, b := int(ix.pt0[r]), int(ix.pt0[r+1])
-	xy := ix.xy[2*a : 2*b]
-	m := b - a
+// ringSide is liblwgeom's point_in_ring for the ring stored at xy[o:] (its
+// point count, then its points): 1 inside, 0 on the ring, -1 outside, with
+// the same double-precision expression for the side of a segment. Segments
+// whose y range misses the point are skipped first; they can change neither
+// the winding number nor the on-ring test. It also returns the offset after
+// the ring.
+func ringSide(xy []float64, o int, px, py float64) (int, int) {
+	m := int(xy[o])
+	end := o + 1 + 2*m
+	pts := xy[o+1 : end]
 	wn := 0
-	x1, y1 := xy[2*(m-1)], xy[2*(m-1)+1]
+	x1, y1 := pts[2*(m-1)], pts[2*(m-1)+1]
 	for i := 0; i < m; i++ {
-		x2, y2 := xy[2*i], xy[2*i+1]
+		x2, y2 := pts[2*i], pts[2*i+1]
 		if (py > y1 && py > y2) || (py < y1 && py < y2) || (x1 == x2 && y1 == y2) {
 			x1, y1 = x2, y2
 			continue
 		}
 		side := float64((x2-x1)*(py-y1)) - float64((px-x1)*(y2-y1))
 		if side == 0 && !(px > max(x1, x2) || px < min(x1, x2)) {
-			return 0
+			return 0, end
 		}
 		if y1 <= py && py < y2 && side > 0 {
 			wn++
@@ -347,9 +348,9 @@ func (ix *Index) ringSide(r uint32, px, py float64) int {
 		x1, y1 = x2, y2
 	}
 	if wn == 0 {
-		return -1
+		return -1, end
 	}
-	return 1
+	return 1, end
 }
 
 // Near lists the grids within radiusM metres of p, nearest first (ties by
@@ -401,10 +402,13 @@ func (ix *Index) distance(id int, p orb.Point, kx, ky float64) float64 {
 		return 0
 	}
 	best := math.Inf(1)
-	for r := ix.ring0[id]; r < ix.ring0[id+1]; r++ {
-		a, b := int(ix.pt0[r]), int(ix.pt0[r+1])
-		m := b - a
-		xy := ix.xy[2*a : 2*b]
+	o := int(ix.off[id])
+	nr := int(ix.xy[o])
+	o++
+	for r := 0; r < nr; r++ {
+		m := int(ix.xy[o])
+		xy := ix.xy[o+1 : o+1+2*m]
+		o += 1 + 2*m
 		x1, y1 := (xy[2*(m-1)]-p[0])*kx, (xy[2*(m-1)+1]-p[1])*ky
 		for i := 0; i < m; i++ {
 			x2, y2 := (xy[2*i]-p[0])*kx, (xy[2*i+1]-p[1])*ky
@@ -447,5 +451,5 @@ func metresPerDegree(lat float64) (kx, ky float64) {
 // names and management-grid lists).
 func (ix *Index) MemoryBytes() int {
 	return 8*cap(ix.codes) + 8*cap(ix.area) + 4*cap(ix.version) + 4*cap(ix.comm) +
-		4*cap(ix.ring0) + 4*cap(ix.pt0) + 8*cap(ix.xy) + 8*cap(ix.tree.boxes) + 4*cap(ix.tree.index)
+		4*cap(ix.off) + 8*cap(ix.xy) + 8*cap(ix.tree.boxes) + 4*cap(ix.tree.index)
 }
