@@ -68,13 +68,13 @@ type Index struct {
 	codes   []uint64  // grid code as a number (all codes have 15 digits)
 	area    []float64 // m²
 	version []int32
-	comm    []int32  // index into communities
+	comm    []int32 // index into communities
 	// off[i] is where grid i starts in xy: the ring count, then per ring
 	// its point count and its points (x, y), closing point left out.
-	off []uint32
-	xy      []float64
-	tree    packedTree
-	cells   cellDirectory
+	off   []uint32
+	xy    []float64
+	tree  packedTree
+	cells cellDirectory
 
 	communities []Named
 	commStreet  []int32
