@@ -7,8 +7,9 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
-	"unicode"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/paulmach/orb"
@@ -61,10 +62,10 @@ func (s *Server) getLookup(w http.ResponseWriter, r *http.Request) error {
 // → {"results":[...]} in input order, null for a point outside every grid.
 func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		CRS       string       `json:"crs"`
-		Points    [][2]float64 `json:"points"`
-		AccuracyM *float64     `json:"accuracy_m"`
-		MaxSnapM  *float64     `json:"max_snap_m"`
+		CRS       string          `json:"crs"`
+		Points    json.RawMessage `json:"points"`
+		AccuracyM *float64        `json:"accuracy_m"`
+		MaxSnapM  *float64        `json:"max_snap_m"`
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<20)
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -74,8 +75,9 @@ func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return grids.Invalid("crs", "%v", err)
 	}
-	if len(req.Points) > MaxBatchPoints {
-		return grids.Invalid("points", "%d points; at most %d per request", len(req.Points), MaxBatchPoints)
+	pts, err := parsePoints(req.Points, MaxBatchPoints)
+	if err != nil {
+		return err
 	}
 	var opt grids.LookupOptions
 	if req.AccuracyM != nil {
@@ -90,31 +92,143 @@ func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 		}
 		opt.MaxSnapM = snapOption(*req.MaxSnapM)
 	}
-	for i, p := range req.Points {
+	for i, p := range pts {
 		if err := checkLonLat(fmt.Sprintf("points[%d]", i), p[0], p[1]); err != nil {
 			return err
 		}
 	}
-	buf := make([]byte, 0, 64+len(req.Points)*256)
-	buf = append(buf, `{"results":[`...)
-	for i, p := range req.Points {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		loc, err := s.cfg.Lookup.Lookup(geo.ToWGS84(orb.Point{p[0], p[1]}, crs), opt)
-		switch {
-		case err == nil:
-			buf = appendLocation(buf, &loc)
-		case errors.Is(err, grids.ErrOutside):
-			buf = append(buf, "null"...)
-		default:
+	// Large batches are answered in parallel chunks, written in input order.
+	workers := runtime.GOMAXPROCS(0)
+	if len(pts) < 2048 {
+		workers = 1
+	}
+	chunks := make([][]byte, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		lo, hi := k*len(pts)/workers, (k+1)*len(pts)/workers
+		wg.Add(1)
+		go func(k int) {
+			defer wg.Done()
+			buf := make([]byte, 0, (hi-lo)*320)
+			for i := lo; i < hi; i++ {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				loc, err := s.cfg.Lookup.Lookup(geo.ToWGS84(pts[i], crs), opt)
+				switch {
+				case err == nil:
+					buf = appendLocation(buf, &loc)
+				case errors.Is(err, grids.ErrOutside):
+					buf = append(buf, "null"...)
+				default:
+					errs[k] = err
+					return
+				}
+			}
+			chunks[k] = buf
+		}(k)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return lookupError(err)
 		}
 	}
-	buf = append(buf, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, err = w.Write(buf)
+	if _, err := w.Write([]byte(`{"results":[`)); err != nil {
+		return err
+	}
+	for _, c := range chunks {
+		if _, err := w.Write(c); err != nil {
+			return err
+		}
+	}
+	_, err = w.Write([]byte("]}\n"))
 	return err
+}
+
+// parsePoints reads a JSON array of [lon, lat] pairs. It is hand-written
+// because a batch carries up to 100,000 of them.
+func parsePoints(raw json.RawMessage, limit int) ([]orb.Point, error) {
+	b := raw
+	i := 0
+	ws := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	bad := func(n int, why string) error {
+		return grids.Invalid(fmt.Sprintf("points[%d]", n), "%s; want [lon, lat]", why)
+	}
+	ws()
+	if len(b) == 0 || string(b[i:]) == "null" {
+		return nil, grids.Invalid("points", "is required: [[lon, lat], ...]")
+	}
+	if b[i] != '[' {
+		return nil, grids.Invalid("points", "must be an array of [lon, lat] pairs")
+	}
+	i++
+	var out []orb.Point
+	num := func(n int) (float64, error) {
+		ws()
+		j := i
+		for j < len(b) && (b[j] == '-' || b[j] == '+' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' || (b[j] >= '0' && b[j] <= '9')) {
+			j++
+		}
+		if j == i {
+			return 0, bad(n, "not a number")
+		}
+		f, err := strconv.ParseFloat(string(b[i:j]), 64)
+		if err != nil {
+			return 0, bad(n, fmt.Sprintf("%q is not a number", b[i:j]))
+		}
+		i = j
+		ws()
+		return f, nil
+	}
+	for n := 0; ; n++ {
+		ws()
+		if i < len(b) && b[i] == ']' && n == 0 {
+			i++
+			break
+		}
+		if n >= limit {
+			return nil, grids.Invalid("points", "more than %d points; at most %d per request", limit, limit)
+		}
+		if i >= len(b) || b[i] != '[' {
+			return nil, bad(n, "not an array")
+		}
+		i++
+		lon, err := num(n)
+		if err != nil {
+			return nil, err
+		}
+		if i >= len(b) || b[i] != ',' {
+			return nil, bad(n, "needs two numbers")
+		}
+		i++
+		lat, err := num(n)
+		if err != nil {
+			return nil, err
+		}
+		if i >= len(b) || b[i] != ']' {
+			return nil, bad(n, "needs exactly two numbers")
+		}
+		i++
+		out = append(out, orb.Point{lon, lat})
+		ws()
+		if i < len(b) && b[i] == ',' {
+			i++
+			continue
+		}
+		if i < len(b) && b[i] == ']' {
+			i++
+			break
+		}
+		return nil, grids.Invalid("points", "malformed array after points[%d]", n)
+	}
+	return out, nil
 }
 
 func lookupError(err error) error {
@@ -244,21 +358,21 @@ func appendNamed(b []byte, n geo.Named) []byte {
 	return append(b, '}')
 }
 
-// appendString writes s as a JSON string: strconv's quoting where that is
-// valid JSON (printable UTF-8), encoding/json's otherwise.
+// appendString writes s as a JSON string: as is when it is valid UTF-8
+// with nothing to escape (the usual case for codes and Chinese names),
+// through encoding/json otherwise.
 func appendString(b []byte, s string) []byte {
-	if utf8.ValidString(s) {
-		plain := true
-		for _, r := range s {
-			if r < 0x20 || r == 0x7f || !unicode.IsPrint(r) {
-				plain = false
-				break
-			}
-		}
-		if plain {
-			return strconv.AppendQuote(b, s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == 0x7f {
+			j, _ := json.Marshal(s)
+			return append(b, j...)
 		}
 	}
-	j, _ := json.Marshal(s)
-	return append(b, j...)
+	if !utf8.ValidString(s) {
+		j, _ := json.Marshal(s)
+		return append(b, j...)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -166,8 +166,22 @@ func TestLookupBatch(t *testing.T) {
 	if status != 400 || !strings.Contains(body, "points[1][1] (lat)") || !strings.Contains(body, "swapped") {
 		t.Errorf("swapped point: %d %s", status, body)
 	}
+	for _, c := range []struct{ body, want string }{
+		{`{"points":[[116.4,39.9],[116.4]]}`, "points[1]: needs two numbers"},
+		{`{"points":[[116.4,"x"]]}`, "points[0]: not a number"},
+		{`{"points":[[116.4,39.9,1]]}`, "points[0]: needs exactly two numbers"},
+		{`{"crs":"gcj02"}`, "points: is required"},
+		{`{"points":{}}`, "points: must be an array"},
+	} {
+		if status, body := post(c.body); status != 400 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s, want 400 with %q", c.body, status, body, c.want)
+		}
+	}
+	if status, body := post(`{"points":[]}`); status != 200 || !strings.Contains(body, `{"results":[]}`) {
+		t.Errorf("empty batch: %d %s", status, body)
+	}
 	big := `{"points":[` + strings.Repeat(`[116.4,39.9],`, api.MaxBatchPoints) + `[116.4,39.9]]}`
-	if status, body = post(big); status != 400 || !strings.Contains(body, "at most 100000") {
+	if status, body = post(big); status != 400 || !strings.Contains(body, "at most 100000 per request") {
 		t.Errorf("oversized batch: %d %.200s", status, body)
 	}
 }
