@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
 
 	"gridd/geo"
 	"gridd/grids/postgis"
@@ -158,10 +160,58 @@ func TestIndexAgreesWithPostGIS(t *testing.T) {
 	}
 	t.Logf("%d grids", ix.Len())
 
-	const nRandom, nBoundary = 100_000, 12_000
+	differential(t, pool, rng, in, ix, 100_000, 12_000, orb.Bound{Min: orb.Point{116.399, 39.899}, Max: orb.Point{116.441, 39.921}})
+}
+
+// The demo district's 169 communities (real codes, synthetic geometry with
+// exact shared topology), each loaded as one unit grid until the grid builder
+// provides the demo's unit grids.
+func TestIndexAgreesWithPostGISOnDemo(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	data, err := os.ReadFile("../../testdata/dongcheng/divisions.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := geojson.UnmarshalFeatureCollection(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gs []geo.IndexGrid
+	ext := fc.Features[0].Geometry.Bound()
+	for _, f := range fc.Features {
+		ext = ext.Union(f.Geometry.Bound())
+		code, _ := f.Properties["code"].(string)
+		if poly, ok := f.Geometry.(orb.Polygon); ok && len(code) == 12 {
+			gs = append(gs, geo.IndexGrid{Code: geo.Code(code + "001"), Polygon: poly, AreaM2: 1})
+		}
+	}
+	pool := pgtest.New(t)
+	if err := pgtest.CopyGrids(context.Background(), pool, gs); err != nil {
+		t.Fatal(err)
+	}
+	in, err := postgis.NewStore(pool).IndexInput(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := geo.NewIndex(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d demo communities as grids", ix.Len())
+	differential(t, pool, rng, in, ix, 50_000, 10_000, ext.Pad(0.002))
+}
+
+// differential compares the index with PostGIS on random points in ext and
+// on points exactly on grid vertices and interpolated onto grid edges: the
+// owner of every point, and the whole set of covering grids of the boundary
+// points, most of which must be shared by two grids.
+func differential(t *testing.T, pool *pgxpool.Pool, rng *rand.Rand, in geo.IndexInput, ix *geo.Index, nRandom, nBoundary int, ext orb.Bound) {
+	t.Helper()
 	pts := make([]orb.Point, 0, nRandom+nBoundary)
 	for i := 0; i < nRandom; i++ {
-		pts = append(pts, orb.Point{116.399 + rng.Float64()*0.042, 39.899 + rng.Float64()*0.022})
+		pts = append(pts, orb.Point{ext.Min[0] + rng.Float64()*(ext.Max[0]-ext.Min[0]), ext.Min[1] + rng.Float64()*(ext.Max[1]-ext.Min[1])})
 	}
 	pts = append(pts, boundaryPoints(rng, in, nBoundary)...)
 
