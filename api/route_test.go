@@ -169,6 +169,22 @@ func TestRoutePrecedence(t *testing.T) {
 	}
 	check("retired grid rule", inMgmt, depMgmt, grids.DecidedByRule, "management grid DHM-01")
 
+	if status, b := get(t, ts.URL+"/v1/routing/rules"); status != 200 || strings.Count(b, `"id":`) != 7 || !strings.Contains(b, `"level":"mgmt","code":"DHM-01"`) {
+		t.Errorf("rule list (7 current rules): %d %s", status, b)
+	}
+	if status, b := get(t, ts.URL+"/v1/departments"); status != 200 || !strings.Contains(b, `"territory_code":"110101001"`) || !strings.Contains(b, "网格一站") {
+		t.Errorf("department list: %d %s", status, b)
+	}
+	if status, b := send(t, "DELETE", ts.URL+"/v1/departments/"+depMgmt, ""); status != 409 || !strings.Contains(b, "routing rule") {
+		t.Errorf("retiring a department rules still use: %d %s", status, b)
+	}
+	if status, b := send(t, "PUT", ts.URL+"/v1/departments/12345", `{"name":"x"}`); status != 400 || !strings.Contains(b, "unified social credit code") {
+		t.Errorf("bad department code: %d %s", status, b)
+	}
+	if status, b := send(t, "PUT", ts.URL+"/v1/departments/"+depGrid, `{"name":"x","territory_code":"110101009"}`); status != 400 || !strings.Contains(b, "territory_code") {
+		t.Errorf("unknown territory: %d %s", status, b)
+	}
+
 	// The report is stored with the decision and the versions it was made on.
 	var by, dep, grid string
 	var gridVersion int
