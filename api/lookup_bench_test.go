@@ -15,7 +15,7 @@ import (
 	"gridd/grids/synth"
 )
 
-type benchLookup struct{ ix *geo.Index }
+type benchLookup struct{ ix *geo.View }
 
 func (b benchLookup) Lookup(p orb.Point, opt grids.LookupOptions) (grids.Location, error) {
 	return grids.LocateIn(b.ix, p, opt)
@@ -35,7 +35,7 @@ func BenchmarkBatchLookup(b *testing.B) {
 		pts[i] = [2]float64{116.0 + rng.Float64()*0.288, 39.5 + rng.Float64()*0.288}
 	}
 	body, _ := json.Marshal(map[string]any{"points": pts})
-	h := New(Config{Lookup: benchLookup{ix}}).Handler()
+	h := New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		w := httptest.NewRecorder()
@@ -54,7 +54,7 @@ func BenchmarkGetLookup(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := New(Config{Lookup: benchLookup{ix}}).Handler()
+	h := New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler()
 	req := httptest.NewRequest(http.MethodGet, "/v1/lookup?lon=116.1234567&lat=39.6234567", nil)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -250,13 +250,22 @@ func (ix *Index) Code(id int) Code {
 // Owner returns the id of the grid that owns p (WGS-84 lon/lat): the grid
 // with the smallest code among those whose polygon covers p. ok is false when
 // no grid covers p.
-func (ix *Index) Owner(p orb.Point) (id int, ok bool) {
+func (ix *Index) Owner(p orb.Point) (id int, ok bool) { return ix.owner(p, nil) }
+
+// masked reports whether bit id is set in the bitset m (nil: none).
+func masked(m []uint64, id int) bool { return m != nil && m[id>>6]&(1<<(id&63)) != 0 }
+
+// owner is Owner ignoring the grids masked in m.
+func (ix *Index) owner(p orb.Point, m []uint64) (id int, ok bool) {
 	best := -1
 	x, y := p[0], p[1]
 	// A cell lists its grids in code order: the first that covers p is
 	// the owner among them.
 	for _, e := range ix.cells.candidates(x, y) {
 		if x < float64(e.minx) || y < float64(e.miny) || x > float64(e.maxx) || y > float64(e.maxy) {
+			continue
+		}
+		if masked(m, int(e.id)) {
 			continue
 		}
 		if ix.coversAt(int(e.off), x, y) {
@@ -267,7 +276,7 @@ func (ix *Index) Owner(p orb.Point) (id int, ok bool) {
 	if len(ix.cells.bigIDs) > 0 {
 		ix.cells.big.search(x, y, x, y, func(i int) {
 			idx := int(ix.cells.bigIDs[i])
-			if best >= 0 && ix.codes[idx] > ix.codes[best] {
+			if masked(m, idx) || best >= 0 && ix.codes[idx] > ix.codes[best] {
 				return
 			}
 			if ix.covers(idx, x, y) {
@@ -362,7 +371,9 @@ func ringSide(xy []float64, o int, px, py float64) (int, int) {
 // north-south), then the point-to-polygon distance is Euclidean. Within a few
 // kilometres this agrees with PostGIS's geography ST_Distance to well under a
 // centimetre per 100 m; the test checks it against PostGIS.
-func (ix *Index) Near(p orb.Point, radiusM float64) []Nearby {
+func (ix *Index) Near(p orb.Point, radiusM float64) []Nearby { return ix.near(p, radiusM, nil) }
+
+func (ix *Index) near(p orb.Point, radiusM float64, m []uint64) []Nearby {
 	if radiusM < 0 || len(ix.codes) == 0 {
 		return nil
 	}
@@ -370,6 +381,9 @@ func (ix *Index) Near(p orb.Point, radiusM float64) []Nearby {
 	dx, dy := radiusM/kx, radiusM/ky
 	var out []Nearby
 	ix.tree.search(p[0]-dx, p[1]-dy, p[0]+dx, p[1]+dy, func(id int) {
+		if masked(m, id) {
+			return
+		}
 		d := ix.distance(id, p, kx, ky)
 		if d <= radiusM {
 			out = append(out, Nearby{ID: id, DistanceM: d})

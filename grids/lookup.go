@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,9 @@ import (
 // current grids, and the change feed.
 type IndexSource interface {
 	IndexInput(ctx context.Context) (geo.IndexInput, error)
+	// IndexInputIn is IndexInput restricted to the grids whose boxes meet
+	// area (a superset is fine).
+	IndexInputIn(ctx context.Context, area orb.Bound) (geo.IndexInput, error)
 	MapVersion(ctx context.Context) (int64, error)
 	Listen(ctx context.Context, poll time.Duration, fn func(Change)) error
 }
@@ -63,19 +67,28 @@ type Location struct {
 	MapVersion int64 `json:"map_version"`
 }
 
-// Locator answers point lookups from an in-memory index of the current grids
-// and keeps it fresh from the change feed: every committed change to grids,
-// divisions or management grids triggers a rebuild off to the side, and the
-// new index replaces the old one with one atomic store. Readers never block
-// and always see one whole index.
+// Locator answers point lookups from an in-memory view of the current grids
+// and keeps it fresh from the change feed. A change to unit grids with a
+// known extent is applied as a patch: the current grids of that extent are
+// read and laid over the index (geo.View), which costs milliseconds however
+// large the map. Anything else (divisions, management grids, a lost
+// connection, a patch layer grown past a twentieth of the index) starts a
+// full rebuild off to the side; patches keep being applied meanwhile and are
+// replayed onto the new index before it is swapped in. Every swap is one
+// atomic store: readers never block and always see one whole view.
 type Locator struct {
-	src   IndexSource
-	log   *slog.Logger
-	idx   atomic.Pointer[geo.Index]
-	dirty chan struct{}
-	seen  atomic.Int64 // highest map version the index or the feed accounts for
-	// Rebuilt, when set, is called after every swap (for metrics and tests).
-	Rebuilt func(ix *geo.Index, took time.Duration)
+	src  IndexSource
+	log  *slog.Logger
+	view atomic.Pointer[geo.View]
+	seen atomic.Int64 // highest map version the view or the feed accounts for
+
+	mu      sync.Mutex
+	pending []Change
+	dirty   chan struct{}
+
+	// Rebuilt, when set, is called after every swap with the new view and
+	// whether it came from a full rebuild (for metrics and tests).
+	Rebuilt func(v *geo.View, full bool, took time.Duration)
 }
 
 // NewLocator returns a Locator with no index yet; call Load or Run.
@@ -91,43 +104,86 @@ var indexedTables = map[string]bool{
 	"unit_grids": true, "districts": true, "streets": true, "communities": true, "mgmt_grids": true,
 }
 
-// Load builds the index from the source now and swaps it in.
+// Load builds the whole index from the source now and swaps it in.
 func (l *Locator) Load(ctx context.Context) error {
 	start := time.Now()
-	in, err := l.src.IndexInput(ctx)
+	ix, err := l.build(ctx)
 	if err != nil {
-		return fmt.Errorf("load grid index: %w", err)
+		return err
 	}
-	ix, err := geo.NewIndex(in)
-	if err != nil {
-		return fmt.Errorf("build grid index: %w", err)
-	}
-	l.idx.Store(ix)
-	l.see(ix.MapVersion())
-	took := time.Since(start)
-	l.log.Debug("grid_index_rebuilt", "grids", ix.Len(), "map_version", ix.MapVersion(), "took", took)
-	if l.Rebuilt != nil {
-		l.Rebuilt(ix, took)
-	}
+	l.swap(geo.NewView(ix), true, time.Since(start))
 	return nil
 }
 
-// Run loads the index, then follows the change feed until ctx ends,
-// rebuilding after every relevant change (changes that arrive during a
-// rebuild are folded into one more). A failed load is logged and retried;
-// until the first load succeeds, lookups answer ErrNotReady. poll is the
-// feed's version-check interval. Run returns ctx's error.
+func (l *Locator) build(ctx context.Context) (*geo.Index, error) {
+	in, err := l.src.IndexInput(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load grid index: %w", err)
+	}
+	ix, err := geo.NewIndex(in)
+	if err != nil {
+		return nil, fmt.Errorf("build grid index: %w", err)
+	}
+	return ix, nil
+}
+
+func (l *Locator) swap(v *geo.View, full bool, took time.Duration) {
+	l.view.Store(v)
+	l.see(v.MapVersion())
+	l.log.Debug("grid_index_swapped", "grids", v.Len(), "delta", v.DeltaLen(), "full", full, "map_version", v.MapVersion(), "took", took)
+	if l.Rebuilt != nil {
+		l.Rebuilt(v, full, took)
+	}
+}
+
+// patch lays the current grids of area over v.
+func (l *Locator) patch(ctx context.Context, v *geo.View, area orb.Bound) (*geo.View, error) {
+	in, err := l.src.IndexInputIn(ctx, area)
+	if err != nil {
+		return nil, fmt.Errorf("read changed grids: %w", err)
+	}
+	return v.Patch(area, in)
+}
+
+// enqueue records a change for the loop.
+func (l *Locator) enqueue(c Change) {
+	l.mu.Lock()
+	l.pending = append(l.pending, c)
+	l.mu.Unlock()
+	select {
+	case l.dirty <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Locator) take() []Change {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.pending
+	l.pending = nil
+	return p
+}
+
+type fullResult struct {
+	ix   *geo.Index
+	err  error
+	took time.Duration
+}
+
+// Run loads the index, then follows the change feed until ctx ends. A
+// failed load is logged and retried; until the first load succeeds,
+// lookups answer ErrNotReady. poll is the feed's version-check interval.
+// Run returns ctx's error.
 func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
-	// Listen before loading so that no change between the two is missed.
 	go l.src.Listen(ctx, poll, func(c Change) { //nolint:errcheck // ends with ctx
 		if c.All || indexedTables[c.Table] {
-			l.markDirty()
+			l.enqueue(c)
 		}
 		l.see(c.Version)
 	})
 	// The feed's own poll cannot see a change committed between the first
 	// load and the listener's start; this check compares the version with
-	// what the index and the feed account for, and covers that gap.
+	// what the view and the feed account for, and covers that gap.
 	go func() {
 		t := time.NewTicker(poll)
 		defer t.Stop()
@@ -138,28 +194,105 @@ func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 			case <-t.C:
 			}
 			if v, err := l.src.MapVersion(ctx); err == nil && v > l.seen.Load() {
-				l.markDirty()
+				l.enqueue(Change{All: true, Table: "*", Op: "POLL", Version: v})
 			}
 		}
 	}()
-	l.markDirty()
+	l.enqueue(Change{All: true, Table: "*", Op: "START"})
+
+	fullDone := make(chan fullResult, 1)
+	running, again := false, false
+	var since []orb.Bound // patch areas applied since the running full rebuild started
+	startFull := func() {
+		running, again, since = true, false, nil
+		go func() {
+			start := time.Now()
+			ix, err := l.build(ctx)
+			fullDone <- fullResult{ix, err, time.Since(start)}
+		}()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-l.dirty:
+		case res := <-fullDone:
+			running = false
+			if res.err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				l.log.Error("grid_index_load_failed", "error", res.err)
+				go func() {
+					select {
+					case <-ctx.Done():
+					case <-time.After(time.Second):
+						l.enqueue(Change{All: true, Table: "*", Op: "RETRY"})
+					}
+				}()
+				continue
+			}
+			// Replay the patches of changes that may have committed after
+			// the rebuild's snapshot; each reads the current state, so
+			// replaying one already included changes nothing.
+			v := geo.NewView(res.ix)
+			failed := false
+			for _, area := range since {
+				nv, err := l.patch(ctx, v, area)
+				if err != nil {
+					l.log.Error("grid_index_patch_failed", "error", err)
+					failed = true
+					break
+				}
+				v = nv
+			}
+			since = nil
+			if failed {
+				startFull()
+				continue
+			}
+			l.swap(v, true, res.took)
+			if again {
+				startFull()
+			}
+			continue
 		}
-		if err := l.Load(ctx); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+		var areas []orb.Bound
+		full := false
+		for _, c := range l.take() {
+			if c.All || c.Table != "unit_grids" {
+				full = true
+			} else {
+				areas = append(areas, c.BBox)
 			}
-			l.log.Error("grid_index_load_failed", "error", err)
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Second):
+		}
+		if running {
+			since = append(since, areas...)
+		}
+		if v := l.view.Load(); v != nil && len(areas) > 0 {
+			start := time.Now()
+			for _, area := range areas {
+				nv, err := l.patch(ctx, v, area)
+				if err != nil {
+					l.log.Error("grid_index_patch_failed", "error", err)
+					full = true
+					break
+				}
+				v = nv
 			}
-			l.markDirty()
+			l.swap(v, false, time.Since(start))
+			if v.DeltaLen() > 1000 && v.DeltaLen() > v.Base().Len()/20 {
+				full = true
+			}
+		} else if len(areas) > 0 && !running {
+			full = true
+		}
+		if full {
+			if running {
+				again = true
+			} else {
+				startFull()
+			}
 		}
 	}
 }
@@ -173,22 +306,15 @@ func (l *Locator) see(v int64) {
 	}
 }
 
-func (l *Locator) markDirty() {
-	select {
-	case l.dirty <- struct{}{}:
-	default:
-	}
-}
-
-// Index is the current index, or nil before the first load.
-func (l *Locator) Index() *geo.Index { return l.idx.Load() }
+// Index is the current view, or nil before the first load.
+func (l *Locator) Index() *geo.View { return l.view.Load() }
 
 // ErrNotReady: the index has not been loaded yet.
 var ErrNotReady = errors.New("grid index not loaded yet")
 
 // Lookup finds the grid owning p (WGS-84). See LocateIn.
 func (l *Locator) Lookup(p orb.Point, opt LookupOptions) (Location, error) {
-	ix := l.idx.Load()
+	ix := l.view.Load()
 	if ix == nil {
 		return Location{}, ErrNotReady
 	}
@@ -199,7 +325,7 @@ func (l *Locator) Lookup(p orb.Point, opt LookupOptions) (Location, error) {
 // it; else the nearest grid within MaxSnapM, marked snapped; else
 // ErrOutside. With AccuracyM, every other grid within that distance is
 // listed in Candidates, nearest first.
-func LocateIn(ix *geo.Index, p orb.Point, opt LookupOptions) (Location, error) {
+func LocateIn(ix *geo.View, p orb.Point, opt LookupOptions) (Location, error) {
 	snap := opt.MaxSnapM
 	if snap == 0 {
 		snap = DefaultMaxSnapM
@@ -235,7 +361,7 @@ func outside(p orb.Point) error {
 	return fmt.Errorf("%w: no unit grid at or near lon %g, lat %g", ErrOutside, p[0], p[1])
 }
 
-func location(ix *geo.Index, id int) Location {
+func location(ix *geo.View, id int) Location {
 	in := ix.Info(id)
 	return Location{
 		Grid:       LocatedGrid{Code: in.Code, AreaM2: in.AreaM2, Version: in.Version},

@@ -37,7 +37,7 @@ func init() {
 	sections["lookup"] = section{order: 20, run: benchLookup}
 }
 
-type staticLookup struct{ ix *geo.Index }
+type staticLookup struct{ ix *geo.View }
 
 func (s staticLookup) Lookup(p orb.Point, opt grids.LookupOptions) (grids.Location, error) {
 	return grids.LocateIn(s.ix, p, opt)
@@ -186,7 +186,7 @@ func benchLookup(ctx context.Context, b *bench) error {
 }
 
 func benchLookupHTTP(b *bench, ix *geo.Index, pts []orb.Point) error {
-	srv := api.New(api.Config{Lookup: staticLookup{ix}})
+	srv := api.New(api.Config{Lookup: staticLookup{geo.NewView(ix)}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
