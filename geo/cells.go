@@ -90,13 +90,27 @@ func buildCellDirectory(boxes []orb.Bound, codes []uint64, off []uint32) cellDir
 	}
 	d.minx, d.miny, d.invW, d.invH = ext.Min[0], ext.Min[1], 1/cw, 1/ch
 
-	type pair struct {
-		key uint64
-		id  uint32
+	// Pairs (cell, grid) are generated in code order and then sorted by
+	// cell with a stable radix sort, so each cell's list comes out in code
+	// order without comparing codes.
+	order := make([]codeID, n)
+	for i := range order {
+		order[i] = codeID{codes[i], uint32(i)}
 	}
+	slices.SortFunc(order, func(a, b codeID) int {
+		if a.code < b.code {
+			return -1
+		}
+		if a.code > b.code {
+			return 1
+		}
+		return 0
+	})
 	pairs := make([]pair, 0, 4*n)
 	var bigBoxes []orb.Bound
-	for i, b := range boxes {
+	for _, o := range order {
+		i := int(o.id)
+		b := boxes[i]
 		x0, y0 := d.cell(b.Min[0], b.Min[1])
 		x1, y1 := d.cell(b.Max[0], b.Max[1])
 		if (x1-x0+1)*(y1-y0+1) > maxCells {
@@ -111,21 +125,7 @@ func buildCellDirectory(boxes []orb.Bound, codes []uint64, off []uint32) cellDir
 		}
 	}
 	d.big = buildPackedTree(bigBoxes)
-	slices.SortFunc(pairs, func(a, b pair) int {
-		if a.key != b.key {
-			if a.key < b.key {
-				return -1
-			}
-			return 1
-		}
-		if codes[a.id] < codes[b.id] {
-			return -1
-		}
-		if codes[a.id] > codes[b.id] {
-			return 1
-		}
-		return 0
-	})
+	pairs = radixSortPairs(pairs)
 	cells := 0
 	for i := range pairs {
 		if i == 0 || pairs[i].key != pairs[i-1].key {
@@ -177,4 +177,51 @@ func (d *cellDirectory) candidates(x, y float64) []cellEntry {
 func (d *cellDirectory) memoryBytes() int {
 	return 16*cap(d.slots) + 24*cap(d.entries) + 4*cap(d.bigIDs) +
 		8*cap(d.big.boxes) + 4*cap(d.big.index)
+}
+
+type codeID struct {
+	code uint64
+	id   uint32
+}
+
+type pair struct {
+	key uint64
+	id  uint32
+}
+
+// radixSortPairs sorts by key, stably (LSD radix, 16-bit digits, skipping
+// digits all keys share).
+func radixSortPairs(a []pair) []pair {
+	if len(a) < 2 {
+		return a
+	}
+	var or, and uint64 = 0, ^uint64(0)
+	for _, p := range a {
+		or |= p.key
+		and &= p.key
+	}
+	diff := or ^ and
+	buf := make([]pair, len(a))
+	var count [1 << 16]int
+	for shift := uint(0); shift < 64; shift += 16 {
+		if (diff>>shift)&0xffff == 0 {
+			continue
+		}
+		clear(count[:])
+		for _, p := range a {
+			count[(p.key>>shift)&0xffff]++
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for _, p := range a {
+			d := (p.key >> shift) & 0xffff
+			buf[count[d]] = p
+			count[d]++
+		}
+		a, buf = buf, a
+	}
+	return a
 }

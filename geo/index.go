@@ -3,6 +3,7 @@ package geo
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -108,7 +109,6 @@ func NewIndex(in IndexInput) (*Index, error) {
 	}
 	items := make([]item, n)
 	ext := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
-	seen := make(map[uint64]bool, n)
 	for i, g := range in.Grids {
 		if len(g.Code) != 15 {
 			return nil, fmt.Errorf("index: grid code %q is not a 15-digit unit-grid code", g.Code)
@@ -117,10 +117,6 @@ func NewIndex(in IndexInput) (*Index, error) {
 		if err != nil {
 			return nil, fmt.Errorf("index: grid code %q: %v", g.Code, err)
 		}
-		if seen[c] {
-			return nil, fmt.Errorf("index: grid code %s appears twice", g.Code)
-		}
-		seen[c] = true
 		if len(g.Polygon) == 0 || len(g.Polygon[0]) < 4 {
 			return nil, fmt.Errorf("index: grid %s has no outer ring of at least 4 points", g.Code)
 		}
@@ -128,14 +124,30 @@ func NewIndex(in IndexInput) (*Index, error) {
 		items[i] = item{i: i, b: b, code: c}
 		ext = ext.Union(b)
 	}
+	byCode := make([]uint64, n)
 	for i := range items {
 		items[i].h = hilbertOf(items[i].b.Center(), ext)
+		byCode[i] = items[i].code
 	}
-	sort.Slice(items, func(a, b int) bool {
-		if items[a].h != items[b].h {
-			return items[a].h < items[b].h
+	slices.Sort(byCode)
+	for i := 1; i < n; i++ {
+		if byCode[i] == byCode[i-1] {
+			return nil, fmt.Errorf("index: grid code %015d appears twice", byCode[i])
 		}
-		return items[a].code < items[b].code
+	}
+	byCode = nil
+	slices.SortFunc(items, func(a, b item) int {
+		switch {
+		case a.h < b.h:
+			return -1
+		case a.h > b.h:
+			return 1
+		case a.code < b.code:
+			return -1
+		case a.code > b.code:
+			return 1
+		}
+		return 0
 	})
 
 	ix := &Index{

@@ -127,3 +127,22 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+func TestNewIndexRejects(t *testing.T) {
+	for name, gs := range map[string][]IndexGrid{
+		"duplicate code": {{Code: "110101001001001", Polygon: square(0, 0, 1)}, {Code: "110101001001001", Polygon: square(1, 0, 1)}},
+		"short code":     {{Code: "110101001001", Polygon: square(0, 0, 1)}},
+		"no ring":        {{Code: "110101001001001", Polygon: orb.Polygon{}}},
+	} {
+		if _, err := NewIndex(IndexInput{Grids: gs}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	ix, err := NewIndex(IndexInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ix.Owner(orb.Point{0, 0}); ok || len(ix.Near(orb.Point{0, 0}, 100)) != 0 {
+		t.Error("an empty index found something")
+	}
+}

@@ -62,7 +62,7 @@ type Location struct {
 	Mgmt       []geo.Named `json:"mgmt_grids"`
 	Snapped    bool        `json:"snapped"`
 	DistanceM  float64     `json:"distance_m"`
-	Candidates []Candidate `json:"candidates,omitempty"`
+	Candidates []Candidate `json:"candidates"`
 	// MapVersion is the change-feed version of the index that answered.
 	MapVersion int64 `json:"map_version"`
 }
@@ -347,6 +347,7 @@ func LocateIn(ix *geo.View, p orb.Point, opt LookupOptions) (Location, error) {
 		loc.Snapped = true
 		loc.DistanceM = round2(near[0].DistanceM)
 	}
+	loc.Candidates = []Candidate{}
 	if opt.AccuracyM > 0 {
 		for _, n := range ix.Near(p, opt.AccuracyM) {
 			if n.ID != id {
@@ -363,6 +364,9 @@ func outside(p orb.Point) error {
 
 func location(ix *geo.View, id int) Location {
 	in := ix.Info(id)
+	if in.Mgmt == nil {
+		in.Mgmt = []geo.Named{}
+	}
 	return Location{
 		Grid:       LocatedGrid{Code: in.Code, AreaM2: in.AreaM2, Version: in.Version},
 		Community:  in.Community,

@@ -3,6 +3,7 @@ package postgis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -155,16 +156,22 @@ func (s *Store) SaveReport(ctx context.Context, r grids.Report) (int64, error) {
 // (the census migration's names) and answers "not found" while that table
 // does not exist yet.
 func (s *Store) CompetentDepartment(ctx context.Context, component string) (grids.DepartmentRef, bool, error) {
-	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('components') IS NOT NULL`).Scan(&exists); err != nil {
+	var table, column bool
+	err := s.pool.QueryRow(ctx, `SELECT to_regclass('components') IS NOT NULL,
+		EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'components' AND column_name = 'competent_dept_code')`).
+		Scan(&table, &column)
+	if err != nil {
 		return grids.DepartmentRef{}, false, fmt.Errorf("component department: %w", err)
 	}
-	if !exists {
+	if !table {
 		return grids.DepartmentRef{}, false, nil
 	}
+	if !column {
+		return grids.DepartmentRef{}, false, fmt.Errorf("component department: the components table has no competent_dept_code column, which routing by component reads")
+	}
 	var dep grids.DepartmentRef
-	err := s.pool.QueryRow(ctx, query("component_department"), component).Scan(&dep.Code, &dep.Name)
-	if err == pgx.ErrNoRows {
+	err = s.pool.QueryRow(ctx, query("component_department"), component).Scan(&dep.Code, &dep.Name)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return grids.DepartmentRef{}, false, nil
 	}
 	if err != nil {
@@ -283,7 +290,7 @@ func (s *Store) AddRule(ctx context.Context, r grids.Rule, actor, reason string)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT name FROM departments WHERE code = $1 AND valid_to IS NULL`, r.Department.Code).
 			Scan(&r.Department.Name); err != nil {
-			if err == pgx.ErrNoRows {
+			if errors.Is(err, pgx.ErrNoRows) {
 				return grids.Invalid("department", "no current department has code %q", r.Department.Code)
 			}
 			return err
