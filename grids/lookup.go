@@ -368,7 +368,7 @@ func location(ix *geo.View, id int) Location {
 		in.Mgmt = []geo.Named{}
 	}
 	return Location{
-		Grid:       LocatedGrid{Code: in.Code, AreaM2: in.AreaM2, Version: in.Version},
+		Grid:       LocatedGrid{Code: in.Code, AreaM2: round2(in.AreaM2), Version: in.Version},
 		Community:  in.Community,
 		Street:     in.Street,
 		District:   in.District,

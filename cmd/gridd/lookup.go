@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"gridd/api"
 	"gridd/grids"
 	"gridd/grids/postgis"
@@ -13,5 +15,17 @@ func withLookup(e *env, st *postgis.Store, cfg api.Config) (api.Config, *grids.L
 	cfg.Lookup = loc
 	cfg.Router = &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}
 	cfg.RoutingAdmin = st
+	ready := cfg.Ready
+	cfg.Ready = func(ctx context.Context) error {
+		if ready != nil {
+			if err := ready(ctx); err != nil {
+				return err
+			}
+		}
+		if loc.Index() == nil {
+			return grids.ErrNotReady
+		}
+		return nil
+	}
 	return cfg, loc
 }
