@@ -180,6 +180,41 @@ func TestLookupBatch(t *testing.T) {
 	if status, body := post(`{"points":[]}`); status != 200 || !strings.Contains(body, `{"results":[]}`) {
 		t.Errorf("empty batch: %d %s", status, body)
 	}
+	// A batch large enough to be answered in parallel chunks keeps input
+	// order: every result equals the single lookup of its point.
+	var pts []string
+	var single []string
+	for i := 0; i < 5000; i++ {
+		lon, lat := 116.3995+float64(i%71)*0.00015, 39.8995+float64(i%67)*0.00016
+		pts = append(pts, fmt.Sprintf("[%.5f,%.5f]", lon, lat))
+		_, body := get(t, fmt.Sprintf("%s/v1/lookup?lon=%.5f&lat=%.5f", ts.URL, lon, lat))
+		code := ""
+		if i := strings.Index(body, `"grid":{"code":"`); i >= 0 {
+			code = body[i+16 : i+31]
+		}
+		single = append(single, code)
+	}
+	status, body = post(`{"points":[` + strings.Join(pts, ",") + `]}`)
+	if status != 200 {
+		t.Fatalf("large batch: %d %.200s", status, body)
+	}
+	res.Results = nil
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Results) != len(single) {
+		t.Fatalf("large batch: %d results for %d points", len(res.Results), len(single))
+	}
+	for i, r := range res.Results {
+		got := ""
+		if r != nil {
+			got = string(r.Grid.Code)
+		}
+		if got != single[i] {
+			t.Fatalf("large batch result %d: %q, single lookup %q", i, got, single[i])
+		}
+	}
+
 	big := `{"points":[` + strings.Repeat(`[116.4,39.9],`, api.MaxBatchPoints) + `[116.4,39.9]]}`
 	if status, body = post(big); status != 400 || !strings.Contains(body, "at most 100000 per request") {
 		t.Errorf("oversized batch: %d %.200s", status, body)
