@@ -97,7 +97,7 @@ func TestIndexTreeMatchesScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k := 0; k < 20000; k++ {
+	for k := 0; k < 5000; k++ {
 		p := orb.Point{rng.Float64() * 10.5, rng.Float64() * 10.5}
 		want := -1
 		for id := 0; id < ix.Len(); id++ {
