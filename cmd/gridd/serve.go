@@ -41,6 +41,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Version:      versionString(),
 	}))
 	srv := api.New(cfg)
+	watchIndex(srv.Registry(), loc)
 	go loc.Run(ctx, 500*time.Millisecond) //nolint:errcheck // ends with ctx; failures are logged
 	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
