@@ -24,11 +24,12 @@ import (
 const lookupHierarchy = `{"type":"FeatureCollection","features":[
 {"type":"Feature","properties":{"code":"110101","name":"东城区"},"geometry":{"type":"Polygon","coordinates":[[[116.39,39.89],[116.52,39.89],[116.52,39.96],[116.39,39.96],[116.39,39.89]]]}},
 {"type":"Feature","properties":{"code":"110101001","name":"东华门街道"},"geometry":{"type":"Polygon","coordinates":[[[116.39,39.89],[116.52,39.89],[116.52,39.96],[116.39,39.96],[116.39,39.89]]]}},
-{"type":"Feature","properties":{"code":"110101001001","name":"多福巷社区"},"geometry":{"type":"Polygon","coordinates":[[[116.39,39.89],[116.52,39.89],[116.52,39.96],[116.39,39.96],[116.39,39.89]]]}}
+{"type":"Feature","properties":{"code":"110101001001","name":"多福巷社区"},"geometry":{"type":"Polygon","coordinates":[[[116.40,39.90],[116.41,39.90],[116.41,39.91],[116.40,39.91],[116.40,39.90]]]}}
 ]}`
 
 // lookupDB is a database with divisions and a 10×10 lattice of 100 m grids
-// (110101001001001..100) from 116.40,39.90, plus one management grid.
+// (110101001001001..100) from 116.40,39.90 that exactly covers its
+// community, plus one management grid.
 func lookupDB(t *testing.T) (*pgxpool.Pool, string) {
 	t.Helper()
 	url := pgtest.NewURL(t)
@@ -269,15 +270,15 @@ func TestLookupFreshnessAcrossServers(t *testing.T) {
 		}
 	}
 	_, err := pool.Exec(context.Background(), `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
-		VALUES ('110101001001500', '110101001001', '110101001', '110101',
+		VALUES ('110101001002500', '110101001002', '110101001', '110101',
 		        ST_GeomFromText('POLYGON((116.5 39.95, 116.501 39.95, 116.501 39.951, 116.5 39.951, 116.5 39.95))', 4326), 9000)`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitBoth("new grid", func(status int, body string) bool {
-		return status == 200 && strings.Contains(body, `"code":"110101001001500"`)
+		return status == 200 && strings.Contains(body, `"code":"110101001002500"`)
 	})
-	if _, err := pool.Exec(context.Background(), `UPDATE unit_grids SET valid_to = now() WHERE code = '110101001001500'`); err != nil {
+	if _, err := pool.Exec(context.Background(), `UPDATE unit_grids SET valid_to = now() WHERE code = '110101001002500'`); err != nil {
 		t.Fatal(err)
 	}
 	waitBoth("retired grid", func(status int, body string) bool { return status == 404 })

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/paulmach/orb"
 
 	"gridd/geo"
@@ -16,13 +18,25 @@ type Router interface {
 	Route(ctx context.Context, req grids.RouteRequest) (grids.Routed, error)
 }
 
-// actorOf is who the history and reports record for a request. Until
-// tokens exist it is the X-Gridd-Actor header, or "api".
-func actorOf(r *http.Request) string {
-	if a := r.Header.Get("X-Gridd-Actor"); a != "" {
-		return a
+// mountLookup mounts lookups (public reads, or reporter with private
+// reads), routing (reporter: it stores a report), and department and rule
+// management (reads public or viewer; writes admin).
+func (s *Server) mountLookup(r chi.Router) {
+	if s.cfg.Lookup != nil {
+		r.Method(http.MethodGet, "/v1/lookup", s.Public(grids.RoleReporter, s.handle(s.getLookup)))
+		r.Method(http.MethodPost, "/v1/lookup", s.Public(grids.RoleReporter, s.handle(s.postLookup)))
 	}
-	return "api"
+	if s.cfg.Router != nil {
+		r.Method(http.MethodPost, "/v1/route", s.Require(grids.RoleReporter, s.handle(s.postRoute)))
+	}
+	if s.cfg.RoutingAdmin != nil {
+		r.Method(http.MethodGet, "/v1/departments", s.Public(grids.RoleViewer, s.handle(s.listDepartments)))
+		r.Method(http.MethodPut, "/v1/departments/{code}", s.Require(grids.RoleAdmin, s.handle(s.putDepartment)))
+		r.Method(http.MethodDelete, "/v1/departments/{code}", s.Require(grids.RoleAdmin, s.handle(s.deleteDepartment)))
+		r.Method(http.MethodGet, "/v1/routing/rules", s.Public(grids.RoleViewer, s.handle(s.listRules)))
+		r.Method(http.MethodPost, "/v1/routing/rules", s.Require(grids.RoleAdmin, s.handle(s.postRule)))
+		r.Method(http.MethodDelete, "/v1/routing/rules/{id}", s.Require(grids.RoleAdmin, s.handle(s.deleteRule)))
+	}
 }
 
 // POST /v1/route {"lon","lat","crs","class","kind"?,"component"?,"accuracy_m"?}
@@ -70,7 +84,7 @@ func (s *Server) postRoute(w http.ResponseWriter, r *http.Request) error {
 	}
 	out, err := s.cfg.Router.Route(r.Context(), grids.RouteRequest{
 		InputCRS: crs, Input: orb.Point{*req.Lon, *req.Lat}, Class: cl, Component: req.Component,
-		AccuracyM: req.AccuracyM, Actor: actorOf(r),
+		AccuracyM: req.AccuracyM, Actor: actor(r),
 	})
 	if err != nil {
 		return lookupError(err)

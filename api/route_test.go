@@ -33,12 +33,20 @@ func routeServer(t *testing.T) (*httptest.Server, *pgxpool.Pool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	srv := api.New(api.Config{Lookup: loc, RoutingAdmin: st,
+	srv := api.New(api.Config{Lookup: loc, RoutingAdmin: st, Tokens: st,
 		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
+	tok, err := st.CreateToken(context.Background(), "tester", grids.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens[ts.URL] = tok
 	return ts, pool
 }
+
+// tokens holds each test server's admin token, which send uses.
+var tokens = map[string]string{}
 
 func send(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
@@ -47,7 +55,11 @@ func send(t *testing.T, method, url, body string) (int, string) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Gridd-Actor", "tester")
+	for base, tok := range tokens {
+		if strings.HasPrefix(url, base) {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -199,13 +211,43 @@ func TestRoutePrecedence(t *testing.T) {
 		t.Errorf("stored report: %s %s %s v%d rule %v map %d", by, dep, grid, gridVersion, ruleID, mapVersion)
 	}
 	var n int
-	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM history WHERE entity IN ('routing_rule', 'department') AND actor = 'tester'`).Scan(&n); err != nil || n != 19 {
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM history WHERE entity IN ('routing_rule', 'department') AND actor = 'token:tester'`).Scan(&n); err != nil || n != 19 {
 		t.Errorf("history rows for departments and rules: %d (%v), want 19 (10 departments, 8 rules, 1 retirement)", n, err)
 	}
 }
 
 func TestRouteClassesAndComponents(t *testing.T) {
 	ts, pool := routeServer(t)
+	// Routing stores a report: it needs a reporter token; management needs
+	// an admin one.
+	reporter, err := postgis.NewStore(pool).CreateToken(context.Background(), "field", grids.RoleReporter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		method, path, token, body string
+		status                    int
+	}{
+		{"POST", "/v1/route", "", `{"lon":116.4005,"lat":39.9005,"class":"06010"}`, 401},
+		{"PUT", "/v1/departments/" + depWater, reporter, `{"name":"x"}`, 403},
+		{"POST", "/v1/routing/rules", reporter, `{}`, 403},
+		{"GET", "/v1/lookup?lon=116.4005&lat=39.9005", "", "", 200},
+		{"GET", "/v1/routing/rules", "", "", 200},
+	} {
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader(c.body))
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s (with a token: %v): %d, want %d", c.method, c.path, c.token != "", resp.StatusCode, c.status)
+		}
+	}
+
 	putDept(t, ts, depCommOff, "多福巷社区居委会", "110101001001")
 	putDept(t, ts, depWater, "北京市自来水集团东城分公司", "")
 	putDept(t, ts, depLegacy, "老系统对接组", "")
@@ -255,7 +297,7 @@ func TestRouteClassesAndComponents(t *testing.T) {
 	if _, err := pool.Exec(context.Background(), `CREATE TABLE components (code text, competent_dept_code text, valid_to timestamptz)`); err != nil {
 		t.Fatal(err)
 	}
-	_, err := pool.Exec(context.Background(), `INSERT INTO components VALUES ('11010101001000123', $1, NULL), ('11010101001000124', NULL, NULL)`, depWater)
+	_, err = pool.Exec(context.Background(), `INSERT INTO components VALUES ('11010101001000123', $1, NULL), ('11010101001000124', NULL, NULL)`, depWater)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func (s *Server) putDepartment(w http.ResponseWriter, r *http.Request) error {
 		return grids.Invalid("body", "want {\"name\", \"contact\", \"territory_code\"}: %v", err)
 	}
 	d := grids.Department{Code: chi.URLParam(r, "code"), Name: body.Name, Contact: body.Contact, TerritoryCode: geo.Code(body.TerritoryCode)}
-	created, err := s.cfg.RoutingAdmin.PutDepartment(r.Context(), d, actorOf(r), body.Reason)
+	created, err := s.cfg.RoutingAdmin.PutDepartment(r.Context(), d, actor(r), body.Reason)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (s *Server) putDepartment(w http.ResponseWriter, r *http.Request) error {
 
 // DELETE /v1/departments/{code}?reason=..
 func (s *Server) deleteDepartment(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.RoutingAdmin.RetireDepartment(r.Context(), chi.URLParam(r, "code"), actorOf(r), r.URL.Query().Get("reason")); err != nil {
+	if err := s.cfg.RoutingAdmin.RetireDepartment(r.Context(), chi.URLParam(r, "code"), actor(r), r.URL.Query().Get("reason")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -86,7 +86,7 @@ func (s *Server) postRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rule, err = s.cfg.RoutingAdmin.AddRule(r.Context(), rule, actorOf(r), body.Reason)
+	rule, err = s.cfg.RoutingAdmin.AddRule(r.Context(), rule, actor(r), body.Reason)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return grids.Invalid("id", "%q is not a rule id", chi.URLParam(r, "id"))
 	}
-	if err := s.cfg.RoutingAdmin.RetireRule(r.Context(), id, actorOf(r), r.URL.Query().Get("reason")); err != nil {
+	if err := s.cfg.RoutingAdmin.RetireRule(r.Context(), id, actor(r), r.URL.Query().Get("reason")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -128,20 +128,8 @@ func (s *Server) Handler() http.Handler {
 		s.mountTiles(r)
 		s.mountMap(r)
 	}
-	if s.cfg.Lookup != nil {
-		r.Get("/v1/lookup", s.handle(s.getLookup))
-		r.Post("/v1/lookup", s.handle(s.postLookup))
-	}
-	if s.cfg.Router != nil {
-		r.Post("/v1/route", s.handle(s.postRoute))
-	}
-	if s.cfg.RoutingAdmin != nil {
-		r.Get("/v1/departments", s.handle(s.listDepartments))
-		r.Put("/v1/departments/{code}", s.handle(s.putDepartment))
-		r.Delete("/v1/departments/{code}", s.handle(s.deleteDepartment))
-		r.Get("/v1/routing/rules", s.handle(s.listRules))
-		r.Post("/v1/routing/rules", s.handle(s.postRule))
-		r.Delete("/v1/routing/rules/{id}", s.handle(s.deleteRule))
+	if s.cfg.Lookup != nil || s.cfg.Router != nil || s.cfg.RoutingAdmin != nil {
+		s.mountLookup(r)
 	}
 	return r
 }

@@ -55,7 +55,7 @@ type Candidate struct {
 // Location is the answer to "where is this point": its grid, the divisions
 // above it, the management grids containing the grid, and nearby grids.
 type Location struct {
-	Grid       LocatedGrid     `json:"grid"`
+	Grid       LocatedGrid `json:"grid"`
 	Community  geo.Named   `json:"community"`
 	Street     geo.Named   `json:"street"`
 	District   geo.Named   `json:"district"`
