@@ -48,6 +48,12 @@ type Config struct {
 	// PrivateReads makes reads (divisions, grids, history, changesets, OGC
 	// API) need a viewer token; by default they are public.
 	PrivateReads bool
+	// Lookup answers point lookups (GET and POST /v1/lookup).
+	Lookup Lookup
+	// Router routes reports (POST /v1/route).
+	Router Router
+	// RoutingAdmin manages departments and routing rules.
+	RoutingAdmin grids.RoutingAdmin
 	// Version is reported by /healthz.
 	Version string
 	// Tiles serves vector tiles, TileJSON, the style, glyphs and the map page.
@@ -121,6 +127,9 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Tiles != nil {
 		s.mountTiles(r)
 		s.mountMap(r)
+	}
+	if s.cfg.Lookup != nil || s.cfg.Router != nil || s.cfg.RoutingAdmin != nil {
+		s.mountLookup(r)
 	}
 	return r
 }

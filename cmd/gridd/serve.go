@@ -30,7 +30,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer st.Close()
 
-	srv := api.New(withTiles(ctx, e, st, tileOpts, api.Config{
+	cfg, loc := withLookup(e, st, withTiles(ctx, e, st, tileOpts, api.Config{
 		Logger:       e.log,
 		Ready:        st.Ready,
 		Divisions:    st,
@@ -40,6 +40,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		PrivateReads: !*publicReads,
 		Version:      versionString(),
 	}))
+	srv := api.New(cfg)
+	watchIndex(srv.Registry(), loc)
+	go loc.Run(ctx, 500*time.Millisecond) //nolint:errcheck // ends with ctx; failures are logged
 	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()

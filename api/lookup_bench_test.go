@@ -1,0 +1,67 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"gridd/geo"
+	"gridd/grids"
+	"gridd/grids/synth"
+)
+
+type benchLookup struct{ ix *geo.View }
+
+func (b benchLookup) Lookup(p orb.Point, opt grids.LookupOptions) (grids.Location, error) {
+	return grids.LocateIn(b.ix, p, opt)
+}
+
+// BenchmarkBatchLookup: one POST /v1/lookup of 100,000 random points over
+// about 100k grids, handler only (no network).
+func BenchmarkBatchLookup(b *testing.B) {
+	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 320, NY: 320, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
+	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	pts := make([][2]float64, MaxBatchPoints)
+	for i := range pts {
+		pts[i] = [2]float64{116.0 + rng.Float64()*0.288, 39.5 + rng.Float64()*0.288}
+	}
+	body, _ := json.Marshal(map[string]any{"points": pts})
+	h := New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/lookup", bytes.NewReader(body)))
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+	b.ReportMetric(float64(b.N*MaxBatchPoints)/b.Elapsed().Seconds(), "points/s")
+}
+
+// BenchmarkGetLookup: GET /v1/lookup through the router, handler only.
+func BenchmarkGetLookup(b *testing.B) {
+	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 320, NY: 320, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
+	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler()
+	req := httptest.NewRequest(http.MethodGet, "/v1/lookup?lon=116.1234567&lat=39.6234567", nil)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+}

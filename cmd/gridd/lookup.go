@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+
+	"gridd/api"
+	"gridd/grids"
+	"gridd/grids/postgis"
+)
+
+// withLookup adds the grid index (which the caller starts with Run) and the
+// endpoints that read it to the server's configuration.
+func withLookup(e *env, st *postgis.Store, cfg api.Config) (api.Config, *grids.Locator) {
+	loc := grids.NewLocator(st, e.log)
+	cfg.Lookup = loc
+	cfg.Router = &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}
+	cfg.RoutingAdmin = st
+	ready := cfg.Ready
+	cfg.Ready = func(ctx context.Context) error {
+		if ready != nil {
+			if err := ready(ctx); err != nil {
+				return err
+			}
+		}
+		if loc.Index() == nil {
+			return grids.ErrNotReady
+		}
+		return nil
+	}
+	return cfg, loc
+}

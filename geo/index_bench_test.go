@@ -1,0 +1,30 @@
+package geo_test
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"gridd/geo"
+	"gridd/grids/synth"
+)
+
+// BenchmarkOwner: random points over a jittered lattice of about 100k grids.
+func BenchmarkOwner(b *testing.B) {
+	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 320, NY: 320, Cell: 0.0009, Jitter: 0.2,
+		HoleEvery: 97, District: "110101", Street: "001", PerCommunity: 999}
+	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	pts := make([]orb.Point, 1<<20)
+	for i := range pts {
+		pts[i] = orb.Point{116.0 + rng.Float64()*0.288, 39.5 + rng.Float64()*0.288}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ix.Owner(pts[i&(1<<20-1)])
+	}
+}

@@ -1,0 +1,381 @@
+package grids
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"gridd/geo"
+)
+
+// IndexSource is the storage the Locator reads: a consistent snapshot of the
+// current grids, and the change feed.
+type IndexSource interface {
+	IndexInput(ctx context.Context) (geo.IndexInput, error)
+	// IndexInputIn is IndexInput restricted to the grids whose boxes meet
+	// area (a superset is fine).
+	IndexInputIn(ctx context.Context, area orb.Bound) (geo.IndexInput, error)
+	MapVersion(ctx context.Context) (int64, error)
+	Listen(ctx context.Context, poll time.Duration, fn func(Change)) error
+}
+
+// DefaultMaxSnapM is how far outside every grid a point may lie and still be
+// assigned to the nearest grid.
+const DefaultMaxSnapM = 50.0
+
+// LookupOptions tune a lookup.
+type LookupOptions struct {
+	// MaxSnapM: a point outside every grid but within this many metres of
+	// one is assigned to the nearest. Zero means DefaultMaxSnapM; negative
+	// disables snapping.
+	MaxSnapM float64
+	// AccuracyM: every other grid closer than this is listed as a candidate.
+	AccuracyM float64
+}
+
+// LocatedGrid names a unit grid in a lookup result.
+type LocatedGrid struct {
+	Code    geo.Code `json:"code"`
+	AreaM2  float64  `json:"area_m2"`
+	Version int      `json:"version"`
+}
+
+// Candidate is another grid within the reporter's accuracy.
+type Candidate struct {
+	Grid      geo.Code `json:"grid"`
+	DistanceM float64  `json:"distance_m"`
+}
+
+// Location is the answer to "where is this point": its grid, the divisions
+// above it, the management grids containing the grid, and nearby grids.
+type Location struct {
+	Grid       LocatedGrid `json:"grid"`
+	Community  geo.Named   `json:"community"`
+	Street     geo.Named   `json:"street"`
+	District   geo.Named   `json:"district"`
+	Mgmt       []geo.Named `json:"mgmt_grids"`
+	Snapped    bool        `json:"snapped"`
+	DistanceM  float64     `json:"distance_m"`
+	Candidates []Candidate `json:"candidates"`
+	// MapVersion is the change-feed version of the index that answered.
+	MapVersion int64 `json:"map_version"`
+}
+
+// Locator answers point lookups from an in-memory view of the current grids
+// and keeps it fresh from the change feed. A change to unit grids with a
+// known extent is applied as a patch: the current grids of that extent are
+// read and laid over the index (geo.View), which costs milliseconds however
+// large the map. Anything else (divisions, management grids, a lost
+// connection, a patch layer grown past a twentieth of the index) starts a
+// full rebuild off to the side; patches keep being applied meanwhile and are
+// replayed onto the new index before it is swapped in. Every swap is one
+// atomic store: readers never block and always see one whole view.
+type Locator struct {
+	src  IndexSource
+	log  *slog.Logger
+	view atomic.Pointer[geo.View]
+	seen atomic.Int64 // highest map version the view or the feed accounts for
+
+	mu      sync.Mutex
+	pending []Change
+	dirty   chan struct{}
+
+	// Rebuilt, when set, is called after every swap with the new view and
+	// whether it came from a full rebuild (for metrics and tests).
+	Rebuilt func(v *geo.View, full bool, took time.Duration)
+}
+
+// NewLocator returns a Locator with no index yet; call Load or Run.
+func NewLocator(src IndexSource, log *slog.Logger) *Locator {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Locator{src: src, log: log, dirty: make(chan struct{}, 1)}
+}
+
+// indexedTables are the tables whose changes the index depends on.
+var indexedTables = map[string]bool{
+	"unit_grids": true, "districts": true, "streets": true, "communities": true, "mgmt_grids": true,
+}
+
+// Load builds the whole index from the source now and swaps it in.
+func (l *Locator) Load(ctx context.Context) error {
+	start := time.Now()
+	ix, err := l.build(ctx)
+	if err != nil {
+		return err
+	}
+	l.swap(geo.NewView(ix), true, time.Since(start))
+	return nil
+}
+
+func (l *Locator) build(ctx context.Context) (*geo.Index, error) {
+	in, err := l.src.IndexInput(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load grid index: %w", err)
+	}
+	ix, err := geo.NewIndex(in)
+	if err != nil {
+		return nil, fmt.Errorf("build grid index: %w", err)
+	}
+	return ix, nil
+}
+
+func (l *Locator) swap(v *geo.View, full bool, took time.Duration) {
+	l.view.Store(v)
+	l.see(v.MapVersion())
+	l.log.Debug("grid_index_swapped", "grids", v.Len(), "delta", v.DeltaLen(), "full", full, "map_version", v.MapVersion(), "took", took)
+	if l.Rebuilt != nil {
+		l.Rebuilt(v, full, took)
+	}
+}
+
+// patch lays the current grids of area over v.
+func (l *Locator) patch(ctx context.Context, v *geo.View, area orb.Bound) (*geo.View, error) {
+	in, err := l.src.IndexInputIn(ctx, area)
+	if err != nil {
+		return nil, fmt.Errorf("read changed grids: %w", err)
+	}
+	return v.Patch(area, in)
+}
+
+// enqueue records a change for the loop.
+func (l *Locator) enqueue(c Change) {
+	l.mu.Lock()
+	l.pending = append(l.pending, c)
+	l.mu.Unlock()
+	select {
+	case l.dirty <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Locator) take() []Change {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.pending
+	l.pending = nil
+	return p
+}
+
+type fullResult struct {
+	ix   *geo.Index
+	err  error
+	took time.Duration
+}
+
+// Run loads the index, then follows the change feed until ctx ends. A
+// failed load is logged and retried; until the first load succeeds,
+// lookups answer ErrNotReady. poll is the feed's version-check interval.
+// Run returns ctx's error.
+func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
+	go l.src.Listen(ctx, poll, func(c Change) { //nolint:errcheck // ends with ctx
+		if c.All || indexedTables[c.Table] {
+			l.enqueue(c)
+		}
+		l.see(c.Version)
+	})
+	// The feed's own poll cannot see a change committed between the first
+	// load and the listener's start; this check compares the version with
+	// what the view and the feed account for, and covers that gap.
+	go func() {
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if v, err := l.src.MapVersion(ctx); err == nil && v > l.seen.Load() {
+				l.enqueue(Change{All: true, Table: "*", Op: "POLL", Version: v})
+			}
+		}
+	}()
+	l.enqueue(Change{All: true, Table: "*", Op: "START"})
+
+	fullDone := make(chan fullResult, 1)
+	running, again := false, false
+	var since []orb.Bound // patch areas applied since the running full rebuild started
+	startFull := func() {
+		running, again, since = true, false, nil
+		go func() {
+			start := time.Now()
+			ix, err := l.build(ctx)
+			fullDone <- fullResult{ix, err, time.Since(start)}
+		}()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.dirty:
+		case res := <-fullDone:
+			running = false
+			if res.err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				l.log.Error("grid_index_load_failed", "error", res.err)
+				go func() {
+					select {
+					case <-ctx.Done():
+					case <-time.After(time.Second):
+						l.enqueue(Change{All: true, Table: "*", Op: "RETRY"})
+					}
+				}()
+				continue
+			}
+			// Replay the patches of changes that may have committed after
+			// the rebuild's snapshot; each reads the current state, so
+			// replaying one already included changes nothing.
+			v := geo.NewView(res.ix)
+			failed := false
+			for _, area := range since {
+				nv, err := l.patch(ctx, v, area)
+				if err != nil {
+					l.log.Error("grid_index_patch_failed", "error", err)
+					failed = true
+					break
+				}
+				v = nv
+			}
+			since = nil
+			if failed {
+				startFull()
+				continue
+			}
+			l.swap(v, true, res.took)
+			if again {
+				startFull()
+			}
+			continue
+		}
+		var areas []orb.Bound
+		full := false
+		for _, c := range l.take() {
+			if c.All || c.Table != "unit_grids" {
+				full = true
+			} else {
+				areas = append(areas, c.BBox)
+			}
+		}
+		if running {
+			since = append(since, areas...)
+		}
+		if v := l.view.Load(); v != nil && len(areas) > 0 {
+			start := time.Now()
+			for _, area := range areas {
+				nv, err := l.patch(ctx, v, area)
+				if err != nil {
+					l.log.Error("grid_index_patch_failed", "error", err)
+					full = true
+					break
+				}
+				v = nv
+			}
+			l.swap(v, false, time.Since(start))
+			if v.DeltaLen() > 1000 && v.DeltaLen() > v.Base().Len()/20 {
+				full = true
+			}
+		} else if len(areas) > 0 && !running {
+			full = true
+		}
+		if full {
+			if running {
+				again = true
+			} else {
+				startFull()
+			}
+		}
+	}
+}
+
+func (l *Locator) see(v int64) {
+	for {
+		old := l.seen.Load()
+		if v <= old || l.seen.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// Index is the current view, or nil before the first load.
+func (l *Locator) Index() *geo.View { return l.view.Load() }
+
+// ErrNotReady: the index has not been loaded yet.
+var ErrNotReady = errors.New("grid index not loaded yet")
+
+// Lookup finds the grid owning p (WGS-84). See LocateIn.
+func (l *Locator) Lookup(p orb.Point, opt LookupOptions) (Location, error) {
+	ix := l.view.Load()
+	if ix == nil {
+		return Location{}, ErrNotReady
+	}
+	return LocateIn(ix, p, opt)
+}
+
+// LocateIn answers a lookup from one index: the owner of p if a grid covers
+// it; else the nearest grid within MaxSnapM, marked snapped; else
+// ErrOutside. With AccuracyM, every other grid within that distance is
+// listed in Candidates, nearest first.
+func LocateIn(ix *geo.View, p orb.Point, opt LookupOptions) (Location, error) {
+	snap := opt.MaxSnapM
+	if snap == 0 {
+		snap = DefaultMaxSnapM
+	}
+	id, ok := ix.Owner(p)
+	var loc Location
+	if ok {
+		loc = location(ix, id)
+	} else {
+		if snap < 0 {
+			return Location{}, outside(p)
+		}
+		near := ix.Near(p, snap)
+		if len(near) == 0 {
+			return Location{}, outside(p)
+		}
+		id = near[0].ID
+		loc = location(ix, id)
+		loc.Snapped = true
+		loc.DistanceM = round2(near[0].DistanceM)
+	}
+	loc.Candidates = []Candidate{}
+	if opt.AccuracyM > 0 {
+		for _, n := range ix.Near(p, opt.AccuracyM) {
+			if n.ID != id {
+				loc.Candidates = append(loc.Candidates, Candidate{Grid: ix.Code(n.ID), DistanceM: round2(n.DistanceM)})
+			}
+		}
+	}
+	return loc, nil
+}
+
+func outside(p orb.Point) error {
+	return fmt.Errorf("%w: no unit grid at or near lon %g, lat %g", ErrOutside, p[0], p[1])
+}
+
+func location(ix *geo.View, id int) Location {
+	in := ix.Info(id)
+	if in.Mgmt == nil {
+		in.Mgmt = []geo.Named{}
+	}
+	return Location{
+		Grid:       LocatedGrid{Code: in.Code, AreaM2: round2(in.AreaM2), Version: in.Version},
+		Community:  in.Community,
+		Street:     in.Street,
+		District:   in.District,
+		Mgmt:       in.Mgmt,
+		MapVersion: ix.MapVersion(),
+	}
+}
+
+// round2 rounds metres to centimetres for output.
+func round2(m float64) float64 { return float64(int64(m*100+0.5)) / 100 }
