@@ -1,0 +1,362 @@
+package postgis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/encoding/ewkb"
+
+	"gridd/grids"
+)
+
+// The component import runs in one transaction, set-based after a COPY:
+//
+//  1. COPY the features into the temporary table staged_components;
+//  2. place each one (components_place.sql): the owning grid of its
+//     representative point, else the nearest grid within the snap distance;
+//  3. resolve its class and match it to a stored component by code, else by
+//     legacy code (components_resolve.sql);
+//  4. list every rejection (components_reject.sql); all-or-nothing stops here;
+//  5. allocate sequences per district and class for new features without a
+//     code (one counter row update per district and class);
+//  6. update changed components and insert new ones, with their history.
+
+// stagedColumns are the COPY columns of staged_components, in order.
+var stagedColumns = []string{
+	"idx", "code", "legacy_code", "class_code", "name", "dept_code", "dept_name", "owner_unit", "maint_unit",
+	"status", "initial_date", "change_date", "data_source", "accuracy", "note", "geom",
+}
+
+const createStaged = `CREATE TEMP TABLE staged_components (
+	idx integer NOT NULL, code text, legacy_code text, class_code text, name text NOT NULL,
+	dept_code text, dept_name text NOT NULL, owner_unit text NOT NULL, maint_unit text NOT NULL,
+	status text NOT NULL, initial_date date, change_date date, data_source text NOT NULL,
+	accuracy text, note text NOT NULL, geom geometry NOT NULL
+) ON COMMIT DROP`
+
+// ImportComponents implements grids.ComponentStore.
+func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFeature, opt grids.ComponentImport) (grids.ComponentImportReport, error) {
+	var rep grids.ComponentImportReport
+	if opt.Mode == "" {
+		opt.Mode = grids.AllOrNothing
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rep = grids.ComponentImportReport{}
+		if _, err := tx.Exec(ctx, "SELECT set_config('gridd.actor', $1, true)", opt.Actor); err != nil {
+			return err
+		}
+		if err := stageComponents(ctx, tx, feats); err != nil {
+			return err
+		}
+		// Scripts of several statements go by the simple protocol.
+		if _, err := tx.Exec(ctx, query("components_place"), pgx.QueryExecModeSimpleProtocol, grids.SnapDistanceM); err != nil {
+			return fmt.Errorf("import components: place: %w", err)
+		}
+		if _, err := tx.Exec(ctx, query("components_resolve")); err != nil {
+			return fmt.Errorf("import components: resolve: %w", err)
+		}
+		rows, err := tx.Query(ctx, query("components_reject"), grids.SnapDistanceM)
+		if err != nil {
+			return fmt.Errorf("import components: validate: %w", err)
+		}
+		rejected, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grids.Rejection])
+		if err != nil {
+			return fmt.Errorf("import components: validate: %w", err)
+		}
+		rejected = mergeRejections(opt.Rejected, rejected)
+		if len(rejected) > 0 {
+			if opt.Mode == grids.AllOrNothing {
+				return &grids.RejectedError{What: "component", Rejected: rejected}
+			}
+			idx := make([]int32, len(rejected))
+			for i, r := range rejected {
+				idx[i] = int32(r.Index)
+			}
+			for _, t := range []string{"staged_components", "staged_resolved"} {
+				if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE idx = ANY($1)`, idx); err != nil {
+					return err
+				}
+			}
+			rep.Rejected = rejected
+		}
+		if err := checkMatchRule(ctx, tx, opt); err != nil {
+			return err
+		}
+		return writeComponents(ctx, tx, opt, len(feats) <= 10000, &rep)
+	})
+	return rep, err
+}
+
+// stageComponents copies the features into staged_components.
+func stageComponents(ctx context.Context, tx pgx.Tx, feats []grids.ComponentFeature) error {
+	if _, err := tx.Exec(ctx, createStaged); err != nil {
+		return fmt.Errorf("stage components: %w", err)
+	}
+	src := &featureSource{feats: feats, i: -1}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staged_components"}, stagedColumns, src); err != nil {
+		return fmt.Errorf("stage components: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `ALTER TABLE staged_components ADD PRIMARY KEY (idx); ANALYZE staged_components`); err != nil {
+		return fmt.Errorf("stage components: %w", err)
+	}
+	return nil
+}
+
+// featureSource feeds COPY without building a second copy of the rows.
+type featureSource struct {
+	feats []grids.ComponentFeature
+	i     int
+	row   [16]any
+	err   error
+}
+
+func (f *featureSource) Next() bool { f.i++; return f.i < len(f.feats) && f.err == nil }
+func (f *featureSource) Err() error { return f.err }
+func (f *featureSource) Values() ([]any, error) {
+	c := &f.feats[f.i]
+	g, err := ewkb.Marshal(c.Geom, 4326)
+	if err != nil {
+		return nil, fmt.Errorf("feature %d: encode geometry: %w", c.Index, err)
+	}
+	r := f.row[:]
+	r[0], r[1], r[2], r[3], r[4] = int32(c.Index), nullable(c.Code), nullable(c.LegacyCode), nullable(c.ClassCode), c.Name
+	r[5], r[6], r[7], r[8] = nullable(c.DeptCode), c.DeptName, c.OwnerUnit, c.MaintUnit
+	r[9], r[10], r[11], r[12] = c.Status, c.InitialDate, c.ChangeDate, c.DataSource
+	r[13], r[14], r[15] = nullable(c.Accuracy), c.Note, g
+	return r, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// checkMatchRule enforces a create's "must be new" or a replace's "must
+// exist".
+func checkMatchRule(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport) error {
+	if !opt.OnlyNew && !opt.OnlyExisting {
+		return nil
+	}
+	var code string
+	var matched bool
+	err := tx.QueryRow(ctx, `SELECT coalesce(r.match_code, s.code, s.legacy_code, ''), r.match_id IS NOT NULL
+		FROM staged_resolved r JOIN staged_components s USING (idx)
+		WHERE (r.match_id IS NOT NULL) = $1 LIMIT 1`, opt.OnlyNew).Scan(&code, &matched)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if matched {
+		return fmt.Errorf("%w: component %s already exists", grids.ErrConflict, code)
+	}
+	return fmt.Errorf("component %s: %w", code, grids.ErrNotFound)
+}
+
+// writeComponents allocates codes and writes the staged features that
+// survived validation.
+func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, wantCodes bool, rep *grids.ComponentImportReport) error {
+	if _, err := tx.Exec(ctx, query("components_allocate")); err != nil {
+		return fmt.Errorf("import components: allocate codes: %w", translate(err))
+	}
+	tag, err := tx.Exec(ctx, query("components_update"), opt.Actor, opt.Reason)
+	if err != nil {
+		return fmt.Errorf("import components: update: %w", translate(err))
+	}
+	rep.Updated = int(tag.RowsAffected())
+	tag, err = tx.Exec(ctx, query("components_insert"), opt.Actor, opt.Reason)
+	if err != nil {
+		return fmt.Errorf("import components: insert: %w", translate(err))
+	}
+	rep.Created = int(tag.RowsAffected())
+	err = tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE match_id IS NOT NULL AND NOT changed),
+		count(*) FILTER (WHERE snapped) FROM staged_resolved`).Scan(&rep.Unchanged, &rep.Snapped)
+	if err != nil {
+		return err
+	}
+	if wantCodes {
+		rows, err := tx.Query(ctx, `SELECT idx, new_code FROM staged_resolved`)
+		if err != nil {
+			return err
+		}
+		rep.Codes = map[int]string{}
+		var idx int
+		var code string
+		_, err = pgx.ForEachRow(rows, []any{&idx, &code}, func() error { rep.Codes[idx] = code; return nil })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// componentColumns is the select list scanComponent reads; the FROM clause
+// is componentFrom.
+const componentColumns = `c.code, coalesce(c.legacy_code, ''), c.class_code, coalesce(k.name, ''), c.district_code,
+	coalesce(c.grid_code, ''), c.grids, coalesce(c.community_code, ''), coalesce(cm.name, ''),
+	coalesce(c.street_code, ''), coalesce(st.name, ''), c.snapped, c.snap_m,
+	c.name, coalesce(c.dept_code, ''), coalesce(nullif(c.dept_name, ''), d.name, ''), c.owner_unit, c.maint_unit,
+	c.status, c.initial_date, c.change_date, c.data_source, coalesce(c.accuracy, ''), c.note,
+	ST_AsBinary(c.geom), c.version, c.created_at, c.updated_at`
+
+const componentFrom = ` FROM components c
+	LEFT JOIN classes k ON k.kind = 'component' AND k.code = c.class_code
+	LEFT JOIN communities cm ON cm.code = c.community_code AND cm.valid_to IS NULL
+	LEFT JOIN streets st ON st.code = c.street_code AND st.valid_to IS NULL
+	LEFT JOIN departments d ON d.code = c.dept_code AND d.valid_to IS NULL`
+
+func scanComponent(row pgx.CollectableRow) (grids.Component, error) {
+	var c grids.Component
+	var g []byte
+	var initial, change *time.Time
+	err := row.Scan(&c.Code, &c.LegacyCode, &c.ClassCode, &c.ClassName, &c.DistrictCode,
+		&c.GridCode, &c.Grids, &c.CommunityCode, &c.CommunityName, &c.StreetCode, &c.StreetName, &c.Snapped, &c.SnapM,
+		&c.Name, &c.DeptCode, &c.DeptName, &c.OwnerUnit, &c.MaintUnit,
+		&c.Status, &initial, &change, &c.DataSource, &c.Accuracy, &c.Note,
+		&g, &c.Version, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return c, err
+	}
+	c.InitialDate, c.ChangeDate = initial, change
+	c.Geom, err = fromWKB(g)
+	return c, err
+}
+
+// Component implements grids.ComponentStore.
+func (s *Store) Component(ctx context.Context, code string) (grids.Component, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+componentColumns+componentFrom+` WHERE c.code = $1 AND c.retired_at IS NULL`, code)
+	if err != nil {
+		return grids.Component{}, fmt.Errorf("component %s: %w", code, err)
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, scanComponent)
+	if err != nil {
+		return c, fmt.Errorf("component %s: %w", code, translate(err))
+	}
+	return c, nil
+}
+
+// MaxComponentPage is the largest page a search returns.
+const MaxComponentPage = 1000
+
+// SearchComponents implements grids.ComponentStore.
+func (s *Store) SearchComponents(ctx context.Context, q grids.ComponentQuery) (grids.ComponentPage, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > MaxComponentPage {
+		limit = MaxComponentPage
+	}
+	where := []string{"c.retired_at IS NULL"}
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if q.CodePrefix != "" {
+		where = append(where, "c.code LIKE "+arg(escapeLike(q.CodePrefix)+"%"))
+	}
+	if q.ClassCode != "" {
+		where = append(where, "c.class_code = "+arg(q.ClassCode))
+	}
+	if q.Status != "" {
+		where = append(where, "c.status = "+arg(q.Status))
+	}
+	if q.GridCode != "" {
+		where = append(where, "c.grid_code = "+arg(q.GridCode))
+	}
+	if q.CommunityCode != "" {
+		where = append(where, "c.community_code = "+arg(q.CommunityCode))
+	}
+	if b := q.BBox; b != nil {
+		where = append(where, fmt.Sprintf("c.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+			arg(b.Min[0]), arg(b.Min[1]), arg(b.Max[0]), arg(b.Max[1])))
+	}
+	if q.After != "" {
+		where = append(where, "c.code > "+arg(q.After))
+	}
+	sql := `SELECT ` + componentColumns + componentFrom + ` WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY c.code LIMIT ` + arg(limit+1)
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return grids.ComponentPage{}, fmt.Errorf("search components: %w", err)
+	}
+	cs, err := pgx.CollectRows(rows, scanComponent)
+	if err != nil {
+		return grids.ComponentPage{}, fmt.Errorf("search components: %w", translate(err))
+	}
+	page := grids.ComponentPage{Components: cs}
+	if len(cs) > limit {
+		page.Components = cs[:limit]
+		page.Next = cs[limit-1].Code
+	}
+	return page, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// RetireComponent implements grids.ComponentStore.
+func (s *Store) RetireComponent(ctx context.Context, code, actor, reason string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `WITH gone AS (
+				UPDATE components SET retired_at = now(), updated_at = now(), version = version + 1
+				WHERE code = $1 AND retired_at IS NULL RETURNING *)
+			INSERT INTO history (actor, action, entity, code, reason, before)
+			SELECT $2, 'retire', 'component', g.code, $3, gridd_component_json(g::components) FROM gone g`,
+			code, actor, reason)
+		if err != nil {
+			return fmt.Errorf("retire component %s: %w", code, translate(err))
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("component %s: %w", code, grids.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// ComponentHistory implements grids.ComponentStore.
+func (s *Store) ComponentHistory(ctx context.Context, code string) ([]grids.HistoryEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT at, actor, action, reason, before, after FROM history
+		WHERE entity = 'component' AND code = $1 ORDER BY at, id`, code)
+	if err != nil {
+		return nil, fmt.Errorf("history of component %s: %w", code, err)
+	}
+	hs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grids.HistoryEntry])
+	if err != nil {
+		return nil, fmt.Errorf("history of component %s: %w", code, err)
+	}
+	if len(hs) == 0 {
+		return nil, fmt.Errorf("component %s: %w", code, grids.ErrNotFound)
+	}
+	return hs, nil
+}
+
+// ComponentCount counts the current components.
+func (s *Store) ComponentCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM components WHERE retired_at IS NULL`).Scan(&n)
+	return n, err
+}
+
+// GridCount counts the current unit grids.
+func (s *Store) GridCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM unit_grids WHERE valid_to IS NULL`).Scan(&n)
+	return n, err
+}
+
+// mergeRejections joins two lists of rejections in feature order.
+func mergeRejections(a, b []grids.Rejection) []grids.Rejection {
+	if len(a) == 0 {
+		return b
+	}
+	out := append(append([]grids.Rejection{}, a...), b...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}
+
+var _ grids.ComponentStore = (*Store)(nil)
