@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/ewkb"
 
 	"gridd/grids"
@@ -29,14 +31,14 @@ import (
 // stagedColumns are the COPY columns of staged_components, in order.
 var stagedColumns = []string{
 	"idx", "code", "legacy_code", "class_code", "name", "dept_code", "dept_name", "owner_unit", "maint_unit",
-	"status", "initial_date", "change_date", "data_source", "accuracy", "note", "geom",
+	"status", "initial_date", "change_date", "data_source", "accuracy", "note", "geom", "pt",
 }
 
 const createStaged = `CREATE TEMP TABLE staged_components (
 	idx integer NOT NULL, code text, legacy_code text, class_code text, name text NOT NULL,
 	dept_code text, dept_name text NOT NULL, owner_unit text NOT NULL, maint_unit text NOT NULL,
 	status text NOT NULL, initial_date date, change_date date, data_source text NOT NULL,
-	accuracy text, note text NOT NULL, geom geometry NOT NULL
+	accuracy text, note text NOT NULL, geom geometry NOT NULL, pt geometry
 ) ON COMMIT DROP`
 
 // ImportComponents implements grids.ComponentStore.
@@ -47,19 +49,34 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rep = grids.ComponentImportReport{}
-		if _, err := tx.Exec(ctx, "SELECT set_config('gridd.actor', $1, true)", opt.Actor); err != nil {
+		// Big imports hash in memory; the staged tables have no statistics
+		// beyond their size, and a merge join's sorts are the wrong choice
+		// for every join here.
+		if _, err := tx.Exec(ctx, `SELECT set_config('gridd.actor', $1, true), set_config('work_mem', '256MB', true),
+			set_config('enable_mergejoin', 'off', true)`, opt.Actor); err != nil {
 			return err
 		}
 		if err := stageComponents(ctx, tx, feats); err != nil {
 			return err
 		}
+		stepT := time.Now()
+		step := func(name string) {
+			if os.Getenv("GRIDD_TRACE_IMPORT") != "" {
+				fmt.Fprintf(os.Stderr, "import step %s: %v\n", name, time.Since(stepT))
+			}
+			stepT = time.Now()
+		}
+		step("stage")
+		defer step("write")
 		// Scripts of several statements go by the simple protocol.
 		if _, err := tx.Exec(ctx, query("components_place"), pgx.QueryExecModeSimpleProtocol, grids.SnapDistanceM); err != nil {
 			return fmt.Errorf("import components: place: %w", err)
 		}
+		step("place")
 		if _, err := tx.Exec(ctx, query("components_resolve")); err != nil {
 			return fmt.Errorf("import components: resolve: %w", err)
 		}
+		step("resolve")
 		rows, err := tx.Query(ctx, query("components_reject"), grids.SnapDistanceM)
 		if err != nil {
 			return fmt.Errorf("import components: validate: %w", err)
@@ -68,6 +85,7 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 		if err != nil {
 			return fmt.Errorf("import components: validate: %w", err)
 		}
+		step("reject")
 		rejected = mergeRejections(opt.Rejected, rejected)
 		if len(rejected) > 0 {
 			if opt.Mode == grids.AllOrNothing {
@@ -83,6 +101,13 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 				}
 			}
 			rep.Rejected = rejected
+			// Renumber the remaining features to allocate without gaps.
+			if _, err := tx.Exec(ctx, `UPDATE staged_resolved r SET rn = n.rn
+				FROM (SELECT idx, row_number() OVER (PARTITION BY district_code, class_code ORDER BY idx) AS rn
+				      FROM staged_resolved WHERE new_code IS NULL) n
+				WHERE r.idx = n.idx`); err != nil {
+				return err
+			}
 		}
 		if err := checkMatchRule(ctx, tx, opt); err != nil {
 			return err
@@ -101,7 +126,10 @@ func stageComponents(ctx context.Context, tx pgx.Tx, feats []grids.ComponentFeat
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staged_components"}, stagedColumns, src); err != nil {
 		return fmt.Errorf("stage components: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `ALTER TABLE staged_components ADD PRIMARY KEY (idx); ANALYZE staged_components`); err != nil {
+	// The representative point of a line or polygon.
+	if _, err := tx.Exec(ctx, `UPDATE staged_components SET pt = ST_PointOnSurface(geom) WHERE pt IS NULL;
+		ALTER TABLE staged_components ADD PRIMARY KEY (idx);
+		ANALYZE staged_components (idx)`); err != nil {
 		return fmt.Errorf("stage components: %w", err)
 	}
 	return nil
@@ -111,7 +139,7 @@ func stageComponents(ctx context.Context, tx pgx.Tx, feats []grids.ComponentFeat
 type featureSource struct {
 	feats []grids.ComponentFeature
 	i     int
-	row   [16]any
+	row   [17]any
 	err   error
 }
 
@@ -127,7 +155,10 @@ func (f *featureSource) Values() ([]any, error) {
 	r[0], r[1], r[2], r[3], r[4] = int32(c.Index), nullable(c.Code), nullable(c.LegacyCode), nullable(c.ClassCode), c.Name
 	r[5], r[6], r[7], r[8] = nullable(c.DeptCode), c.DeptName, c.OwnerUnit, c.MaintUnit
 	r[9], r[10], r[11], r[12] = c.Status, c.InitialDate, c.ChangeDate, c.DataSource
-	r[13], r[14], r[15] = nullable(c.Accuracy), c.Note, g
+	r[13], r[14], r[15], r[16] = nullable(c.Accuracy), c.Note, g, nil
+	if _, ok := c.Geom.(orb.Point); ok {
+		r[16] = g
+	}
 	return r, nil
 }
 
@@ -164,6 +195,12 @@ func checkMatchRule(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport) e
 // writeComponents allocates codes and writes the staged features that
 // survived validation.
 func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, wantCodes bool, rep *grids.ComponentImportReport) error {
+	t0 := time.Now()
+	defer func() {
+		if os.Getenv("GRIDD_TRACE_IMPORT") != "" {
+			fmt.Fprintf(os.Stderr, "write: %v\n", time.Since(t0))
+		}
+	}()
 	if _, err := tx.Exec(ctx, query("components_allocate")); err != nil {
 		return fmt.Errorf("import components: allocate codes: %w", translate(err))
 	}
@@ -172,6 +209,9 @@ func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, 
 		return fmt.Errorf("import components: update: %w", translate(err))
 	}
 	rep.Updated = int(tag.RowsAffected())
+	if os.Getenv("GRIDD_TRACE_IMPORT") != "" {
+		fmt.Fprintf(os.Stderr, "allocate+update: %v\n", time.Since(t0))
+	}
 	tag, err = tx.Exec(ctx, query("components_insert"), opt.Actor, opt.Reason)
 	if err != nil {
 		return fmt.Errorf("import components: insert: %w", translate(err))
@@ -183,7 +223,9 @@ func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, 
 		return err
 	}
 	if wantCodes {
-		rows, err := tx.Query(ctx, `SELECT idx, new_code FROM staged_resolved`)
+		rows, err := tx.Query(ctx, `SELECT r.idx, coalesce(r.new_code, r.district_code || r.class_code || lpad((a.base + r.rn)::text, 6, '0'))
+			FROM staged_resolved r
+			LEFT JOIN staged_alloc a ON r.new_code IS NULL AND a.district_code = r.district_code AND a.class_code = r.class_code`)
 		if err != nil {
 			return err
 		}

@@ -44,8 +44,7 @@ CREATE TABLE components (
     id             bigserial PRIMARY KEY,
     code           text NOT NULL CHECK (code ~ '^[0-9]{17}$'),
     district_code  text NOT NULL CHECK (district_code = left(code, 6)),
-    class_kind     text NOT NULL DEFAULT 'component' CHECK (class_kind = 'component'),
-    class_code     text NOT NULL CHECK (class_code = substr(code, 7, 5)),
+        class_code     text NOT NULL CHECK (class_code = substr(code, 7, 5)),
     seq            integer NOT NULL CHECK (seq BETWEEN 1 AND 999999 AND seq = substr(code, 12, 6)::integer),
     legacy_code    text CHECK (legacy_code ~ '^[0-9]{16}$'),
     name           text NOT NULL DEFAULT '',
@@ -68,21 +67,40 @@ CREATE TABLE components (
     snapped        boolean NOT NULL DEFAULT false,
     snap_m         double precision NOT NULL DEFAULT 0,
     geom           geometry(Geometry, 4326) NOT NULL
-                   CHECK (GeometryType(geom) IN ('POINT', 'LINESTRING', 'POLYGON') AND ST_IsValid(geom)),
+                   CHECK (GeometryType(geom) = 'POINT' OR (GeometryType(geom) IN ('LINESTRING', 'POLYGON') AND ST_IsValid(geom))),
     version        integer NOT NULL DEFAULT 1,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
-    retired_at     timestamptz,
-    FOREIGN KEY (class_kind, class_code) REFERENCES classes (kind, code)
+    retired_at     timestamptz
 );
+-- Few indexes: each costs every row of a bulk import. The grid index serves
+-- both a grid and (by prefix) a community; a class search scans or combines
+-- with another filter.
 CREATE UNIQUE INDEX components_code ON components (code);
-CREATE UNIQUE INDEX components_legacy_code ON components (legacy_code) WHERE retired_at IS NULL;
+CREATE UNIQUE INDEX components_legacy_code ON components (legacy_code)
+    WHERE legacy_code IS NOT NULL AND retired_at IS NULL;
 CREATE INDEX components_geom ON components USING gist (geom) WHERE retired_at IS NULL;
-CREATE INDEX components_grid ON components (grid_code) WHERE retired_at IS NULL;
-CREATE INDEX components_community ON components (community_code) WHERE retired_at IS NULL;
-CREATE INDEX components_class ON components (class_code) WHERE retired_at IS NULL;
+CREATE INDEX components_grid ON components (grid_code text_pattern_ops) WHERE retired_at IS NULL;
 
 SELECT gridd_watch('components');
+
+-- Every component's class is a component class of the catalogue. Checked
+-- per statement (a foreign key would probe the classes once per row, which
+-- dominates a bulk import); classes are never deleted.
+CREATE FUNCTION components_check_class() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE bad text;
+BEGIN
+    SELECT n.class_code INTO bad FROM (SELECT DISTINCT class_code FROM new_rows) n
+    WHERE NOT EXISTS (SELECT 1 FROM classes k WHERE k.kind = 'component' AND k.code = n.class_code) LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown component class %', bad USING ERRCODE = '23503';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER components_check_class_insert AFTER INSERT ON components
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION components_check_class();
+CREATE TRIGGER components_check_class_update AFTER UPDATE ON components
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION components_check_class();
 
 -- Sequence counters: the last sequence handed out per district and class.
 -- Writers allocate with INSERT ... ON CONFLICT DO UPDATE ... RETURNING inside

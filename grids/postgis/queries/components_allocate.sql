@@ -1,7 +1,7 @@
 -- Allocates codes to the new staged components that have none: the counter
 -- row of each district and class moves past every code given explicitly,
--- then by the number of features needing one; each feature gets the next
--- number in index order. The counter rows stay locked until commit, so
+-- then by the number of features needing one; feature rn of a district and
+-- class gets base + rn. The counter rows stay locked until commit, so
 -- concurrent writers of the same district and class wait for each other and
 -- no number is handed out twice.
 INSERT INTO component_seq (district_code, class_code, last)
@@ -12,8 +12,8 @@ ON CONFLICT (district_code, class_code) DO UPDATE SET last = greatest(component_
 
 CREATE TEMP TABLE staged_alloc ON COMMIT DROP AS
 WITH need AS (
-    SELECT district_code, class_code, count(*)::integer AS n
-    FROM staged_resolved WHERE match_id IS NULL AND new_code IS NULL
+    SELECT district_code, class_code, max(rn)::integer AS n
+    FROM staged_resolved WHERE new_code IS NULL
     GROUP BY 1, 2
 ), got AS (
     INSERT INTO component_seq (district_code, class_code, last)
@@ -23,10 +23,3 @@ WITH need AS (
 )
 SELECT got.district_code, got.class_code, got.last - need.n AS base
 FROM got JOIN need USING (district_code, class_code);
-
-UPDATE staged_resolved r
-   SET new_code = r.district_code || r.class_code || lpad((a.base + n.rn)::text, 6, '0')
-  FROM (SELECT idx, row_number() OVER (PARTITION BY district_code, class_code ORDER BY idx) AS rn
-          FROM staged_resolved WHERE match_id IS NULL AND new_code IS NULL) n,
-       staged_alloc a
- WHERE r.idx = n.idx AND a.district_code = r.district_code AND a.class_code = r.class_code;

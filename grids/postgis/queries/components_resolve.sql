@@ -3,7 +3,8 @@
 -- stored match (by code, else by legacy code among current components), its
 -- district, and whether a matched component changes. One row per feature in
 -- staged_resolved; new_code is the matched or given code, NULL where one is
--- to be allocated.
+-- to be allocated, and rn then numbers the feature among those of its
+-- district and class.
 CREATE TEMP TABLE staged_resolved ON COMMIT DROP AS
 WITH r AS (
     SELECT s.idx,
@@ -18,23 +19,28 @@ WITH r AS (
     JOIN staged_place p USING (idx)
     LEFT JOIN legacy_classes lc ON lc.kind = 'component' AND lc.code = substr(s.legacy_code, 7, 4)
     LEFT JOIN components mc ON mc.code = s.code
-    LEFT JOIN components ml ON ml.legacy_code = s.legacy_code AND ml.retired_at IS NULL
+    LEFT JOIN components ml ON ml.legacy_code = s.legacy_code AND ml.legacy_code IS NOT NULL AND ml.retired_at IS NULL
+), d AS (
+    SELECT r.*, coalesce(left(s.code, 6), left(r.match_code, 6), left(r.grid_code, 6)) AS district_code,
+           coalesce(r.match_code, s.code) AS new_code
+    FROM r JOIN staged_components s USING (idx)
 )
-SELECT r.*,
-       EXISTS (SELECT 1 FROM classes k WHERE k.kind = 'component' AND k.code = r.class_code) AS class_known,
-       coalesce(left(s.code, 6), left(r.match_code, 6), left(r.grid_code, 6)) AS district_code,
-       coalesce(r.match_code, s.code) AS new_code,
+SELECT d.*,
+       k.code IS NOT NULL AS class_known,
+       CASE WHEN d.new_code IS NULL THEN
+           row_number() OVER (PARTITION BY d.new_code IS NULL, d.district_code, d.class_code ORDER BY d.idx) END AS rn,
        m.id IS NOT NULL AND (
            m.legacy_code IS DISTINCT FROM coalesce(s.legacy_code, m.legacy_code)
            OR m.name <> s.name OR m.dept_code IS DISTINCT FROM s.dept_code OR m.dept_name <> s.dept_name
            OR m.owner_unit <> s.owner_unit OR m.maint_unit <> s.maint_unit OR m.status <> s.status
            OR m.initial_date IS DISTINCT FROM s.initial_date OR m.change_date IS DISTINCT FROM s.change_date
            OR m.data_source <> s.data_source OR m.accuracy IS DISTINCT FROM s.accuracy OR m.note <> s.note
-           OR m.grid_code IS DISTINCT FROM r.grid_code OR m.grids <> r.grids OR m.snapped <> r.snapped
+           OR m.grid_code IS DISTINCT FROM d.grid_code OR m.grids <> d.grids OR m.snapped <> d.snapped
            OR NOT ST_OrderingEquals(m.geom, s.geom)
        ) AS changed
-FROM r
+FROM d
 JOIN staged_components s USING (idx)
-LEFT JOIN components m ON m.id = r.match_id;
+LEFT JOIN classes k ON k.kind = 'component' AND k.code = d.class_code
+LEFT JOIN components m ON m.id = d.match_id;
 ALTER TABLE staged_resolved ADD PRIMARY KEY (idx);
-ANALYZE staged_resolved;
+ANALYZE staged_resolved (idx);
