@@ -459,7 +459,7 @@ func TestComponentReassignOnGridRewrite(t *testing.T) {
 	// A rolled-back rewrite moves nothing.
 	tx, _ = pool.Begin(ctx)
 	tx.Exec(ctx, `DELETE FROM unit_grids WHERE code = '110101001001003'`) //nolint:errcheck
-	tx.Rollback(ctx)                                                        //nolint:errcheck
+	tx.Rollback(ctx)                                                      //nolint:errcheck
 	checkAssignment(t, pool)
 	// A writer without an actor is recorded as system.
 	if _, err := pool.Exec(ctx, `UPDATE unit_grids SET geom = ST_MakeEnvelope(116.400, 39.905, 116.4077, 39.910, 4326) WHERE code = '110101001001003' AND valid_to IS NULL`); err != nil {
