@@ -54,6 +54,9 @@ type Config struct {
 	Router Router
 	// RoutingAdmin manages departments and routing rules.
 	RoutingAdmin grids.RoutingAdmin
+	// Classes serves the class catalogue; Components the component CRUD.
+	Classes    Classes
+	Components Components
 	// Version is reported by /healthz.
 	Version string
 	// Tiles serves vector tiles, TileJSON, the style, glyphs and the map page.
@@ -130,6 +133,12 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Lookup != nil || s.cfg.Router != nil || s.cfg.RoutingAdmin != nil {
 		s.mountLookup(r)
+	}
+	if s.cfg.Classes != nil {
+		s.mountClasses(r)
+	}
+	if s.cfg.Components != nil {
+		s.mountComponents(r)
 	}
 	return r
 }

@@ -37,6 +37,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Editor:       st,
 		Features:     st,
 		Tokens:       st,
+		Classes:      st,
+		Components:   st,
 		PrivateReads: !*publicReads,
 		Version:      versionString(),
 	}))
