@@ -49,11 +49,14 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rep = grids.ComponentImportReport{}
-		// Big imports hash in memory; the staged tables have no statistics
-		// beyond their size, and a merge join's sorts are the wrong choice
-		// for every join here.
+		if err := roomForStaging(ctx, tx); err != nil {
+			return err
+		}
+		// Big imports hash in memory. The staged tables have no statistics
+		// beyond their size, and every join here is a hash join (index
+		// probes per row and merge joins' sorts lose at every size).
 		if _, err := tx.Exec(ctx, `SELECT set_config('gridd.actor', $1, true), set_config('work_mem', '256MB', true),
-			set_config('enable_mergejoin', 'off', true)`, opt.Actor); err != nil {
+			set_config('enable_mergejoin', 'off', true), set_config('enable_nestloop', 'off', true)`, opt.Actor); err != nil {
 			return err
 		}
 		if err := stageComponents(ctx, tx, feats); err != nil {
@@ -73,7 +76,7 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 			return fmt.Errorf("import components: place: %w", err)
 		}
 		step("place")
-		if _, err := tx.Exec(ctx, query("components_resolve")); err != nil {
+		if _, err := tx.Exec(ctx, query("components_resolve"), pgx.QueryExecModeSimpleProtocol); err != nil {
 			return fmt.Errorf("import components: resolve: %w", err)
 		}
 		step("resolve")
@@ -115,6 +118,22 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 		return writeComponents(ctx, tx, opt, len(feats) <= 10000, &rep)
 	})
 	return rep, err
+}
+
+// roomForStaging gives the session's temporary tables room in memory (the
+// default, 8 MB, sends a big import's staging through the disk). The
+// setting can only change before the session's first temporary table, so
+// on a connection that already staged an import it stays as it was set
+// then.
+func roomForStaging(ctx context.Context, tx pgx.Tx) error {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := sp.Exec(ctx, "SET temp_buffers = '1GB'"); err != nil {
+		return sp.Rollback(ctx)
+	}
+	return sp.Commit(ctx)
 }
 
 // stageComponents copies the features into staged_components.
@@ -212,9 +231,18 @@ func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, 
 	if os.Getenv("GRIDD_TRACE_IMPORT") != "" {
 		fmt.Fprintf(os.Stderr, "allocate+update: %v\n", time.Since(t0))
 	}
+	rebuild, err := dropIndexesForBulk(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("import components: %w", err)
+	}
 	tag, err = tx.Exec(ctx, query("components_insert"), opt.Actor, opt.Reason)
 	if err != nil {
 		return fmt.Errorf("import components: insert: %w", translate(err))
+	}
+	for _, def := range rebuild {
+		if _, err := tx.Exec(ctx, def); err != nil {
+			return fmt.Errorf("import components: rebuild index: %w", err)
+		}
 	}
 	rep.Created = int(tag.RowsAffected())
 	err = tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE match_id IS NOT NULL AND NOT changed),
@@ -238,6 +266,46 @@ func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, 
 		}
 	}
 	return nil
+}
+
+// bulkRows is the size from which an import that at least doubles the
+// components table drops the spatial and grid indexes and builds them again
+// after the insert: building them whole is several times faster than
+// growing them row by row. The transaction then holds the table's exclusive
+// lock until it commits, so readers wait: that is a census load's trade.
+const bulkRows = 100_000
+
+// dropIndexesForBulk drops the indexes to rebuild, when the import is bulk,
+// and returns the statements that create them again (read from the catalog,
+// so they always match the migration).
+func dropIndexesForBulk(ctx context.Context, tx pgx.Tx) ([]string, error) {
+	var newRows int
+	var stored float64
+	err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM staged_resolved WHERE match_id IS NULL),
+		(SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'components'::regclass)`).Scan(&newRows, &stored)
+	if err != nil || newRows < bulkRows || float64(newRows) < stored {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `SELECT indexname, indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = 'components'
+		  AND indexname IN ('components_geom', 'components_grid')`)
+	if err != nil {
+		return nil, err
+	}
+	var names, defs []string
+	var name, def string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &def}, func() error {
+		names, defs = append(names, name), append(defs, def)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{n}.Sanitize()); err != nil {
+			return nil, err
+		}
+	}
+	return defs, nil
 }
 
 // componentColumns is the select list scanComponent reads; the FROM clause

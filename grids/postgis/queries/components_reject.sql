@@ -2,18 +2,10 @@
 -- the feature's index, its code (or legacy code), and the reason.
 -- $1: snap distance in metres.
 --
--- A cheap filter first keeps the per-feature checks to the features that can
--- fail one (a new point with a known class, a grid and no code cannot).
-WITH suspect AS (
-    SELECT s.idx FROM staged_components s JOIN staged_resolved r USING (idx)
-    WHERE s.code IS NOT NULL OR s.legacy_code IS NOT NULL OR GeometryType(s.geom) <> 'POINT'
-       OR r.class_code IS NULL OR NOT r.class_known OR r.grid_code IS NULL OR r.match_code IS NOT NULL
-       OR r.legacy_owner IS NOT NULL
-)
+-- Only the features resolve marked as suspect can fail a check.
 SELECT s.idx, coalesce(s.code, s.legacy_code, '') AS code, x.reason
-FROM suspect
+FROM staged_resolved r
 JOIN staged_components s USING (idx)
-JOIN staged_resolved r USING (idx)
 CROSS JOIN LATERAL (
     SELECT 'geometry is not valid: ' || ST_IsValidReason(s.geom) AS reason
     WHERE NOT ST_IsValid(s.geom)
@@ -65,4 +57,5 @@ CROSS JOIN LATERAL (
     FROM staged_components o WHERE s.legacy_code IS NOT NULL AND o.legacy_code = s.legacy_code AND o.idx <> s.idx
     HAVING count(*) > 0
 ) x
+WHERE r.suspect
 ORDER BY s.idx;
