@@ -52,11 +52,10 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 		if err := roomForStaging(ctx, tx); err != nil {
 			return err
 		}
-		// Big imports hash in memory. The staged tables have no statistics
-		// beyond their size, and every join here is a hash join (index
-		// probes per row and merge joins' sorts lose at every size).
+		// Big imports hash in memory; the joins of staged rows are hash
+		// joins (a merge join's sorts lose at every size).
 		if _, err := tx.Exec(ctx, `SELECT set_config('gridd.actor', $1, true), set_config('work_mem', '256MB', true),
-			set_config('enable_mergejoin', 'off', true), set_config('enable_nestloop', 'off', true)`, opt.Actor); err != nil {
+			set_config('enable_mergejoin', 'off', true)`, opt.Actor); err != nil {
 			return err
 		}
 		if err := stageComponents(ctx, tx, feats); err != nil {

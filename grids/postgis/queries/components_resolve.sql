@@ -33,7 +33,7 @@ FROM (
     LEFT JOIN components ml ON ml.legacy_code = s.legacy_code AND ml.legacy_code IS NOT NULL AND ml.retired_at IS NULL
 ) x;
 ALTER TABLE staged_resolved ADD PRIMARY KEY (idx);
-ANALYZE staged_resolved (idx);
+ANALYZE staged_resolved (idx, match_id, new_code, suspect);
 
 UPDATE staged_resolved r SET changed = (
            m.legacy_code IS DISTINCT FROM coalesce(s.legacy_code, m.legacy_code)
