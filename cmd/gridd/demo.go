@@ -33,7 +33,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	if n > 0 {
 		fmt.Fprintf(e.stdout, "demo: %d divisions already loaded\n", n)
-		return nil
+		return demoComponents(ctx, e, *db) // the last step: it needs the grids
 	}
 	path := filepath.Join(*dir, "divisions.geojson")
 	rep, err := loadDivisions(ctx, e, *db, path, geo.WGS84, "demo", "demo data")
@@ -41,5 +41,5 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "demo: loaded %s: %d divisions\n", path, rep.Created)
-	return nil
+	return demoComponents(ctx, e, *db) // the last step: it needs the grids
 }

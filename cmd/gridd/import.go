@@ -22,6 +22,8 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	switch args[0] {
 	case "divisions":
 		return importDivisions(ctx, e, args[1:])
+	case "components":
+		return importComponents(ctx, e, args[1:])
 	}
 	return fmt.Errorf("unknown import kind %q (want divisions)", args[0])
 }

@@ -469,3 +469,28 @@ func mergeRejections(a, b []grids.Rejection) []grids.Rejection {
 }
 
 var _ grids.ComponentStore = (*Store)(nil)
+
+// GridShapes lists the current unit grids' codes and outlines in code order.
+func (s *Store) GridShapes(ctx context.Context) ([]grids.GridShape, error) {
+	rows, err := s.pool.Query(ctx, `SELECT code, ST_AsBinary(geom) FROM unit_grids WHERE valid_to IS NULL ORDER BY code`)
+	if err != nil {
+		return nil, fmt.Errorf("list grids: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (grids.GridShape, error) {
+		var g grids.GridShape
+		var b []byte
+		if err := r.Scan(&g.Code, &b); err != nil {
+			return g, err
+		}
+		geom, err := fromWKB(b)
+		if err != nil {
+			return g, err
+		}
+		p, ok := geom.(orb.Polygon)
+		if !ok {
+			return g, fmt.Errorf("grid %s: not a polygon", g.Code)
+		}
+		g.Geom = p
+		return g, nil
+	})
+}

@@ -9,7 +9,9 @@
 -- its bounding box touches (cell side about 0.7 of a typical grid's), each
 -- point joins the grids of its cell by a hash join, and ST_Covers decides.
 -- A GiST probe per point costs far more than the join, and a probe per grid
--- into the staged points would need an index on them.
+-- into the staged points would need an index on them. Codes are digits, so
+-- they compare bytewise (COLLATE "C"): the same order as any collation, and
+-- many times faster than the database's locale.
 CREATE TEMP TABLE staged_cells ON COMMIT DROP AS
 WITH ext AS (
     SELECT ST_SetSRID(ST_Extent(pt)::geometry, 4326) AS box FROM staged_components
@@ -29,7 +31,7 @@ CREATE TEMP TABLE staged_place ON COMMIT DROP AS
 WITH d AS (
     SELECT coalesce(min(d), 1) AS d FROM (SELECT d FROM staged_cells LIMIT 1) x
 ), hit AS (
-    SELECT s.idx, min(c.code) AS grid_code
+    SELECT s.idx, min(c.code COLLATE "C") AS grid_code
     FROM staged_components s CROSS JOIN d
     JOIN staged_cells c ON c.cx = floor(ST_X(s.pt) / d.d)::integer AND c.cy = floor(ST_Y(s.pt) / d.d)::integer
     WHERE ST_Covers(c.geom, s.pt)

@@ -3,6 +3,13 @@
 -- $1: snap distance in metres.
 --
 -- Only the features resolve marked as suspect can fail a check.
+WITH dup_code AS MATERIALIZED (
+    SELECT code, string_agg(idx::text, ', ' ORDER BY idx) AS idxs FROM staged_components
+    WHERE code IS NOT NULL GROUP BY code HAVING count(*) > 1
+), dup_legacy AS MATERIALIZED (
+    SELECT legacy_code, string_agg(idx::text, ', ' ORDER BY idx) AS idxs FROM staged_components
+    WHERE legacy_code IS NOT NULL GROUP BY legacy_code HAVING count(*) > 1
+)
 SELECT s.idx, coalesce(s.code, s.legacy_code, '') AS code, x.reason
 FROM staged_resolved r
 JOIN staged_components s USING (idx)
@@ -49,13 +56,11 @@ CROSS JOIN LATERAL (
     SELECT format('legacy code %s belongs to component %s', s.legacy_code, r.legacy_owner)
     WHERE r.legacy_owner IS NOT NULL
     UNION ALL
-    SELECT format('code %s appears more than once in the file (also feature %s)', s.code, min(o.idx))
-    FROM staged_components o WHERE s.code IS NOT NULL AND o.code = s.code AND o.idx <> s.idx
-    HAVING count(*) > 0
+    SELECT format('code %s appears more than once in the file (features %s)', s.code, d.idxs)
+    FROM dup_code d WHERE s.code IS NOT NULL AND d.code = s.code
     UNION ALL
-    SELECT format('legacy code %s appears more than once in the file (also feature %s)', s.legacy_code, min(o.idx))
-    FROM staged_components o WHERE s.legacy_code IS NOT NULL AND o.legacy_code = s.legacy_code AND o.idx <> s.idx
-    HAVING count(*) > 0
+    SELECT format('legacy code %s appears more than once in the file (features %s)', s.legacy_code, d.idxs)
+    FROM dup_legacy d WHERE s.legacy_code IS NOT NULL AND d.legacy_code = s.legacy_code
 ) x
 WHERE r.suspect
 ORDER BY s.idx;

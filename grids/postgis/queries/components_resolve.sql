@@ -10,7 +10,7 @@
 CREATE TEMP TABLE staged_resolved ON COMMIT DROP AS
 SELECT x.*,
        CASE WHEN x.new_code IS NULL THEN
-           row_number() OVER (PARTITION BY x.new_code IS NULL, x.district_code, x.class_code ORDER BY x.idx) END AS rn
+           row_number() OVER (PARTITION BY x.new_code IS NULL, x.district_code COLLATE "C", x.class_code COLLATE "C" ORDER BY x.idx) END AS rn
 FROM (
     SELECT s.idx, p.grid_code, p.snapped, p.snap_m, p.grids,
            coalesce(s.class_code, substr(s.code, 7, 5), lc.new_code) AS class_code,
