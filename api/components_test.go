@@ -166,8 +166,17 @@ func TestServerComponents(t *testing.T) {
 			}
 		})
 	}
-	// A new component after the delete gets a fresh number.
+	// Writes need an editor token.
+	if status, body := do(t, "", "DELETE", ts.URL+"/v1/components/11010101037000001", ""); status != 401 {
+		t.Fatalf("delete without a token: %d %s", status, body)
+	}
+	// The same class at exactly the same place is the same component.
 	status, body = do(t, tok, "POST", ts.URL+"/v1/components", lamp)
+	if status != 409 || !strings.Contains(body, "11010101037000001 already exists") {
+		t.Fatalf("create a duplicate: %d %s", status, body)
+	}
+	// A new component after the delete gets a fresh number.
+	status, body = do(t, tok, "POST", ts.URL+"/v1/components", strings.Replace(lamp, "39.91", "39.911", 1))
 	if status != 201 || !strings.Contains(body, `"code":"11010101037000004"`) {
 		t.Fatalf("create after delete: %d %s", status, body)
 	}

@@ -324,33 +324,34 @@ func TestComponentCodesConcurrent(t *testing.T) {
 	const writers, each = 8, 12
 	var mu sync.Mutex
 	seen := map[string]bool{}
+	var problems []string
+	round := 0
 	create := func(t *testing.T) {
+		round++
 		var wg sync.WaitGroup
-		errs := make(chan error, writers)
 		for w := 0; w < writers; w++ {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
 				for i := 0; i < each; i++ {
 					var feats []grids.ComponentFeature
-					for k := 0; k <= i%3; k++ { // batches of 1-3
+					for k := 0; k <= i%3; k++ { // batches of 1-3, each at its own place
 						f := grids.ComponentFeature{Index: k, ClassCode: "01001"}
-						f.Geom = pt(116.401+float64(w)*0.001, 39.901+float64(i)*0.0005)
+						f.Geom = pt(116.401+float64(w)*0.001+float64(k)*0.0001, 39.901+float64(i)*0.0005+float64(round)*0.0001)
 						if err := grids.CheckComponentFeature(&f); err != nil {
-							errs <- err
+							t.Error(err)
 							return
 						}
 						feats = append(feats, f)
 					}
 					rep, err := st.ImportComponents(ctx, feats, grids.ComponentImport{Actor: fmt.Sprintf("writer%d", w)})
-					if err != nil {
-						errs <- err
-						return
-					}
 					mu.Lock()
+					if err != nil {
+						problems = append(problems, err.Error())
+					}
 					for _, c := range rep.Codes {
 						if seen[c] {
-							errs <- fmt.Errorf("code %s handed out twice", c)
+							problems = append(problems, "code "+c+" handed out twice")
 						}
 						seen[c] = true
 					}
@@ -359,9 +360,8 @@ func TestComponentCodesConcurrent(t *testing.T) {
 			}(w)
 		}
 		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
+		if len(problems) > 0 {
+			t.Fatal(strings.Join(problems, "\n"))
 		}
 	}
 	create(t)

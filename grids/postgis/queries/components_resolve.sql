@@ -1,6 +1,9 @@
 -- Resolves each staged component feature: its class (class_code, else the
 -- code's class part, else the legacy class through the crosswalk), its
--- stored match (by code, else by legacy code among current components), its
+-- stored match (by code; else by legacy code among current components; a
+-- feature with neither matches a current component of the same class at
+-- exactly the same place, so that re-importing a file without codes changes
+-- nothing), its
 -- district, and whether it needs the per-feature checks (suspect: a new
 -- point with a known class, a grid and no code cannot fail one). One row
 -- per feature in staged_resolved; new_code is the matched or given code,
@@ -16,12 +19,12 @@ FROM (
            coalesce(s.class_code, substr(s.code, 7, 5), lc.new_code) AS class_code,
            k.code IS NOT NULL AS class_known,
            lc.code AS legacy_class, lc.how AS legacy_how, lc.new_code AS legacy_target, lc.name AS legacy_name,
-           coalesce(mc.id, CASE WHEN s.code IS NULL THEN ml.id END) AS match_id,
-           coalesce(mc.code, CASE WHEN s.code IS NULL THEN ml.code END) AS match_code,
+           coalesce(mc.id, CASE WHEN s.code IS NULL THEN ml.id END, mgc.id) AS match_id,
+           coalesce(mc.code, CASE WHEN s.code IS NULL THEN ml.code END, mgc.code) AS match_code,
            mc.retired_at AS match_retired_at,
            CASE WHEN ml.id IS NOT NULL AND ml.id IS DISTINCT FROM coalesce(mc.id, ml.id) THEN ml.code END AS legacy_owner,
-           coalesce(left(s.code, 6), left(CASE WHEN s.code IS NULL THEN ml.code END, 6), left(p.grid_code, 6)) AS district_code,
-           coalesce(s.code, CASE WHEN s.code IS NULL THEN ml.code END) AS new_code,
+           coalesce(left(s.code, 6), left(CASE WHEN s.code IS NULL THEN ml.code END, 6), left(mgc.code, 6), left(p.grid_code, 6)) AS district_code,
+           coalesce(s.code, CASE WHEN s.code IS NULL THEN ml.code END, mgc.code) AS new_code,
            false AS changed,
            s.code IS NOT NULL OR s.legacy_code IS NOT NULL OR p.grid_code IS NULL OR k.code IS NULL
                OR GeometryType(s.geom) <> 'POINT' AS suspect
@@ -31,6 +34,12 @@ FROM (
     LEFT JOIN classes k ON k.kind = 'component' AND k.code = coalesce(s.class_code, substr(s.code, 7, 5), lc.new_code)
     LEFT JOIN components mc ON mc.code = s.code
     LEFT JOIN components ml ON ml.legacy_code = s.legacy_code AND ml.legacy_code IS NOT NULL AND ml.retired_at IS NULL
+    LEFT JOIN (
+        SELECT class_code, ST_AsEWKB(geom) AS ewkb, min(id) AS id FROM components
+        WHERE retired_at IS NULL GROUP BY 1, 2
+    ) mg ON s.code IS NULL AND s.legacy_code IS NULL
+        AND mg.class_code = s.class_code AND mg.ewkb = ST_AsEWKB(s.geom)
+    LEFT JOIN components mgc ON mgc.id = mg.id
 ) x;
 ALTER TABLE staged_resolved ADD PRIMARY KEY (idx);
 ANALYZE staged_resolved (idx, match_id, new_code, suspect);
