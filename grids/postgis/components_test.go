@@ -42,15 +42,26 @@ func componentWorld(t *testing.T) (*postgis.Store, *pgxpool.Pool) {
 	return st, pool
 }
 
+// insertGrids writes the grids in one transaction, so that each community
+// is covered exactly when the partition guard checks it at commit.
 func insertGrids(t *testing.T, pool *pgxpool.Pool, gs map[string][4]float64) {
 	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
 	for code, r := range gs {
-		_, err := pool.Exec(context.Background(), `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
+		_, err := tx.Exec(ctx, `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
 			SELECT $1, left($1, 12), left($1, 9), left($1, 6), g, ST_Area(g::geography)
 			FROM ST_MakeEnvelope($2, $3, $4, $5, 4326) g`, code, r[0], r[1], r[2], r[3])
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -461,12 +472,16 @@ func TestComponentReassignOnGridRewrite(t *testing.T) {
 	tx.Exec(ctx, `DELETE FROM unit_grids WHERE code = '110101001001003'`) //nolint:errcheck
 	tx.Rollback(ctx)                                                      //nolint:errcheck
 	checkAssignment(t, pool)
-	// A writer without an actor is recorded as system.
-	if _, err := pool.Exec(ctx, `UPDATE unit_grids SET geom = ST_MakeEnvelope(116.400, 39.905, 116.4077, 39.910, 4326) WHERE code = '110101001001003' AND valid_to IS NULL`); err != nil {
+	// Moving the shared edge north, by a writer without an actor: recorded
+	// as system.
+	if _, err := pool.Exec(ctx, `UPDATE unit_grids SET geom = CASE code
+			WHEN '110101001001001' THEN ST_MakeEnvelope(116.400, 39.900, 116.410, 39.909, 4326)
+			ELSE ST_MakeEnvelope(116.400, 39.909, 116.410, 39.910, 4326) END
+		WHERE code IN ('110101001001001', '110101001001003') AND valid_to IS NULL`); err != nil {
 		t.Fatal(err)
 	}
 	hs, _ = st.ComponentHistory(ctx, rep.Codes[2])
-	if last := hs[len(hs)-1]; last.Actor != "system" || last.After["snapped"] != true {
+	if last := hs[len(hs)-1]; last.Actor != "system" || last.After["grid_code"] != "110101001001001" {
 		t.Errorf("component 2 after the edit: %+v", last)
 	}
 	checkAssignment(t, pool)
