@@ -58,27 +58,20 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 			set_config('enable_mergejoin', 'off', true)`, opt.Actor); err != nil {
 			return err
 		}
+		t0 := time.Now()
 		if err := stageComponents(ctx, tx, feats); err != nil {
 			return err
 		}
-		stepT := time.Now()
-		step := func(name string) {
-			if os.Getenv("GRIDD_TRACE_IMPORT") != "" {
-				fmt.Fprintf(os.Stderr, "import step %s: %v\n", name, time.Since(stepT))
-			}
-			stepT = time.Now()
-		}
-		step("stage")
-		defer step("write")
+		trace(t0, "stage")
 		// Scripts of several statements go by the simple protocol.
 		if _, err := tx.Exec(ctx, query("components_place"), pgx.QueryExecModeSimpleProtocol, grids.SnapDistanceM); err != nil {
 			return fmt.Errorf("import components: place: %w", err)
 		}
-		step("place")
+		trace(t0, "place")
 		if _, err := tx.Exec(ctx, query("components_resolve"), pgx.QueryExecModeSimpleProtocol); err != nil {
 			return fmt.Errorf("import components: resolve: %w", err)
 		}
-		step("resolve")
+		trace(t0, "resolve")
 		rows, err := tx.Query(ctx, query("components_reject"), grids.SnapDistanceM)
 		if err != nil {
 			return fmt.Errorf("import components: validate: %w", err)
@@ -87,7 +80,7 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 		if err != nil {
 			return fmt.Errorf("import components: validate: %w", err)
 		}
-		step("reject")
+		trace(t0, "reject")
 		rejected = mergeRejections(opt.Rejected, rejected)
 		if len(rejected) > 0 {
 			if opt.Mode == grids.AllOrNothing {
@@ -114,9 +107,17 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 		if err := checkMatchRule(ctx, tx, opt); err != nil {
 			return err
 		}
-		return writeComponents(ctx, tx, opt, len(feats) <= 10000, &rep)
+		return writeComponents(ctx, tx, opt, t0, len(feats) <= 10000, &rep)
 	})
 	return rep, err
+}
+
+// trace prints the time since t0 when GRIDD_TRACE_IMPORT is set: a way to
+// see where a slow import spends its time.
+func trace(t0 time.Time, what string) {
+	if os.Getenv("GRIDD_TRACE_IMPORT") != "" {
+		fmt.Fprintf(os.Stderr, "import: %s at %v\n", what, time.Since(t0).Round(time.Millisecond))
+	}
 }
 
 // roomForStaging gives the session's temporary tables room in memory (the
@@ -212,13 +213,7 @@ func checkMatchRule(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport) e
 
 // writeComponents allocates codes and writes the staged features that
 // survived validation.
-func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, wantCodes bool, rep *grids.ComponentImportReport) error {
-	t0 := time.Now()
-	defer func() {
-		if os.Getenv("GRIDD_TRACE_IMPORT") != "" {
-			fmt.Fprintf(os.Stderr, "write: %v\n", time.Since(t0))
-		}
-	}()
+func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, t0 time.Time, wantCodes bool, rep *grids.ComponentImportReport) error {
 	if _, err := tx.Exec(ctx, query("components_allocate")); err != nil {
 		return fmt.Errorf("import components: allocate codes: %w", translate(err))
 	}
@@ -227,9 +222,7 @@ func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, 
 		return fmt.Errorf("import components: update: %w", translate(err))
 	}
 	rep.Updated = int(tag.RowsAffected())
-	if os.Getenv("GRIDD_TRACE_IMPORT") != "" {
-		fmt.Fprintf(os.Stderr, "allocate+update: %v\n", time.Since(t0))
-	}
+	trace(t0, "allocate+update")
 	rebuild, err := dropIndexesForBulk(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("import components: %w", err)
@@ -238,11 +231,13 @@ func writeComponents(ctx context.Context, tx pgx.Tx, opt grids.ComponentImport, 
 	if err != nil {
 		return fmt.Errorf("import components: insert: %w", translate(err))
 	}
+	trace(t0, "insert")
 	for _, def := range rebuild {
 		if _, err := tx.Exec(ctx, def); err != nil {
 			return fmt.Errorf("import components: rebuild index: %w", err)
 		}
 	}
+	trace(t0, "rebuild")
 	rep.Created = int(tag.RowsAffected())
 	err = tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE match_id IS NOT NULL AND NOT changed),
 		count(*) FILTER (WHERE snapped) FROM staged_resolved`).Scan(&rep.Unchanged, &rep.Snapped)
