@@ -14,6 +14,7 @@ import (
 
 	"gridd/geo"
 	"gridd/grids"
+	"gridd/grids/catalog"
 	"gridd/grids/postgis"
 	"gridd/grids/postgis/pgtest"
 )
@@ -488,3 +489,34 @@ func TestComponentReassignOnGridRewrite(t *testing.T) {
 }
 
 func pt(lon, lat float64) orb.Point { return orb.Point{lon, lat} }
+
+// A deployment's extension classes count down from 999 in their major and
+// are usable at once.
+func TestLocalClasses(t *testing.T) {
+	st, _ := componentWorld(t)
+	ctx := context.Background()
+	a, err := st.AddLocalClass(ctx, catalog.Component, "03", "共享充电宝柜", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.AddLocalClass(ctx, catalog.Component, "03", "智能垃圾分类箱", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Code != "03999" || b.Code != "03998" || a.Standard != "local" || a.MajorName != "市容环卫设施" {
+		t.Fatalf("local classes %+v %+v", a, b)
+	}
+	if _, err := st.AddLocalClass(ctx, catalog.Component, "42", "x", "test"); !errors.Is(err, grids.ErrNotFound) {
+		t.Errorf("a class in a major that does not exist: %v", err)
+	}
+	rep, err := importComponents(t, st, fc(pointFeature(116.402, 39.905, "class_code", "03998")), grids.AllOrNothing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Codes[0] != "11010103998000001" {
+		t.Errorf("component of a local class got %s", rep.Codes[0])
+	}
+	if std, _ := st.Classes(ctx, catalog.Component, "03"); len(std) != 18 {
+		t.Errorf("major 03 lists %d classes, want 16 standard + 2 local", len(std))
+	}
+}
