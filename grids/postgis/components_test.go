@@ -2,6 +2,7 @@ package postgis_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -518,5 +520,41 @@ func TestLocalClasses(t *testing.T) {
 	}
 	if std, _ := st.Classes(ctx, catalog.Component, "03"); len(std) != 18 {
 		t.Errorf("major 03 lists %d classes, want 16 standard + 2 local", len(std))
+	}
+}
+
+// A grid edit through the editor's changesets re-assigns the components it
+// moves, recording the changeset.
+func TestComponentReassignOnChangeset(t *testing.T) {
+	st, pool := componentWorld(t)
+	ctx := context.Background()
+	rep, err := importComponents(t, st, fc(
+		pointFeature(116.402, 39.915, "class_code", "03005"),
+		pointFeature(116.408, 39.915, "class_code", "03005"),
+	), grids.AllOrNothing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := json.Marshal(map[string]any{"type": "LineString", "coordinates": [][2]float64{{116.405, 39.905}, {116.405, 39.925}}})
+	var g geojson.Geometry
+	if err := json.Unmarshal(line, &g); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := st.ApplyChangeset(ctx, "token:alice", grids.ChangesetRequest{Message: "split along the new lane",
+		Operations: []grids.Operation{{Op: grids.Split, Grids: []grids.GridRef{{Code: "110101001002001", Version: 1}}, Line: &g}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAssignment(t, pool)
+	var moved int
+	var actor string
+	err = pool.QueryRow(ctx, `SELECT count(*), min(actor) FROM history
+		WHERE entity = 'component' AND action = 'update' AND changeset_id = $1 AND code = ANY($2)`,
+		cs.ID, []string{rep.Codes[0], rep.Codes[1]}).Scan(&moved, &actor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved != 1 || actor != "token:alice" {
+		t.Errorf("changeset %d moved %d components (actor %q), want 1 by token:alice", cs.ID, moved, actor)
 	}
 }

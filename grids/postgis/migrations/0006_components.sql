@@ -171,7 +171,7 @@ $$;
 -- the snap distance) in a transaction-local table; a deferred constraint
 -- trigger re-places the components in those extents once, at commit, and
 -- records every move in the history (actor: the gridd.actor setting, else
--- 'system').
+-- 'system'; changeset_id: the gridd.changeset setting of a grid edit).
 CREATE FUNCTION components_note_grid_change(ext box2d) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF to_regclass('pg_temp.gridd_touched_extents') IS NULL THEN
@@ -246,12 +246,14 @@ BEGIN
     DELETE FROM gridd_reassigned r USING components c
      WHERE c.id = r.id AND c.grid_code IS NOT DISTINCT FROM r.grid_code AND c.grids = r.grids
        AND c.snapped = r.snapped AND abs(c.snap_m - r.snap_m) < 0.01;
-    INSERT INTO history (actor, action, entity, code, reason, before, after)
+    INSERT INTO history (actor, action, entity, code, reason, before, after, changeset_id)
     SELECT who, 'update', 'component', c.code,
            CASE WHEN r.grid_code IS NULL THEN 'unit grids changed: now outside every grid'
                 ELSE 'unit grids changed: re-assigned' END,
            jsonb_build_object('grid_code', c.grid_code, 'grids', c.grids, 'snapped', c.snapped),
-           jsonb_build_object('grid_code', r.grid_code, 'grids', r.grids, 'snapped', r.snapped)
+           jsonb_build_object('grid_code', r.grid_code, 'grids', r.grids, 'snapped', r.snapped),
+           -- The grid editor's changeset, when the change is one.
+           nullif(current_setting('gridd.changeset', true), '')::bigint
       FROM gridd_reassigned r JOIN components c ON c.id = r.id;
     UPDATE components c
        SET grid_code = r.grid_code, community_code = left(r.grid_code, 12), street_code = left(r.grid_code, 9),
