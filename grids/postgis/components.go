@@ -30,13 +30,13 @@ import (
 
 // stagedColumns are the COPY columns of staged_components, in order.
 var stagedColumns = []string{
-	"idx", "code", "legacy_code", "class_code", "name", "dept_code", "dept_name", "owner_unit", "maint_unit",
+	"idx", "code", "legacy_code", "class_code", "name", "competent_dept_code", "competent_dept_name", "owner_unit", "maint_unit",
 	"status", "initial_date", "change_date", "data_source", "accuracy", "note", "geom", "pt",
 }
 
 const createStaged = `CREATE TEMP TABLE staged_components (
 	idx integer NOT NULL, code text, legacy_code text, class_code text, name text NOT NULL,
-	dept_code text, dept_name text NOT NULL, owner_unit text NOT NULL, maint_unit text NOT NULL,
+	competent_dept_code text, competent_dept_name text NOT NULL, owner_unit text NOT NULL, maint_unit text NOT NULL,
 	status text NOT NULL, initial_date date, change_date date, data_source text NOT NULL,
 	accuracy text, note text NOT NULL, geom geometry NOT NULL, pt geometry
 ) ON COMMIT DROP`
@@ -307,7 +307,7 @@ func dropIndexesForBulk(ctx context.Context, tx pgx.Tx) ([]string, error) {
 const componentColumns = `c.code, coalesce(c.legacy_code, ''), c.class_code, coalesce(k.name, ''), c.district_code,
 	coalesce(c.grid_code, ''), c.grids, coalesce(c.community_code, ''), coalesce(cm.name, ''),
 	coalesce(c.street_code, ''), coalesce(st.name, ''), c.snapped, c.snap_m,
-	c.name, coalesce(c.dept_code, ''), coalesce(nullif(c.dept_name, ''), d.name, ''), c.owner_unit, c.maint_unit,
+	c.name, coalesce(c.competent_dept_code, ''), coalesce(nullif(c.competent_dept_name, ''), d.name, ''), c.owner_unit, c.maint_unit,
 	c.status, c.initial_date, c.change_date, c.data_source, coalesce(c.accuracy, ''), c.note,
 	ST_AsBinary(c.geom), c.version, c.created_at, c.updated_at`
 
@@ -315,7 +315,7 @@ const componentFrom = ` FROM components c
 	LEFT JOIN classes k ON k.kind = 'component' AND k.code = c.class_code
 	LEFT JOIN communities cm ON cm.code = c.community_code AND cm.valid_to IS NULL
 	LEFT JOIN streets st ON st.code = c.street_code AND st.valid_to IS NULL
-	LEFT JOIN departments d ON d.code = c.dept_code AND d.valid_to IS NULL`
+	LEFT JOIN departments d ON d.code = c.competent_dept_code AND d.valid_to IS NULL`
 
 func scanComponent(row pgx.CollectableRow) (grids.Component, error) {
 	var c grids.Component
@@ -336,7 +336,7 @@ func scanComponent(row pgx.CollectableRow) (grids.Component, error) {
 
 // Component implements grids.ComponentStore.
 func (s *Store) Component(ctx context.Context, code string) (grids.Component, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+componentColumns+componentFrom+` WHERE c.code = $1 AND c.retired_at IS NULL`, code)
+	rows, err := s.pool.Query(ctx, `SELECT `+componentColumns+componentFrom+` WHERE c.code = $1 AND c.valid_to IS NULL`, code)
 	if err != nil {
 		return grids.Component{}, fmt.Errorf("component %s: %w", code, err)
 	}
@@ -356,7 +356,7 @@ func (s *Store) SearchComponents(ctx context.Context, q grids.ComponentQuery) (g
 	if limit <= 0 || limit > MaxComponentPage {
 		limit = MaxComponentPage
 	}
-	where := []string{"c.retired_at IS NULL"}
+	where := []string{"c.valid_to IS NULL"}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	if q.CodePrefix != "" {
@@ -407,8 +407,8 @@ func escapeLike(s string) string {
 func (s *Store) RetireComponent(ctx context.Context, code, actor, reason string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `WITH gone AS (
-				UPDATE components SET retired_at = now(), updated_at = now(), version = version + 1
-				WHERE code = $1 AND retired_at IS NULL RETURNING *)
+				UPDATE components SET valid_to = now(), updated_at = now(), version = version + 1
+				WHERE code = $1 AND valid_to IS NULL RETURNING *)
 			INSERT INTO history (actor, action, entity, code, reason, before)
 			SELECT $2, 'retire', 'component', g.code, $3, gridd_component_json(g::components) FROM gone g`,
 			code, actor, reason)
@@ -442,7 +442,7 @@ func (s *Store) ComponentHistory(ctx context.Context, code string) ([]grids.Hist
 // ComponentCount counts the current components.
 func (s *Store) ComponentCount(ctx context.Context) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM components WHERE retired_at IS NULL`).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM components WHERE valid_to IS NULL`).Scan(&n)
 	return n, err
 }
 

@@ -99,7 +99,7 @@ func importComponents(t *testing.T, st *postgis.Store, data []byte, mode grids.I
 func checkAssignment(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	rows, err := pool.Query(context.Background(), `SELECT code, coalesce(grid_code, '-'), coalesce((gridd_component_grid(geom)).grid_code, '-')
-		FROM components WHERE retired_at IS NULL`)
+		FROM components WHERE valid_to IS NULL`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,5 +556,36 @@ func TestComponentReassignOnChangeset(t *testing.T) {
 	}
 	if moved != 1 || actor != "token:alice" {
 		t.Errorf("changeset %d moved %d components (actor %q), want 1 by token:alice", cs.ID, moved, actor)
+	}
+}
+
+// Routing reads a component's competent department from this table: a
+// report about the component goes to it, and a deleted component routes no
+// more.
+func TestComponentCompetentDepartment(t *testing.T) {
+	st, _ := componentWorld(t)
+	ctx := context.Background()
+	const water = "91110000802039437K"
+	if _, err := st.PutDepartment(ctx, grids.Department{Code: water, Name: "北京市自来水集团"}, "test", "test"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := importComponents(t, st, fc(pointFeature(116.402, 39.905, "class_code", "01001", "dept_code", water)), grids.AllOrNothing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := rep.Codes[0]
+	dep, ok, err := st.CompetentDepartment(ctx, code)
+	if err != nil || !ok || dep.Code != water || dep.Name != "北京市自来水集团" {
+		t.Fatalf("competent department of %s: %+v %v %v", code, dep, ok, err)
+	}
+	c, _ := st.Component(ctx, code)
+	if c.DeptName != "北京市自来水集团" {
+		t.Errorf("component's department name %q, want the department's", c.DeptName)
+	}
+	if err := st.RetireComponent(ctx, code, "test", "removed"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := st.CompetentDepartment(ctx, code); ok || err != nil {
+		t.Errorf("a deleted component still routes: %v %v", ok, err)
 	}
 }

@@ -34,7 +34,7 @@ CREATE TABLE legacy_classes (
 
 -- Components. code = district (6) + class (5) + sequence (6); the parts are
 -- kept in their own columns, checked against the code. A deleted component
--- keeps its row (retired_at set), so its code is never used again.
+-- keeps its row (valid_to set), so its code is never used again.
 -- grid_code is the owning unit grid of the geometry's representative point
 -- (the point itself, or ST_PointOnSurface of a line or polygon): the grid
 -- gridd_grid_at gives, or the nearest grid within 50 m (snapped, snap_m).
@@ -48,8 +48,8 @@ CREATE TABLE components (
     seq            integer NOT NULL CHECK (seq BETWEEN 1 AND 999999 AND seq = substr(code, 12, 6)::integer),
     legacy_code    text CHECK (legacy_code ~ '^[0-9]{16}$'),
     name           text NOT NULL DEFAULT '',
-    dept_code      text CHECK (dept_code ~ '^[0-9A-HJ-NPQRTUWXY]{18}$'),
-    dept_name      text NOT NULL DEFAULT '',
+    competent_dept_code      text CHECK (competent_dept_code ~ '^[0-9A-HJ-NPQRTUWXY]{18}$'),
+    competent_dept_name      text NOT NULL DEFAULT '',
     owner_unit     text NOT NULL DEFAULT '',
     maint_unit     text NOT NULL DEFAULT '',
     status         text NOT NULL DEFAULT 'intact'
@@ -71,16 +71,16 @@ CREATE TABLE components (
     version        integer NOT NULL DEFAULT 1,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
-    retired_at     timestamptz
+    valid_to       timestamptz CHECK (valid_to IS NULL OR valid_to >= created_at)
 );
 -- Few indexes: each costs every row of a bulk import. The grid index serves
 -- both a grid and (by prefix) a community; a class search scans or combines
 -- with another filter.
 CREATE UNIQUE INDEX components_code ON components (code);
 CREATE UNIQUE INDEX components_legacy_code ON components (legacy_code)
-    WHERE legacy_code IS NOT NULL AND retired_at IS NULL;
-CREATE INDEX components_geom ON components USING gist (geom) WHERE retired_at IS NULL;
-CREATE INDEX components_grid ON components (grid_code text_pattern_ops) WHERE retired_at IS NULL;
+    WHERE legacy_code IS NOT NULL AND valid_to IS NULL;
+CREATE INDEX components_geom ON components USING gist (geom) WHERE valid_to IS NULL;
+CREATE INDEX components_grid ON components (grid_code text_pattern_ops) WHERE valid_to IS NULL;
 
 SELECT gridd_watch('components');
 
@@ -219,7 +219,7 @@ CREATE FUNCTION gridd_component_json(c components) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_strip_nulls(jsonb_build_object(
         'code', c.code, 'legacy_code', c.legacy_code, 'class_code', c.class_code, 'name', c.name,
-        'dept_code', c.dept_code, 'dept_name', c.dept_name, 'owner_unit', c.owner_unit,
+        'competent_dept_code', c.competent_dept_code, 'competent_dept_name', c.competent_dept_name, 'owner_unit', c.owner_unit,
         'maint_unit', c.maint_unit, 'status', c.status, 'initial_date', c.initial_date,
         'change_date', c.change_date, 'data_source', c.data_source, 'accuracy', c.accuracy,
         'note', c.note, 'grid_code', c.grid_code, 'grids', c.grids, 'snapped', c.snapped,
@@ -241,7 +241,7 @@ BEGIN
     CREATE TEMP TABLE gridd_reassigned ON COMMIT DROP AS
     SELECT c.id, a.grid_code, a.snapped, a.snap_m, gridd_component_grids(c.geom) AS grids
       FROM components c, LATERAL gridd_component_grid(c.geom) a
-     WHERE c.retired_at IS NULL
+     WHERE c.valid_to IS NULL
        AND (everything OR EXISTS (SELECT 1 FROM gridd_touched_extents t WHERE c.geom && t.box));
     DELETE FROM gridd_reassigned r USING components c
      WHERE c.id = r.id AND c.grid_code IS NOT DISTINCT FROM r.grid_code AND c.grids = r.grids

@@ -4,11 +4,11 @@
 -- records it as its "before".
 -- $1: actor, $2: reason.
 WITH ins AS (
-    INSERT INTO components (code, district_code, class_code, seq, legacy_code, name, dept_code, dept_name,
+    INSERT INTO components (code, district_code, class_code, seq, legacy_code, name, competent_dept_code, competent_dept_name,
                             owner_unit, maint_unit, status, initial_date, change_date, data_source, accuracy, note,
                             grid_code, community_code, street_code, grids, snapped, snap_m, geom)
     SELECT c.code, left(c.code, 6), substr(c.code, 7, 5), substr(c.code, 12, 6)::integer,
-           s.legacy_code, s.name, s.dept_code, s.dept_name, s.owner_unit, s.maint_unit, s.status,
+           s.legacy_code, s.name, s.competent_dept_code, s.competent_dept_name, s.owner_unit, s.maint_unit, s.status,
            s.initial_date, s.change_date, s.data_source, s.accuracy, s.note,
            r.grid_code, left(r.grid_code, 12), left(r.grid_code, 9), r.grids, r.snapped, r.snap_m, s.geom
     FROM staged_resolved r

@@ -50,8 +50,8 @@ CROSS JOIN LATERAL (
     SELECT format('class %s disagrees with the stored component %s (class %s)', r.class_code, r.match_code, substr(r.match_code, 7, 5))
     WHERE r.match_code IS NOT NULL AND s.code IS NULL AND r.class_code <> substr(r.match_code, 7, 5)
     UNION ALL
-    SELECT format('component %s was deleted on %s; deleted codes are never used again', s.code, to_char(r.match_retired_at, 'YYYY-MM-DD'))
-    WHERE r.match_retired_at IS NOT NULL
+    SELECT format('component %s was deleted on %s; deleted codes are never used again', s.code, to_char(r.match_valid_to, 'YYYY-MM-DD'))
+    WHERE r.match_valid_to IS NOT NULL
     UNION ALL
     SELECT format('legacy code %s belongs to component %s', s.legacy_code, r.legacy_owner)
     WHERE r.legacy_owner IS NOT NULL

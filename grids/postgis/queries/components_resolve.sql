@@ -21,7 +21,7 @@ FROM (
            lc.code AS legacy_class, lc.how AS legacy_how, lc.new_code AS legacy_target, lc.name AS legacy_name,
            coalesce(mc.id, CASE WHEN s.code IS NULL THEN ml.id END, mgc.id) AS match_id,
            coalesce(mc.code, CASE WHEN s.code IS NULL THEN ml.code END, mgc.code) AS match_code,
-           mc.retired_at AS match_retired_at,
+           mc.valid_to AS match_valid_to,
            CASE WHEN ml.id IS NOT NULL AND ml.id IS DISTINCT FROM coalesce(mc.id, ml.id) THEN ml.code END AS legacy_owner,
            coalesce(left(s.code, 6), left(CASE WHEN s.code IS NULL THEN ml.code END, 6), left(mgc.code, 6), left(p.grid_code, 6)) AS district_code,
            coalesce(s.code, CASE WHEN s.code IS NULL THEN ml.code END, mgc.code) AS new_code,
@@ -33,10 +33,10 @@ FROM (
     LEFT JOIN legacy_classes lc ON lc.kind = 'component' AND lc.code = substr(s.legacy_code, 7, 4)
     LEFT JOIN classes k ON k.kind = 'component' AND k.code = coalesce(s.class_code, substr(s.code, 7, 5), lc.new_code)
     LEFT JOIN components mc ON mc.code = s.code
-    LEFT JOIN components ml ON ml.legacy_code = s.legacy_code AND ml.legacy_code IS NOT NULL AND ml.retired_at IS NULL
+    LEFT JOIN components ml ON ml.legacy_code = s.legacy_code AND ml.legacy_code IS NOT NULL AND ml.valid_to IS NULL
     LEFT JOIN (
         SELECT class_code, ST_AsEWKB(geom) AS ewkb, min(id) AS id FROM components
-        WHERE retired_at IS NULL GROUP BY 1, 2
+        WHERE valid_to IS NULL GROUP BY 1, 2
     ) mg ON s.code IS NULL AND s.legacy_code IS NULL
         AND mg.class_code = s.class_code AND mg.ewkb = ST_AsEWKB(s.geom)
     LEFT JOIN components mgc ON mgc.id = mg.id
@@ -46,7 +46,7 @@ ANALYZE staged_resolved (idx, match_id, new_code, suspect);
 
 UPDATE staged_resolved r SET changed = (
            m.legacy_code IS DISTINCT FROM coalesce(s.legacy_code, m.legacy_code)
-           OR m.name <> s.name OR m.dept_code IS DISTINCT FROM s.dept_code OR m.dept_name <> s.dept_name
+           OR m.name <> s.name OR m.competent_dept_code IS DISTINCT FROM s.competent_dept_code OR m.competent_dept_name <> s.competent_dept_name
            OR m.owner_unit <> s.owner_unit OR m.maint_unit <> s.maint_unit OR m.status <> s.status
            OR m.initial_date IS DISTINCT FROM s.initial_date OR m.change_date IS DISTINCT FROM s.change_date
            OR m.data_source <> s.data_source OR m.accuracy IS DISTINCT FROM s.accuracy OR m.note <> s.note

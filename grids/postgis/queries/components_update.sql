@@ -6,7 +6,7 @@ WITH old AS (
 ), upd AS (
     UPDATE components c
        SET legacy_code = coalesce(s.legacy_code, c.legacy_code), name = s.name,
-           dept_code = s.dept_code, dept_name = s.dept_name, owner_unit = s.owner_unit, maint_unit = s.maint_unit,
+           competent_dept_code = s.competent_dept_code, competent_dept_name = s.competent_dept_name, owner_unit = s.owner_unit, maint_unit = s.maint_unit,
            status = s.status, initial_date = s.initial_date, change_date = s.change_date,
            data_source = s.data_source, accuracy = s.accuracy, note = s.note, geom = s.geom,
            grid_code = r.grid_code, community_code = left(r.grid_code, 12), street_code = left(r.grid_code, 9),
