@@ -23,7 +23,7 @@ type Components interface {
 	Component(ctx context.Context, code string) (grids.Component, error)
 	SearchComponents(ctx context.Context, q grids.ComponentQuery) (grids.ComponentPage, error)
 	RetireComponent(ctx context.Context, code, actor, reason string) error
-	ComponentHistory(ctx context.Context, code string) ([]grids.HistoryEntry, error)
+	ComponentHistory(ctx context.Context, code string) ([]grids.ComponentHistoryEntry, error)
 }
 
 // maxComponentBody bounds a component request body.

@@ -131,8 +131,8 @@ type ComponentPage struct {
 	Next       string
 }
 
-// HistoryEntry is one recorded change of a record.
-type HistoryEntry struct {
+// ComponentHistoryEntry is one recorded change of a component.
+type ComponentHistoryEntry struct {
 	At     time.Time      `json:"at"`
 	Actor  string         `json:"actor"`
 	Action string         `json:"action"`
@@ -159,7 +159,7 @@ type ComponentStore interface {
 	// code is never used again.
 	RetireComponent(ctx context.Context, code, actor, reason string) error
 	// ComponentHistory lists the changes of a component, oldest first.
-	ComponentHistory(ctx context.Context, code string) ([]HistoryEntry, error)
+	ComponentHistory(ctx context.Context, code string) ([]ComponentHistoryEntry, error)
 }
 
 // ComponentImportReport is an ImportReport with the codes the import wrote,

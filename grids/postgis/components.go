@@ -423,13 +423,13 @@ func (s *Store) RetireComponent(ctx context.Context, code, actor, reason string)
 }
 
 // ComponentHistory implements grids.ComponentStore.
-func (s *Store) ComponentHistory(ctx context.Context, code string) ([]grids.HistoryEntry, error) {
+func (s *Store) ComponentHistory(ctx context.Context, code string) ([]grids.ComponentHistoryEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT at, actor, action, reason, before, after FROM history
 		WHERE entity = 'component' AND code = $1 ORDER BY at, id`, code)
 	if err != nil {
 		return nil, fmt.Errorf("history of component %s: %w", code, err)
 	}
-	hs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grids.HistoryEntry])
+	hs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grids.ComponentHistoryEntry])
 	if err != nil {
 		return nil, fmt.Errorf("history of component %s: %w", code, err)
 	}
