@@ -18,8 +18,9 @@ var ComponentStatuses = []string{"intact", "damaged", "lost", "abandoned", "remo
 var DataSources = []string{"surveyed", "topographic_map", "base_geodata", "other"}
 
 // SnapDistanceM is how far outside every unit grid a component may lie and
-// still be placed, in the nearest grid (marked snapped, with the distance).
-const SnapDistanceM = 50.0
+// still be placed, in the nearest grid (marked snapped, with the distance):
+// the lookups' default.
+const SnapDistanceM = DefaultMaxSnapM
 
 // ComponentAttrs are the fields of a component its keepers set. Empty strings
 // are "not given"; dates are calendar days.
