@@ -35,11 +35,11 @@ func parseChange(payload string) (grids.Change, error) {
 	return c, nil
 }
 
-// MapVersion is the change feed's counter: it moves whenever a committed
-// statement changed a watched table.
+// MapVersion is the version of the newest committed change to a watched
+// table (migration 0008): it never counts a change a reader cannot see yet.
 func (s *Store) MapVersion(ctx context.Context) (int64, error) {
 	var v int64
-	err := s.pool.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM map_version`).Scan(&v)
+	err := s.pool.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v)
 	if err != nil {
 		return 0, fmt.Errorf("read map version: %w", err)
 	}
@@ -109,7 +109,7 @@ func (s *Store) listenOn(ctx context.Context, conn *pgx.Conn, poll time.Duration
 		}
 		// The poll timer fired: compare the version to what we have seen.
 		var v int64
-		if err := conn.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM map_version`).Scan(&v); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v); err != nil {
 			return err
 		}
 		if *seen >= 0 && v > *seen {

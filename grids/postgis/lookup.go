@@ -13,8 +13,8 @@ import (
 // IndexInput reads what the in-memory grid index is built from, in one
 // repeatable-read snapshot: the current unit grids, the names of the current
 // divisions, and the current management grids with their member grid codes.
-// MapVersion is read first, so a change committed after the snapshot always
-// moves the version past it.
+// MapVersion is read in the same snapshot, so it names the newest change the
+// snapshot holds.
 func (s *Store) IndexInput(ctx context.Context) (geo.IndexInput, error) {
 	return s.indexInput(ctx, nil)
 }
@@ -34,7 +34,7 @@ func (s *Store) indexInput(ctx context.Context, within *orb.Bound) (geo.IndexInp
 		args = []any{within.Min[0], within.Min[1], within.Max[0], within.Max[1]}
 	}
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM map_version`).Scan(&in.MapVersion); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&in.MapVersion); err != nil {
 			return fmt.Errorf("read map version: %w", err)
 		}
 		rows, err := tx.Query(ctx, `SELECT code, ST_AsBinary(geom), area_m2, version FROM unit_grids WHERE valid_to IS NULL`+where, args...)
