@@ -292,12 +292,11 @@ func TestRouteClassesAndComponents(t *testing.T) {
 		t.Errorf("rule with unknown scope: %d %s", status, b)
 	}
 
-	// Component override: the census (created here as the census migration
-	// will) names the component's competent department.
-	if _, err := pool.Exec(context.Background(), `CREATE TABLE components (code text, competent_dept_code text, valid_to timestamptz)`); err != nil {
-		t.Fatal(err)
-	}
-	_, err = pool.Exec(context.Background(), `INSERT INTO components VALUES ('11010101001000123', $1, NULL), ('11010101001000124', NULL, NULL)`, depWater)
+	// Component override: the census names the component's competent
+	// department.
+	_, err = pool.Exec(context.Background(), `INSERT INTO components (code, district_code, class_code, seq, competent_dept_code, geom)
+		VALUES ('11010101001000123', '110101', '01001', 123, $1, ST_SetSRID(ST_MakePoint(116.4005, 39.9005), 4326)),
+		       ('11010101001000124', '110101', '01001', 124, NULL, ST_SetSRID(ST_MakePoint(116.4005, 39.9005), 4326))`, depWater)
 	if err != nil {
 		t.Fatal(err)
 	}
