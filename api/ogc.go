@@ -46,6 +46,7 @@ var ogcTitles = map[string]string{
 	"divisions":  "Administrative divisions (district, street, community)",
 	"grids":      "Unit grids (单元网格); editable: each single-feature edit keeps the partition exact",
 	"mgmt_grids": "Management grids (unions of unit grids)",
+	"components": "Urban components (城市部件); editable: each edit is checked, coded and assigned to its grid",
 }
 
 const (
@@ -370,7 +371,12 @@ func (s *Server) ogcReplace(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := fe.ReplaceFeature(r.Context(), actor(r), chi.URLParam(r, "id"), body); err != nil {
+		if fp, ok := fe.(FeaturePatcher); ok && r.Method == http.MethodPatch {
+			err = fp.PatchFeature(r.Context(), actor(r), chi.URLParam(r, "id"), body)
+		} else {
+			err = fe.ReplaceFeature(r.Context(), actor(r), chi.URLParam(r, "id"), body)
+		}
+		if err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

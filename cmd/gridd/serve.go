@@ -31,16 +31,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer st.Close()
 
 	cfg, loc := withLookup(e, st, withTiles(ctx, e, st, tileOpts, api.Config{
-		Logger:       e.log,
-		Ready:        st.Ready,
-		Divisions:    st,
-		Editor:       st,
-		Features:     st,
-		Tokens:       st,
-		Classes:      st,
-		Components:   st,
-		PrivateReads: !*publicReads,
-		Version:      versionString(),
+		Logger:     e.log,
+		Ready:      st.Ready,
+		Divisions:  st,
+		Editor:     st,
+		Features:   st,
+		Tokens:     st,
+		Classes:    st,
+		Components: st,
+		// QGIS edits components over OGC API - Features Part 4.
+		FeatureEditors: map[string]api.FeatureEditor{"components": api.ComponentFeatures(st)},
+		PrivateReads:   !*publicReads,
+		Version:        versionString(),
 	}))
 	srv := api.New(cfg)
 	watchIndex(srv.Registry(), loc)

@@ -36,10 +36,26 @@ var featureSources = map[string]string{
 				'grids', (SELECT json_agg(grid_code ORDER BY grid_code) FROM mgmt_grid_members m WHERE m.mgmt_grid_id = g.id),
 				'valid_from', valid_from)) AS f
 		FROM mgmt_grids g WHERE valid_to IS NULL`,
+	// The components' properties carry the names the component API writes
+	// and reads, so that a feature read here and sent back whole (as QGIS
+	// does on a Part 4 replace) changes nothing it did not edit.
+	"components": `SELECT c.code AS id, c.geom, json_build_object('type', 'Feature', 'id', c.code,
+			'geometry', ST_AsGeoJSON(c.geom, 9)::json,
+			'properties', json_strip_nulls(json_build_object('code', c.code, 'class_code', c.class_code, 'class_name', k.name,
+				'legacy_code', c.legacy_code, 'district_code', c.district_code, 'grid_code', c.grid_code,
+				'community_code', c.community_code, 'street_code', c.street_code, 'name', c.name,
+				'dept_code', c.competent_dept_code, 'dept_name', nullif(c.competent_dept_name, ''),
+				'owner_unit', c.owner_unit, 'maint_unit', c.maint_unit, 'status', c.status,
+				'initial_date', c.initial_date, 'change_date', c.change_date, 'data_source', c.data_source,
+				'accuracy', c.accuracy, 'note', c.note, 'version', c.version, 'updated_at', c.updated_at))) AS f
+		FROM components c LEFT JOIN classes k ON k.kind = 'component' AND k.code = c.class_code
+		WHERE c.valid_to IS NULL`,
 }
 
 // FeatureCollections lists the collections Items serves.
-func (s *Store) FeatureCollections() []string { return []string{"divisions", "grids", "mgmt_grids"} }
+func (s *Store) FeatureCollections() []string {
+	return []string{"divisions", "grids", "mgmt_grids", "components"}
+}
 
 // Items returns one page of a collection's current features, ordered by id.
 func (s *Store) Items(ctx context.Context, coll string, q grids.FeatureQuery) (grids.FeaturePage, error) {

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"gridd/geo"
+	"gridd/grids"
+)
+
+// FeaturePatcher is a FeatureEditor that also takes Part 4 updates (PATCH):
+// a partial Feature whose properties replace those of the stored feature
+// one by one (null clears one) and whose geometry, when given, replaces
+// the stored one.
+type FeaturePatcher interface {
+	FeatureEditor
+	PatchFeature(ctx context.Context, actor, id string, patch []byte) error
+}
+
+// ComponentFeatures makes the component store the Part 4 editor of the OGC
+// API's components collection: a create, replace, update or delete is the
+// same write as on /v1/components (same checks, code allocation, grid
+// assignment and history under the token's name), one transaction each.
+// Bodies are GeoJSON Features in CRS84.
+func ComponentFeatures(c Components) FeaturePatcher { return componentFeatures{c} }
+
+type componentFeatures struct{ c Components }
+
+// write imports one feature under the create or replace rule and returns
+// its code.
+func (cf componentFeatures) write(ctx context.Context, actor string, f grids.ComponentFeature, opt grids.ComponentImport) (string, error) {
+	opt.Mode, opt.Actor, opt.Reason = grids.AllOrNothing, actor, "OGC API"
+	rep, err := cf.c.ImportComponents(ctx, []grids.ComponentFeature{f}, opt)
+	if err != nil {
+		return "", err
+	}
+	if len(rep.Codes) != 1 || rep.Codes[0] == "" {
+		return "", errors.New("component write returned no code")
+	}
+	return rep.Codes[0], nil
+}
+
+func parseComponentFeature(body []byte) (grids.ComponentFeature, error) {
+	if len(body) > maxComponentBody {
+		return grids.ComponentFeature{}, grids.Invalid("body", "larger than %d bytes", maxComponentBody)
+	}
+	f, err := grids.ComponentFromGeoJSON(0, body, geo.WGS84)
+	if err != nil {
+		return f, grids.Invalid("body", "%v", err)
+	}
+	return f, nil
+}
+
+// CreateFeature adds a component; its code is allocated unless the feature
+// names a new one.
+func (cf componentFeatures) CreateFeature(ctx context.Context, actor string, body []byte) (string, error) {
+	f, err := parseComponentFeature(body)
+	if err != nil {
+		return "", err
+	}
+	return cf.write(ctx, actor, f, grids.ComponentImport{OnlyNew: true})
+}
+
+// ReplaceFeature replaces a component's attributes and geometry; its code
+// never changes. Read-only properties (grid, names, version) are ignored.
+func (cf componentFeatures) ReplaceFeature(ctx context.Context, actor, id string, body []byte) error {
+	if err := grids.CheckComponentCode(id); err != nil {
+		return grids.Invalid("id", "%v", err)
+	}
+	// The feature may carry the code or not; the URL's id decides.
+	var head struct {
+		Properties map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return grids.Invalid("body", "not a GeoJSON Feature: %v", err)
+	}
+	f, err := parseComponentFeature(withCode(body, head.Properties, id))
+	if err != nil {
+		return err
+	}
+	if f.Code != id {
+		return grids.Invalid("code", "the body's code %s is not the URL's %s; a component's code never changes", f.Code, id)
+	}
+	if f.ClassCode == "" {
+		f.ClassCode = id[6:11]
+	}
+	_, err = cf.write(ctx, actor, f, grids.ComponentImport{OnlyExisting: true})
+	return err
+}
+
+// withCode gives a feature without a code (and without a class) the URL's,
+// so that the checks that read the class from the code apply.
+func withCode(body []byte, props map[string]any, id string) []byte {
+	if c, ok := props["code"].(string); ok && c != "" {
+		return body
+	}
+	var f map[string]any
+	if json.Unmarshal(body, &f) != nil {
+		return body
+	}
+	if props == nil {
+		props = map[string]any{}
+	}
+	props["code"] = id
+	f["properties"] = props
+	b, err := json.Marshal(f)
+	if err != nil {
+		return body
+	}
+	return b
+}
+
+// PatchFeature merges the patch into the stored component and replaces it.
+func (cf componentFeatures) PatchFeature(ctx context.Context, actor, id string, patch []byte) error {
+	if err := grids.CheckComponentCode(id); err != nil {
+		return grids.Invalid("id", "%v", err)
+	}
+	var p struct {
+		Geometry   json.RawMessage            `json:"geometry"`
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return grids.Invalid("body", "not a GeoJSON Feature: %v", err)
+	}
+	c, err := cf.c.Component(ctx, id)
+	if err != nil {
+		return err
+	}
+	cur, err := json.Marshal(componentFeature(c))
+	if err != nil {
+		return err
+	}
+	var f struct {
+		Type       string                     `json:"type"`
+		ID         any                        `json:"id"`
+		Geometry   json.RawMessage            `json:"geometry"`
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(cur, &f); err != nil {
+		return err
+	}
+	if len(p.Geometry) > 0 && string(p.Geometry) != "null" {
+		f.Geometry = p.Geometry
+	}
+	for k, v := range p.Properties {
+		if string(v) == "null" {
+			delete(f.Properties, k)
+		} else {
+			f.Properties[k] = v
+		}
+	}
+	body, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return cf.ReplaceFeature(ctx, actor, id, body)
+}
+
+// DeleteFeature retires a component; its code is never used again.
+func (cf componentFeatures) DeleteFeature(ctx context.Context, actor, id string) error {
+	if err := cf.c.RetireComponent(ctx, id, actor, "deleted through the OGC API"); err != nil {
+		return err
+	}
+	return nil
+}
