@@ -3,15 +3,22 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/paulmach/orb/encoding/mvt"
 
+	"gridd/api"
 	"gridd/grids"
+	"gridd/grids/postgis"
+	"gridd/grids/postgis/pgtest"
+	"gridd/tiles"
 )
 
 // chromium finds a headless-capable Chromium, or skips (fails under CI).
@@ -29,12 +36,54 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// newEditTileServer serves the editable grids with the editor, OGC API and
+// vector tiles, and follows the change feed as gridd serve does, so that a
+// saved edit drops the tiles it touches.
+func newEditTileServer(t *testing.T) (*httptest.Server, *postgis.Store) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	st := postgis.NewStore(pgtest.New(t))
+	seedEditable(t, st.Pool())
+	svc := tiles.NewService(st, 64<<20, 0)
+	go st.Listen(ctx, 200*time.Millisecond, func(c grids.Change) { svc.Apply(c) }) //nolint:errcheck // ends with ctx
+	ts := httptest.NewServer(api.New(api.Config{Divisions: st, Editor: st, Tokens: st, Features: st, Tiles: svc}).Handler())
+	t.Cleanup(func() { ts.Close(); cancel() })
+	return ts, st
+}
+
+// tileGridCodes decodes the grids tile and lists its grid polygons' codes.
+func tileGridCodes(t *testing.T, base string, id tiles.ID) []string {
+	t.Helper()
+	r := fetch(t, fmt.Sprintf("%s/tiles/grids/%d/%d/%d.mvt", base, id.Z, id.X, id.Y), nil)
+	if r.status != 200 {
+		t.Fatalf("tile %s: status %d: %s", id, r.status, r.body)
+	}
+	ls, err := mvt.Unmarshal(r.body)
+	if err != nil {
+		t.Fatalf("tile %s does not decode: %v", id, err)
+	}
+	for _, l := range ls {
+		if l.Name == "grids" {
+			return layerCodes(l, false)
+		}
+	}
+	t.Fatalf("tile %s has no grids layer", id)
+	return nil
+}
+
 // The editor page in headless Chromium: select a grid, draw a line across
-// it, save with a message; the page shows the new grid and the server has it.
+// it, save with a message; the page shows the new grid, the server has it,
+// and the grids tile over it draws the new grid.
 func TestEditPageSplitInBrowser(t *testing.T) {
 	path := chromium(t)
 	ctx := context.Background()
-	ts, st := newOGCServer(t)
+	ts, st := newEditTileServer(t)
+	// The tile over 005 before the edit, read once so that the cache holds
+	// it: after the split only the change feed can make it current.
+	tile005 := tileAt(eLon0+1.5*eDLon, eLat0+0.5*eDLat, 16)
+	if codes := tileGridCodes(t, ts.URL, tile005); !slices.Contains(codes, "110101001007005") || slices.Contains(codes, "110101001007007") {
+		t.Fatalf("tile %s before the edit: %v", tile005, codes)
+	}
 	tok, err := st.CreateToken(ctx, "browser-alice", grids.RoleEditor)
 	if err != nil {
 		t.Fatal(err)
@@ -101,4 +150,15 @@ func TestEditPageSplitInBrowser(t *testing.T) {
 		t.Errorf("OGC items after the browser edit: %d %.300s", status, body)
 	}
 	_ = g
+	// The tiles show the new grid once the change feed has reached the
+	// tile cache; the wait ends as soon as it has.
+	var codes []string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if codes = tileGridCodes(t, ts.URL, tile005); slices.Contains(codes, "110101001007007") {
+			break
+		}
+	}
+	if !slices.Contains(codes, "110101001007007") || !slices.Contains(codes, "110101001007005") {
+		t.Errorf("tile %s after the split draws %v, want both 005 and the new 007", tile005, codes)
+	}
 }
