@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -12,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/planar"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -24,8 +24,11 @@ var editSeed = flag.Uint64("edit-seed", 0, "seed of TestRandomEdits (0: from the
 
 // TestRandomEdits applies a seeded random sequence of edits, valid and
 // invalid, to a jittered community of 24 grids. After every step PostGIS
-// confirms the partition and the single owner of sample points; a refused
-// step must leave the database unchanged.
+// confirms the partition and the single owner of sample points, and the
+// in-memory lookup agrees with PostGIS on random points: both the index
+// rebuilt from scratch and the view patched with each step's changed area,
+// as a running server's Locator keeps it; a refused step must leave the
+// database unchanged.
 func TestRandomEdits(t *testing.T) {
 	seed := *editSeed
 	if seed == 0 {
@@ -71,6 +74,18 @@ func TestRandomEdits(t *testing.T) {
 		}
 		return out
 	}
+	view := func() *geo.View {
+		in, err := st.IndexInput(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix, err := geo.NewIndex(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return geo.NewView(ix)
+	}
+	patched := view()
 	var changesets []int64
 	counts := map[string]int{}
 	const steps = 200
@@ -170,7 +185,19 @@ func TestRandomEdits(t *testing.T) {
 		}
 		counts[outcome]++
 		checkPartition(t, pool, rng)
-		checkOwnersInMemory(t, pool, load(), rng)
+		after := load()
+		if area, changed := changedArea(gs, after); changed {
+			in, err := st.IndexInputIn(ctx, area)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if patched, err = patched.Patch(area, in); err != nil {
+				t.Fatalf("step %d (%s): patch the view: %v", step, kind, err)
+			}
+		} else if err == nil {
+			t.Fatalf("step %d (%s): accepted but no grid changed", step, kind)
+		}
+		checkOwnersInMemory(t, pool, map[string]*geo.View{"rebuilt": view(), "patched": patched}, rng)
 	}
 	t.Logf("outcomes: %v", counts)
 	if counts["split:ok"] == 0 || counts["merge:ok"] == 0 || counts["move:ok"] == 0 {
@@ -185,35 +212,66 @@ type gridInfo struct {
 	geom    orb.Polygon
 }
 
-// checkOwnersInMemory holds an in-memory lookup (the smallest code among the
-// grids whose polygon contains the point, as gridd's index answers) against
-// PostGIS's gridd_grid_at for random points.
-func checkOwnersInMemory(t *testing.T, pool *pgxpool.Pool, gs []gridInfo, rng *rand.Rand) {
-	t.Helper()
-	var lons, lats []float64
-	var want []string
-	for range 50 {
-		p := orb.Point{lon0 + rng.Float64()*dLon*testNX, lat0 + rng.Float64()*dLat*testNY}
-		owner := ""
+// changedArea is the box of every grid that differs between two states of
+// the community (new, gone, or a new version): what the change feed reports
+// for a changeset.
+func changedArea(before, after []gridInfo) (orb.Bound, bool) {
+	key := func(g gridInfo) string { return fmt.Sprintf("%s/%d", g.code, g.version) }
+	in := func(gs []gridInfo) map[string]bool {
+		m := map[string]bool{}
 		for _, g := range gs {
-			if planar.PolygonContains(g.geom, p) && (owner == "" || g.code < owner) {
-				owner = g.code
+			m[key(g)] = true
+		}
+		return m
+	}
+	b, a := in(before), in(after)
+	var area orb.Bound
+	changed := false
+	add := func(gs []gridInfo, other map[string]bool) {
+		for _, g := range gs {
+			if other[key(g)] {
+				continue
+			}
+			if !changed {
+				area, changed = g.geom.Bound(), true
+			} else {
+				area = area.Union(g.geom.Bound())
 			}
 		}
-		lons, lats, want = append(lons, p[0]), append(lats, p[1]), append(want, owner)
+	}
+	add(before, a)
+	add(after, b)
+	return area, changed
+}
+
+// checkOwnersInMemory holds gridd's in-memory lookup (geo.View.Owner, the
+// index the lookup endpoints answer from) against PostGIS's gridd_grid_at
+// for random points in and around the community.
+func checkOwnersInMemory(t *testing.T, pool *pgxpool.Pool, views map[string]*geo.View, rng *rand.Rand) {
+	t.Helper()
+	var lons, lats []float64
+	for range 50 {
+		p := orb.Point{lon0 + (rng.Float64()*1.1-0.05)*dLon*testNX, lat0 + (rng.Float64()*1.1-0.05)*dLat*testNY}
+		lons, lats = append(lons, p[0]), append(lats, p[1])
 	}
 	rows, err := pool.Query(context.Background(), `SELECT coalesce(gridd_grid_at(ST_SetSRID(ST_MakePoint(x, y), 4326)), '')
 		FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(x, y, i) ORDER BY i`, lons, lats)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	want, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("point %v,%v: in memory %q, PostGIS %q", lons[i], lats[i], want[i], got[i])
+	for name, v := range views {
+		for i := range want {
+			got := ""
+			if id, ok := v.Owner(orb.Point{lons[i], lats[i]}); ok {
+				got = v.Code(id).String()
+			}
+			if got != want[i] {
+				t.Fatalf("point %v,%v: the %s in-memory index says %q, PostGIS %q", lons[i], lats[i], name, got, want[i])
+			}
 		}
 	}
 }
