@@ -111,7 +111,7 @@ func (s *Server) ogcLanding(w http.ResponseWriter, r *http.Request) error {
 	b := base(r)
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"title":       "gridd",
-		"description": "Unit grids, divisions and management grids of gridd, as OGC API - Features",
+		"description": "Unit grids, divisions, management grids and components of gridd, as OGC API - Features",
 		"links": []link{
 			{Href: b + "/ogc", Rel: "self", Type: "application/json"},
 			{Href: b + "/ogc/conformance", Rel: "conformance", Type: "application/json"},
