@@ -184,17 +184,30 @@ func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 	// The feed's own poll cannot see a change committed between the first
 	// load and the listener's start; this check compares the version with
 	// what the view and the feed account for, and covers that gap.
+	// A version can be ahead for a moment while its notification is on the
+	// way, so only a version still unaccounted for at the next tick counts.
 	go func() {
 		t := time.NewTicker(poll)
 		defer t.Stop()
+		var ahead int64 // a version the previous tick found ahead of seen
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			if v, err := l.src.MapVersion(ctx); err == nil && v > l.seen.Load() {
+			v, err := l.src.MapVersion(ctx)
+			if err != nil {
+				continue
+			}
+			if ahead > 0 && ahead > l.seen.Load() {
 				l.enqueue(Change{All: true, Table: "*", Op: "POLL", Version: v})
+				ahead = 0
+				continue
+			}
+			ahead = 0
+			if v > l.seen.Load() {
+				ahead = v
 			}
 		}
 	}()

@@ -49,8 +49,9 @@ func (s *Store) MapVersion(ctx context.Context) (int64, error) {
 // Listen delivers the change feed to fn until ctx ends. It holds one
 // connection of its own; when that connection drops it reconnects and
 // delivers a Change with All set, because notifications may have been lost
-// meanwhile. It also polls MapVersion every poll interval and delivers an All
-// change when the version moved without a notification reaching it. fn runs
+// meanwhile. It also polls MapVersion every poll interval when the feed is
+// quiet and delivers an All change when the version stayed ahead of the
+// notifications for a whole interval (a lost notification). fn runs
 // on Listen's goroutine, one change at a time.
 func (s *Store) Listen(ctx context.Context, poll time.Duration, fn func(grids.Change)) error {
 	cfg := s.pool.Config().ConnConfig.Copy()
@@ -86,6 +87,7 @@ func (s *Store) Listen(ctx context.Context, poll time.Duration, fn func(grids.Ch
 }
 
 func (s *Store) listenOn(ctx context.Context, conn *pgx.Conn, poll time.Duration, seen *int64, fn func(grids.Change)) error {
+	var ahead int64 // a version the previous poll found ahead of seen
 	for {
 		wctx, cancel := context.WithTimeout(ctx, poll)
 		n, err := conn.WaitForNotification(wctx)
@@ -107,14 +109,23 @@ func (s *Store) listenOn(ctx context.Context, conn *pgx.Conn, poll time.Duration
 		if wctx.Err() == nil { // the connection failed, not the poll timer
 			return err
 		}
-		// The poll timer fired: compare the version to what we have seen.
+		// The poll timer fired: compare the version to what we have seen. A
+		// notification may be on its way for a version just committed, so
+		// only a version still unaccounted for at the next poll counts.
 		var v int64
 		if err := conn.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v); err != nil {
 			return err
 		}
-		if *seen >= 0 && v > *seen {
+		switch {
+		case *seen < 0:
+			*seen = v
+		case ahead > *seen:
 			fn(grids.Change{All: true, Table: "*", Op: "POLL", Version: v})
+			*seen, ahead = v, 0
+		case v > *seen:
+			ahead = v
+		default:
+			ahead = 0
 		}
-		*seen = v
 	}
 }
