@@ -1,0 +1,410 @@
+-- gridd builder: line layers, the unit-grid partition of a community, and
+-- the rule that keeps management grids consistent with their unit grids.
+--
+-- Metric work happens in the CGCS2000 3-degree Gauss-Kruger zone of the
+-- area's central longitude (EPSG:4534..4554, central meridians 75E..135E;
+-- EPSG:4548 for Beijing). Geometry is stored and noded in EPSG:4326, so a
+-- community's own vertices are never moved by a round trip through the
+-- projection. Every area the builder reports or checks is gridd_area_m2:
+-- ST_Area of the geometry, densified, in that metric CRS.
+
+-- Line features that cut communities into blocks: roads, rivers, walls.
+-- layer groups a file's features (the build can use one layer or all).
+CREATE TABLE lines (
+    id          bigserial PRIMARY KEY,
+    layer       text NOT NULL CHECK (layer ~ '^[0-9A-Za-z_-]{1,64}$'),
+    class       text NOT NULL DEFAULT '' ,
+    name        text NOT NULL DEFAULT '',
+    source_id   text,
+    geom        geometry(Geometry, 4326) NOT NULL
+                CHECK (GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING') AND ST_IsValid(geom) AND NOT ST_IsEmpty(geom)),
+    valid_from  timestamptz NOT NULL DEFAULT now(),
+    valid_to    timestamptz CHECK (valid_to IS NULL OR valid_to >= valid_from)
+);
+CREATE INDEX lines_geom ON lines USING gist (geom) WHERE valid_to IS NULL;
+CREATE INDEX lines_layer ON lines (layer) WHERE valid_to IS NULL;
+SELECT gridd_watch('lines');
+
+-- gridd_metric_srid: the CGCS2000 3-degree Gauss-Kruger zone (EPSG:4534 to
+-- 4554) whose central meridian is nearest the geometry's centre.
+CREATE OR REPLACE FUNCTION gridd_metric_srid(g geometry) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 4534 + least(20, greatest(0, round(((ST_XMin(g) + ST_XMax(g)) / 2 - 75) / 3)::int))
+$$;
+
+-- gridd_to_metric projects an EPSG:4326 geometry into the metric CRS srid.
+-- WGS-84 and CGCS2000 (EPSG:4490) are treated as the same datum (they lie
+-- within about a metre of each other), which keeps the transform a pure
+-- projection: fast, and exactly invertible by gridd_from_metric up to
+-- floating point.
+CREATE OR REPLACE FUNCTION gridd_to_metric(g geometry, srid integer) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ST_Transform(ST_SetSRID(g, 4490), srid)
+$$;
+
+-- gridd_from_metric brings a geometry of a metric CRS back to EPSG:4326.
+CREATE OR REPLACE FUNCTION gridd_from_metric(g geometry) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ST_SetSRID(ST_Transform(g, 4490), 4326)
+$$;
+
+-- gridd_area_m2: the area of an EPSG:4326 geometry in m², measured in the
+-- metric CRS srid after densifying its edges to at most 1e-4 degree (about
+-- 10 m). Every area the builder stores, reports or checks is this. Edges are
+-- straight in EPSG:4326, where grids are noded exactly; a straight edge there
+-- is slightly curved in the projection, so without densifying, a vertex that
+-- a cut inserts on a community's long edge would bulge the grids' projected
+-- areas away from the community's by up to a few m². Densified, the areas of
+-- the grids sum to the area of their community within about 1e-4 m².
+CREATE OR REPLACE FUNCTION gridd_area_m2(g geometry, srid integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ST_Area(ST_Transform(ST_SetSRID(ST_Segmentize(g, 0.0001), 4490), srid))
+$$;
+
+-- gridd_width_m: the diameter of the largest circle inside the polygon, in
+-- metres: the builder's measure of how narrow a piece is.
+CREATE OR REPLACE FUNCTION gridd_width_m(g geometry, srid integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 2 * radius FROM ST_MaximumInscribedCircle(gridd_to_metric(g, srid))
+$$;
+
+-- gridd_narrow: whether the polygon is narrower than min_width metres
+-- everywhere, i.e. no circle of that diameter fits inside it (tested by
+-- erosion, a fast stand-in for gridd_width_m).
+CREATE OR REPLACE FUNCTION gridd_narrow(g geometry, srid integer, min_width double precision) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ST_IsEmpty(ST_Buffer(gridd_to_metric(g, srid), -min_width / 2))
+$$;
+
+-- gridd_shared_m: length in metres of the boundary two pieces share.
+CREATE OR REPLACE FUNCTION gridd_shared_m(a geometry, b geometry, srid integer) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(ST_Length(gridd_to_metric(ST_CollectionExtract(
+        ST_Intersection(ST_Boundary(a), ST_Boundary(b)), 2), srid)), 0)
+$$;
+
+-- gridd_merge_small merges every piece that is smaller than min_area m² or
+-- narrower than min_width m into the neighbour with which it shares the
+-- longest edge, smallest first, until none is left that has a neighbour.
+-- Pieces must share their edges exactly (polygonized or noded linework), so
+-- each union is exact. Pieces with no neighbour are kept as they are.
+CREATE OR REPLACE FUNCTION gridd_merge_small(pieces geometry[], min_area double precision,
+                                  min_width double precision, srid integer)
+RETURNS geometry[] LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    n      integer := coalesce(array_length(pieces, 1), 0);
+    areas  double precision[];
+    narrow boolean[];
+    alive  boolean[];
+    stuck  boolean[];
+    i integer; j integer; cand integer; best integer;
+    len double precision; bestlen double precision;
+    merged geometry;
+    out    geometry[] := '{}';
+BEGIN
+    FOR i IN 1..n LOOP
+        areas[i] := gridd_area_m2(pieces[i], srid);
+        narrow[i] := areas[i] >= min_area AND gridd_narrow(pieces[i], srid, min_width);
+        alive[i] := true;
+        stuck[i] := false;
+    END LOOP;
+    LOOP
+        cand := NULL;
+        FOR i IN 1..n LOOP
+            IF alive[i] AND NOT stuck[i] AND (areas[i] < min_area OR narrow[i])
+               AND (cand IS NULL OR areas[i] < areas[cand]) THEN
+                cand := i;
+            END IF;
+        END LOOP;
+        EXIT WHEN cand IS NULL;
+        best := NULL; bestlen := 0;
+        FOR j IN 1..n LOOP
+            IF j <> cand AND alive[j] AND pieces[j] && pieces[cand] THEN
+                len := gridd_shared_m(pieces[cand], pieces[j], srid);
+                IF len > bestlen THEN best := j; bestlen := len; END IF;
+            END IF;
+        END LOOP;
+        IF best IS NULL OR bestlen < 0.01 THEN
+            stuck[cand] := true;
+            CONTINUE;
+        END IF;
+        merged := ST_Union(pieces[best], pieces[cand]);
+        IF GeometryType(merged) <> 'POLYGON' THEN
+            stuck[cand] := true;
+            CONTINUE;
+        END IF;
+        pieces[best] := merged;
+        alive[cand] := false;
+        areas[best] := gridd_area_m2(merged, srid);
+        narrow[best] := areas[best] >= min_area AND gridd_narrow(merged, srid, min_width);
+        stuck[best] := false;
+    END LOOP;
+    FOR i IN 1..n LOOP
+        IF alive[i] THEN out := out || pieces[i]; END IF;
+    END LOOP;
+    RETURN out;
+END $$;
+
+-- gridd_kmeans_split splits a polygon into about k parts of similar area:
+-- k-means clusters of points spread evenly over it, and the Voronoi cells of
+-- the cluster centres cut by the polygon. Used where straight cuts would give
+-- multipart pieces. Deterministic (fixed point seed).
+CREATE OR REPLACE FUNCTION gridd_kmeans_split(b geometry, k integer, srid integer) RETURNS geometry[]
+LANGUAGE sql IMMUTABLE AS $$
+    WITH bm AS (SELECT gridd_to_metric(b, srid) AS g),
+    pts AS (SELECT (ST_Dump(ST_GeneratePoints(g, 40 * k, 1))).geom AS p FROM bm),
+    cl AS (SELECT p, ST_ClusterKMeans(p, k) OVER () AS c FROM pts),
+    ctr AS (SELECT ST_Centroid(ST_Collect(p)) AS c FROM cl GROUP BY c),
+    cells AS (
+        SELECT (ST_Dump(ST_VoronoiPolygons(ST_Collect(c), 0,
+                   (SELECT ST_Expand(ST_Envelope(g), 50) FROM bm)))).geom AS cell
+        FROM ctr)
+    SELECT coalesce(array_agg(x.geom), ARRAY[b])
+    FROM cells
+    CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(b, gridd_from_metric(cell)), 3)) x
+$$;
+
+-- gridd_bisect splits a polygon into k parts of nearly equal area by
+-- recursive straight cuts across its longer side (the other side when a cut
+-- leaves a multipart half), falling back to gridd_kmeans_split.
+CREATE OR REPLACE FUNCTION gridd_bisect(b geometry, k integer, srid integer) RETURNS geometry[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    bm geometry; a double precision; k1 integer; want double precision;
+    x0 double precision; y0 double precision; x1 double precision; y1 double precision;
+    lo double precision; hi double precision; mid double precision;
+    vertical boolean; cut geometry; parts geometry; side1 geometry; side2 geometry;
+    attempt integer; it integer;
+BEGIN
+    IF k <= 1 THEN RETURN ARRAY[b]; END IF;
+    bm := gridd_to_metric(b, srid);
+    a := ST_Area(bm);
+    k1 := k / 2;
+    want := a * k1 / k;
+    x0 := ST_XMin(bm); x1 := ST_XMax(bm); y0 := ST_YMin(bm); y1 := ST_YMax(bm);
+    FOR attempt IN 0..1 LOOP
+        vertical := ((x1 - x0) >= (y1 - y0)) = (attempt = 0);
+        IF vertical THEN lo := x0; hi := x1; ELSE lo := y0; hi := y1; END IF;
+        FOR it IN 1..18 LOOP
+            mid := (lo + hi) / 2;
+            IF vertical THEN
+                IF ST_Area(ST_ClipByBox2D(bm, ST_MakeEnvelope(x0 - 1, y0 - 1, mid, y1 + 1))) < want
+                THEN lo := mid; ELSE hi := mid; END IF;
+            ELSE
+                -- the north part first
+                IF ST_Area(ST_ClipByBox2D(bm, ST_MakeEnvelope(x0 - 1, mid, x1 + 1, y1 + 1))) < want
+                THEN hi := mid; ELSE lo := mid; END IF;
+            END IF;
+        END LOOP;
+        mid := (lo + hi) / 2;
+        IF vertical THEN
+            cut := ST_MakeLine(ST_MakePoint(mid, y0 - 10), ST_MakePoint(mid, y1 + 10));
+        ELSE
+            cut := ST_MakeLine(ST_MakePoint(x0 - 10, mid), ST_MakePoint(x1 + 10, mid));
+        END IF;
+        cut := gridd_from_metric(ST_SetSRID(cut, srid));
+        parts := ST_CollectionExtract(ST_Split(b, cut), 3);
+        SELECT ST_Union(d.geom) FILTER (WHERE s.first), ST_Union(d.geom) FILTER (WHERE NOT s.first)
+          INTO side1, side2
+          FROM ST_Dump(parts) d
+          CROSS JOIN LATERAL (SELECT gridd_to_metric(ST_PointOnSurface(d.geom), srid) AS p) q
+          CROSS JOIN LATERAL (SELECT CASE WHEN vertical THEN ST_X(q.p) < mid ELSE ST_Y(q.p) > mid END AS first) s;
+        IF side1 IS NOT NULL AND side2 IS NOT NULL
+           AND GeometryType(side1) = 'POLYGON' AND GeometryType(side2) = 'POLYGON' THEN
+            RETURN gridd_bisect(side1, k1, srid) || gridd_bisect(side2, k - k1, srid);
+        END IF;
+    END LOOP;
+    RETURN gridd_kmeans_split(b, k, srid);
+END $$;
+
+-- gridd_node rebuilds pieces from the noded union of their edges: the
+-- linework is unioned (noded, duplicates dissolved), polygonized, and each
+-- face goes to the piece holding its interior point. Neighbours then share
+-- their edges vertex for vertex; faces of no piece (a courtyard hole) stay
+-- out. The input vertices, the community's among them, are kept as they are.
+CREATE OR REPLACE FUNCTION gridd_node(pieces geometry[]) RETURNS geometry[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    n integer := coalesce(array_length(pieces, 1), 0);
+    faces geometry[]; owner integer[]; pos geometry;
+    f integer; i integer;
+    out geometry[] := '{}';
+    g geometry;
+BEGIN
+    SELECT array_agg(d.geom) INTO faces
+      FROM (SELECT ST_Polygonize(e) AS pg
+              FROM (SELECT ST_UnaryUnion(ST_Collect(ST_Boundary(p))) AS e FROM unnest(pieces) AS u(p)) l) s
+     CROSS JOIN LATERAL ST_Dump(s.pg) d;
+    FOR f IN 1..coalesce(array_length(faces, 1), 0) LOOP
+        pos := ST_PointOnSurface(faces[f]);
+        owner[f] := NULL;
+        FOR i IN 1..n LOOP
+            IF pieces[i] && pos AND ST_Intersects(pieces[i], pos) THEN owner[f] := i; EXIT; END IF;
+        END LOOP;
+    END LOOP;
+    FOR i IN 1..n LOOP
+        SELECT ST_Union(faces[k]) INTO g FROM generate_subscripts(faces, 1) AS s(k) WHERE owner[k] = i;
+        IF g IS NULL THEN CONTINUE; END IF;
+        SELECT out || array_agg(d.geom) INTO out FROM ST_Dump(g) d;
+    END LOOP;
+    RETURN out;
+END $$;
+
+-- gridd_partition cuts one community (EPSG:4326) into unit grids of about
+-- target_m2: blocks cut by the lines (EPSG:4326, may be NULL), small and
+-- narrow blocks merged, large ones split into equal parts, all pieces
+-- rebuilt from their noded edges, small leftovers merged again. Rows come
+-- numbered west to east within rows of sqrt(target_m2) metres, rows north to
+-- south. Areas are ST_Area in the metric CRS srid; narrow says that no
+-- circle of diameter min_width fits inside the grid; on_lines_m is the part of the grid's
+-- boundary lying within 0.5 m of a line.
+CREATE OR REPLACE FUNCTION gridd_partition(community geometry, cutters geometry, target_m2 double precision,
+                                srid integer, min_width double precision DEFAULT 20)
+RETURNS TABLE (ord integer, geom geometry, area_m2 double precision, narrow boolean,
+               perimeter_m double precision, on_lines_m double precision)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    cut geometry;
+    blocks geometry[];
+    pieces geometry[] := '{}';
+    b geometry; a double precision; k integer;
+    redo boolean;
+    round_ integer;
+    band double precision := sqrt(target_m2);
+    top double precision;
+    lines_m geometry;
+BEGIN
+    -- 1. blocks: the community's rings and the lines inside it, noded and polygonized
+    IF cutters IS NOT NULL THEN
+        cut := ST_CollectionExtract(ST_Intersection(cutters, community), 2);
+    END IF;
+    SELECT array_agg(d.geom ORDER BY d.path) INTO blocks
+      FROM (SELECT ST_Polygonize(ST_Union(ST_Boundary(community), coalesce(cut, 'GEOMETRYCOLLECTION EMPTY'::geometry))) AS pg) s
+     CROSS JOIN LATERAL ST_Dump(s.pg) d
+     WHERE ST_Intersects(community, ST_PointOnSurface(d.geom));
+    -- 2. merge blocks far below the target (or too narrow), then split those far above it
+    blocks := gridd_merge_small(blocks, 0.6 * target_m2, min_width, srid);
+    FOREACH b IN ARRAY blocks LOOP
+        a := gridd_area_m2(b, srid);
+        k := greatest(1, round(a / target_m2)::integer);
+        pieces := pieces || gridd_bisect(b, k, srid);
+    END LOOP;
+    FOR round_ IN 1..3 LOOP
+        -- 3. rebuild from the noded edges, then merge what is still too small or narrow
+        pieces := gridd_node(pieces);
+        pieces := gridd_merge_small(pieces, 0.5 * target_m2, min_width, srid);
+        redo := false;
+        blocks := pieces; pieces := '{}';
+        FOREACH b IN ARRAY blocks LOOP
+            a := gridd_area_m2(b, srid);
+            IF a > 1.5 * target_m2 THEN
+                pieces := pieces || gridd_bisect(b, round(a / target_m2)::integer, srid);
+                redo := true;
+            ELSE
+                pieces := pieces || b;
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT redo;
+    END LOOP;
+    IF redo THEN pieces := gridd_node(pieces); END IF;
+    -- 4. number and measure
+    top := ST_YMax(gridd_to_metric(community, srid));
+    IF cutters IS NOT NULL THEN
+        lines_m := ST_Buffer(gridd_to_metric(ST_Intersection(cutters, ST_Expand(community, 0.0001)), srid), 0.5);
+    END IF;
+    RETURN QUERY
+    SELECT (row_number() OVER (ORDER BY floor((top - ST_Y(q.c)) / band), ST_X(q.c), ST_Y(q.c) DESC))::integer,
+           q.g, gridd_area_m2(q.g, srid), ST_IsEmpty(ST_Buffer(q.m, -min_width / 2)), ST_Perimeter(q.m),
+           CASE WHEN lines_m IS NULL THEN 0
+                ELSE ST_Length(ST_Intersection(ST_Boundary(q.m), lines_m)) END
+    FROM (SELECT u.g, gridd_to_metric(u.g, srid) AS m, ST_Centroid(gridd_to_metric(u.g, srid)) AS c
+          FROM unnest(pieces) AS u(g)) q;
+END $$;
+
+-- gridd_cover_check measures how exactly pieces cover a community, in m²:
+-- the part of the community no piece covers (gap), the part of the pieces
+-- outside the community (outside), and the area covered more than once
+-- (overlap = the pieces' summed area minus the area of their union).
+CREATE OR REPLACE FUNCTION gridd_cover_check(pieces geometry[], community geometry, srid integer,
+    OUT gap_m2 double precision, OUT outside_m2 double precision, OUT overlap_m2 double precision)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    u geometry;
+BEGIN
+    u := ST_Union(pieces);
+    gap_m2 := gridd_area_m2(ST_Difference(community, u), srid);
+    outside_m2 := gridd_area_m2(ST_Difference(u, community), srid);
+    SELECT sum(gridd_area_m2(p, srid)) - gridd_area_m2(u, srid) INTO overlap_m2 FROM unnest(pieces) p;
+END $$;
+
+-- Management grids follow their unit grids. Whatever writes unit_grids (a
+-- build, an edit, SQL by hand), a deferred constraint trigger re-resolves at
+-- commit every current management grid that has one of the changed codes
+-- as a member: members that are no longer current are replaced by the
+-- current unit grids of the same street that lie mostly (more than half of
+-- their area) inside the management grid's previous geometry; the geometry is
+-- recomputed as the union of the members, and the change is recorded in the
+-- history (actor from the setting gridd.actor, else the database user). When
+-- no unit grid is left, the commit is refused with an error that names the
+-- management grid.
+CREATE OR REPLACE FUNCTION gridd_mgmt_resolve(mid bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    m mgmt_grids%ROWTYPE;
+    stale text[];
+    members text[];
+    g geometry;
+BEGIN
+    SELECT * INTO m FROM mgmt_grids WHERE id = mid AND valid_to IS NULL;
+    IF NOT FOUND THEN RETURN; END IF;
+    SELECT array_agg(mm.grid_code ORDER BY mm.grid_code) INTO stale
+      FROM mgmt_grid_members mm
+     WHERE mm.mgmt_grid_id = mid
+       AND NOT EXISTS (SELECT 1 FROM unit_grids u WHERE u.code = mm.grid_code AND u.valid_to IS NULL);
+    IF stale IS NOT NULL THEN
+        SELECT array_agg(DISTINCT code ORDER BY code) INTO members FROM (
+            SELECT mm.grid_code AS code FROM mgmt_grid_members mm
+             WHERE mm.mgmt_grid_id = mid AND mm.grid_code <> ALL (stale)
+            UNION
+            SELECT u.code FROM unit_grids u
+             WHERE u.valid_to IS NULL AND u.street_code = m.street_code
+               AND m.geom IS NOT NULL AND u.geom && m.geom
+               AND ST_Area(ST_Intersection(u.geom, m.geom)) > 0.5 * ST_Area(u.geom)) c;
+        IF members IS NULL THEN
+            RAISE EXCEPTION 'management grid % (%) would have no unit grids left: its members % are retired and no current unit grid lies inside its area; change or retire the management grid in the same transaction', m.code, m.name, array_to_string(stale, ',')
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        DELETE FROM mgmt_grid_members WHERE mgmt_grid_id = mid;
+        INSERT INTO mgmt_grid_members (mgmt_grid_id, grid_code) SELECT mid, unnest(members);
+    END IF;
+    SELECT ST_Multi(ST_Union(u.geom)) INTO g
+      FROM unit_grids u JOIN mgmt_grid_members mm ON mm.grid_code = u.code AND u.valid_to IS NULL
+     WHERE mm.mgmt_grid_id = mid;
+    IF stale IS NULL AND g IS NOT DISTINCT FROM m.geom THEN RETURN; END IF;
+    IF stale IS NULL AND g IS NOT NULL AND m.geom IS NOT NULL AND ST_Equals(g, m.geom) THEN RETURN; END IF;
+    UPDATE mgmt_grids SET geom = g WHERE id = mid;
+    INSERT INTO history (actor, action, entity, code, reason, before, after)
+    VALUES (coalesce(nullif(current_setting('gridd.actor', true), ''), current_user), 'update', 'mgmt_grid', m.code,
+            'unit grids changed: members re-resolved',
+            jsonb_build_object('members', (SELECT to_jsonb(array_agg(grid_code)) FROM unnest(stale) grid_code), 'geometry', ST_AsGeoJSON(m.geom)::jsonb),
+            jsonb_build_object('members', to_jsonb((SELECT array_agg(grid_code ORDER BY grid_code) FROM mgmt_grid_members WHERE mgmt_grid_id = mid)),
+                               'geometry', ST_AsGeoJSON(g)::jsonb));
+END $$;
+
+CREATE OR REPLACE FUNCTION gridd_mgmt_follow() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    codes text[] := '{}';
+    mid bigint;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN codes := codes || OLD.code; END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN codes := codes || NEW.code; END IF;
+    FOR mid IN SELECT DISTINCT mm.mgmt_grid_id FROM mgmt_grid_members mm
+                WHERE mm.grid_code = ANY (codes) ORDER BY 1 LOOP
+        PERFORM gridd_mgmt_resolve(mid);
+    END LOOP;
+    RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER gridd_mgmt_follow AFTER INSERT OR UPDATE OR DELETE ON unit_grids
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION gridd_mgmt_follow();
