@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -132,13 +133,24 @@ func (s *Store) Build(ctx context.Context, req grids.BuildRequest, progress func
 		return nil
 	})
 	if err != nil && !errors.Is(err, errDryRun) {
-		return rep, err
+		return rep, refusedByTrigger(err)
 	}
 	rep.Duration = time.Since(start)
 	rep.Seconds = rep.Duration.Seconds()
 	prog.Stage = "done"
 	progress(prog)
 	return rep, nil
+}
+
+// refusedByTrigger turns a commit refused by the database's consistency
+// triggers (a management grid that would lose every unit grid) into a
+// conflict that carries the trigger's message.
+func refusedByTrigger(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23000" {
+		return fmt.Errorf("%w: %s", grids.ErrConflict, pgErr.Message)
+	}
+	return err
 }
 
 // errDryRun rolls back a dry run's transaction.

@@ -109,8 +109,8 @@ func (s *Store) LineCount(ctx context.Context, layer string) (int, error) {
 	return n, err
 }
 
-// GridCount counts the current unit grids whose code starts with area.
-func (s *Store) GridCount(ctx context.Context, area string) (int, error) {
+// AreaGridCount counts the current unit grids whose code starts with area.
+func (s *Store) AreaGridCount(ctx context.Context, area string) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM unit_grids WHERE valid_to IS NULL AND left(code, length($1)) = $1`, area).Scan(&n)
 	return n, err

@@ -185,7 +185,7 @@ BEGIN
     FOR attempt IN 0..1 LOOP
         vertical := ((x1 - x0) >= (y1 - y0)) = (attempt = 0);
         IF vertical THEN lo := x0; hi := x1; ELSE lo := y0; hi := y1; END IF;
-        FOR it IN 1..18 LOOP
+        FOR it IN 1..14 LOOP
             mid := (lo + hi) / 2;
             IF vertical THEN
                 IF ST_Area(ST_ClipByBox2D(bm, ST_MakeEnvelope(x0 - 1, y0 - 1, mid, y1 + 1))) < want
@@ -310,13 +310,14 @@ BEGIN
     -- 4. number and measure
     top := ST_YMax(gridd_to_metric(community, srid));
     IF cutters IS NOT NULL THEN
-        lines_m := ST_Buffer(gridd_to_metric(ST_Intersection(cutters, ST_Expand(community, 0.0001)), srid), 0.5);
+        lines_m := ST_Buffer(gridd_to_metric(cut, srid),
+                             0.5, 'quad_segs=1 endcap=flat');
     END IF;
     RETURN QUERY
     SELECT (row_number() OVER (ORDER BY floor((top - ST_Y(q.c)) / band), ST_X(q.c), ST_Y(q.c) DESC))::integer,
            q.g, gridd_area_m2(q.g, srid), ST_IsEmpty(ST_Buffer(q.m, -min_width / 2)), ST_Perimeter(q.m),
            CASE WHEN lines_m IS NULL THEN 0
-                ELSE ST_Length(ST_Intersection(ST_Boundary(q.m), lines_m)) END
+                ELSE ST_Length(ST_Intersection(ST_Boundary(q.m), ST_ClipByBox2D(lines_m, ST_Expand(q.m::box2d, 1)))) END
     FROM (SELECT u.g, gridd_to_metric(u.g, srid) AS m, ST_Centroid(gridd_to_metric(u.g, srid)) AS c
           FROM unnest(pieces) AS u(g)) q;
 END $$;
