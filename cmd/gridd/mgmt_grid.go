@@ -51,5 +51,3 @@ func runMgmtGrid(ctx context.Context, e *env, args []string) error {
 		m.Code, m.Name, m.StreetCode, len(m.Members), m.AreaM2)
 	return nil
 }
-
-
