@@ -175,14 +175,14 @@ func checkGuarantees(t *testing.T, pool *pgxpool.Pool, prefix string, allowed ma
 		}
 	})
 	t.Run("neighbours share vertices exactly", func(t *testing.T) {
-		// A vertex of one grid lying on (or within 3e-11°, a third of the
+		// A vertex of one grid lying on (or within 3e-12°, a third of the
 		// builder's snapping grid, of) another grid's boundary in the same
 		// community must be a vertex of that grid too: no T-junctions.
 		bad := queryStrings(t, pool, `WITH v AS (
 				SELECT code, community_code, (ST_DumpPoints(geom)).geom AS p FROM unit_grids WHERE `+cur+`)
 			SELECT DISTINCT v.code || ' on ' || g.code FROM v
 			JOIN unit_grids g ON g.valid_to IS NULL AND g.community_code = v.community_code AND g.code <> v.code
-			     AND g.geom && v.p AND ST_DWithin(ST_Boundary(g.geom), v.p, 3e-11)
+			     AND g.geom && v.p AND ST_DWithin(ST_Boundary(g.geom), v.p, 3e-12)
 			WHERE NOT EXISTS (SELECT 1 FROM ST_DumpPoints(g.geom) d WHERE d.geom = v.p
 			                    AND ST_X(d.geom) = ST_X(v.p) AND ST_Y(d.geom) = ST_Y(v.p))
 			LIMIT 20`, prefix)

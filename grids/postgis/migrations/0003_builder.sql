@@ -86,9 +86,8 @@ $$;
 -- gridd_merge_small merges every piece that is smaller than min_area m² or
 -- narrower than min_width m into the neighbour with which it shares the
 -- longest edge, smallest first, until none is left that has a neighbour.
--- Pieces must share their edges exactly (polygonized or noded linework);
--- unions are snap-rounded to the same 1e-10 degree grid as gridd_node, so
--- they keep the pieces' vertices. Pieces with no neighbour are kept as they are.
+-- Pieces must share their edges exactly (polygonized or noded linework), so
+-- each union is exact. Pieces with no neighbour are kept as they are.
 CREATE OR REPLACE FUNCTION gridd_merge_small(pieces geometry[], min_area double precision,
                                   min_width double precision, srid integer)
 RETURNS geometry[] LANGUAGE plpgsql IMMUTABLE AS $$
@@ -129,7 +128,7 @@ BEGIN
             stuck[cand] := true;
             CONTINUE;
         END IF;
-        merged := ST_Union(pieces[best], pieces[cand], 1e-10);
+        merged := ST_Union(pieces[best], pieces[cand]);
         IF GeometryType(merged) <> 'POLYGON' THEN
             stuck[cand] := true;
             CONTINUE;
@@ -219,26 +218,29 @@ BEGIN
 END $$;
 
 -- gridd_node rebuilds pieces from the noded union of their edges: the
--- linework is unioned with snap-rounding to a grid of 1e-10 degree (about
--- 10 µm), which nodes every vertex that lies on or next to another edge into
--- it; the result is polygonized, and each face goes to the piece holding its
--- interior point. Neighbours then share their edges vertex for vertex, bit
--- for bit; faces of no piece (a courtyard hole) stay out. Vertices already on
--- the grid do not move: every coordinate with up to 10 decimals, which
--- includes the community vertices of any survey-grade data (the demo data
--- has 7); others move by at most 5e-11 degree.
-CREATE OR REPLACE FUNCTION gridd_node(pieces geometry[]) RETURNS geometry[]
+-- linework is unioned with snap-rounding to a grid of 1e-11 degree (about
+-- 1 µm), which nodes every vertex that lies on or next to another edge into
+-- it, then the vertices of anchor (the community) are put back exactly where
+-- they were (ST_Snap within 1e-10 degree); the result is polygonized, and
+-- each face goes to the piece holding its interior point. Neighbours then
+-- share their edges vertex for vertex, bit for bit; the community's own
+-- vertices do not move; faces of no piece (a courtyard hole) stay out.
+CREATE OR REPLACE FUNCTION gridd_node(pieces geometry[], anchor geometry) RETURNS geometry[]
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     n integer := coalesce(array_length(pieces, 1), 0);
     faces geometry[]; owner integer[]; pos geometry;
     f integer; i integer;
     out geometry[] := '{}';
+    e geometry;
     g geometry;
 BEGIN
+    SELECT ST_UnaryUnion(ST_Collect(ST_Boundary(p)), 1e-11) INTO e FROM unnest(pieces) AS u(p);
+    IF anchor IS NOT NULL THEN
+        e := ST_UnaryUnion(ST_Snap(e, anchor, 1e-10));
+    END IF;
     SELECT array_agg(d.geom) INTO faces
-      FROM (SELECT ST_Polygonize(e) AS pg
-              FROM (SELECT ST_UnaryUnion(ST_Collect(ST_Boundary(p)), 1e-10) AS e FROM unnest(pieces) AS u(p)) l) s
+      FROM (SELECT ST_Polygonize(e) AS pg) s
      CROSS JOIN LATERAL ST_Dump(s.pg) d;
     FOR f IN 1..coalesce(array_length(faces, 1), 0) LOOP
         pos := ST_PointOnSurface(faces[f]);
@@ -248,7 +250,7 @@ BEGIN
         END LOOP;
     END LOOP;
     FOR i IN 1..n LOOP
-        SELECT ST_Union(faces[k], 1e-10) INTO g FROM generate_subscripts(faces, 1) AS s(k) WHERE owner[k] = i;
+        SELECT ST_Union(faces[k]) INTO g FROM generate_subscripts(faces, 1) AS s(k) WHERE owner[k] = i;
         IF g IS NULL THEN CONTINUE; END IF;
         SELECT out || array_agg(d.geom) INTO out FROM ST_Dump(g) d;
     END LOOP;
@@ -284,7 +286,7 @@ BEGIN
         cut := ST_CollectionExtract(ST_Intersection(cutters, community), 2);
     END IF;
     SELECT array_agg(d.geom ORDER BY d.path) INTO blocks
-      FROM (SELECT ST_Polygonize(ST_Union(ST_Boundary(community), coalesce(cut, 'GEOMETRYCOLLECTION EMPTY'::geometry))) AS pg) s
+      FROM (SELECT ST_Polygonize(ST_Union(ST_Boundary(community), coalesce(cut, ST_SetSRID('GEOMETRYCOLLECTION EMPTY'::geometry, ST_SRID(community))))) AS pg) s
      CROSS JOIN LATERAL ST_Dump(s.pg) d
      WHERE ST_Intersects(community, ST_PointOnSurface(d.geom));
     -- 2. merge blocks far below the target (or too narrow), then split those far above it
@@ -296,7 +298,7 @@ BEGIN
     END LOOP;
     FOR round_ IN 1..3 LOOP
         -- 3. rebuild from the noded edges, then merge what is still too small or narrow
-        pieces := gridd_node(pieces);
+        pieces := gridd_node(pieces, community);
         pieces := gridd_merge_small(pieces, 0.5 * target_m2, min_width, srid);
         redo := false;
         blocks := pieces; pieces := '{}';
@@ -313,7 +315,7 @@ BEGIN
     END LOOP;
     -- the merges' unions can pass a neighbour's vertex within the snapping
     -- tolerance without taking it in; a last noding settles every vertex
-    pieces := gridd_node(pieces);
+    pieces := gridd_node(pieces, community);
     -- 4. number and measure
     top := ST_YMax(gridd_to_metric(community, srid));
     IF cutters IS NOT NULL THEN
