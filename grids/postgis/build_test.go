@@ -553,4 +553,3 @@ func extraRoad(t *testing.T, pool *pgxpool.Pool, community string) []grids.LineF
 		Geom: orb.MultiLineString{{{x, y0 - 0.001}, {x + 0.0003, y1 + 0.001}}}})
 	return feats
 }
-
