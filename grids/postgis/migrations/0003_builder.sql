@@ -166,7 +166,8 @@ $$;
 
 -- gridd_bisect splits a polygon into k parts of nearly equal area by
 -- recursive straight cuts across its longer side (the other side when a cut
--- leaves a multipart half), falling back to gridd_kmeans_split.
+-- leaves a multipart half or loses area to a near-pinched outline), falling
+-- back to gridd_kmeans_split.
 CREATE OR REPLACE FUNCTION gridd_bisect(b geometry, k integer, srid integer) RETURNS geometry[]
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -210,7 +211,8 @@ BEGIN
           CROSS JOIN LATERAL (SELECT gridd_to_metric(ST_PointOnSurface(d.geom), srid) AS p) q
           CROSS JOIN LATERAL (SELECT CASE WHEN vertical THEN ST_X(q.p) < mid ELSE ST_Y(q.p) > mid END AS first) s;
         IF side1 IS NOT NULL AND side2 IS NOT NULL
-           AND GeometryType(side1) = 'POLYGON' AND GeometryType(side2) = 'POLYGON' THEN
+           AND GeometryType(side1) = 'POLYGON' AND GeometryType(side2) = 'POLYGON'
+           AND abs(ST_Area(gridd_to_metric(side1, srid)) + ST_Area(gridd_to_metric(side2, srid)) - a) < 0.01 THEN
             RETURN gridd_bisect(side1, k1, srid) || gridd_bisect(side2, k - k1, srid);
         END IF;
     END LOOP;
@@ -230,7 +232,8 @@ LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     n integer := coalesce(array_length(pieces, 1), 0);
     faces geometry[]; owner integer[]; pos geometry;
-    f integer; i integer;
+    f integer; i integer; h integer; best integer;
+    len double precision; bestlen double precision; changed boolean;
     out geometry[] := '{}';
     e geometry;
     g geometry;
@@ -248,6 +251,26 @@ BEGIN
         FOR i IN 1..n LOOP
             IF pieces[i] && pos AND ST_Intersects(pieces[i], pos) THEN owner[f] := i; EXIT; END IF;
         END LOOP;
+        IF owner[f] IS NULL AND anchor IS NOT NULL AND ST_Intersects(anchor, pos) THEN
+            owner[f] := 0; -- inside the community but in no piece: adopted below
+        END IF;
+    END LOOP;
+    -- A face of the community that no piece holds (a sliver an earlier cut
+    -- lost to rounding) goes to the neighbour it shares the longest edge with.
+    LOOP
+        changed := false;
+        FOR f IN 1..coalesce(array_length(faces, 1), 0) LOOP
+            CONTINUE WHEN owner[f] IS DISTINCT FROM 0;
+            best := NULL; bestlen := 0;
+            FOR h IN 1..array_length(faces, 1) LOOP
+                IF owner[h] > 0 AND faces[h] && faces[f] THEN
+                    len := ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(faces[f]), ST_Boundary(faces[h])), 2));
+                    IF len > bestlen THEN best := h; bestlen := len; END IF;
+                END IF;
+            END LOOP;
+            IF best IS NOT NULL THEN owner[f] := owner[best]; changed := true; END IF;
+        END LOOP;
+        EXIT WHEN NOT changed;
     END LOOP;
     FOR i IN 1..n LOOP
         SELECT ST_Union(faces[k]) INTO g FROM generate_subscripts(faces, 1) AS s(k) WHERE owner[k] = i;
