@@ -68,12 +68,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT 2 * radius FROM ST_MaximumInscribedCircle(gridd_to_metric(g, srid))
 $$;
 
--- gridd_narrow: whether the polygon is narrower than min_width metres
+-- gridd_narrow: whether the polygon is narrower than min_width + 2 metres
 -- everywhere, i.e. no circle of that diameter fits inside it (tested by
--- erosion, a fast stand-in for gridd_width_m).
+-- erosion, a fast stand-in for gridd_width_m). The 2 m margin keeps the
+-- builder clear of the approximation of ST_MaximumInscribedCircle, whose
+-- tolerance is a thousandth of the polygon's extent.
 CREATE OR REPLACE FUNCTION gridd_narrow(g geometry, srid integer, min_width double precision) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ST_IsEmpty(ST_Buffer(gridd_to_metric(g, srid), -min_width / 2))
+    SELECT ST_IsEmpty(ST_Buffer(gridd_to_metric(g, srid), -min_width / 2 - 1))
 $$;
 
 -- gridd_shared_m: length in metres of the boundary two pieces share.
@@ -285,8 +287,8 @@ END $$;
 -- narrow blocks merged, large ones split into equal parts, all pieces
 -- rebuilt from their noded edges, small leftovers merged again. Rows come
 -- numbered west to east within rows of sqrt(target_m2) metres, rows north to
--- south. Areas are ST_Area in the metric CRS srid; narrow says that no
--- circle of diameter min_width fits inside the grid; on_lines_m is the part of the grid's
+-- south. Areas are gridd_area_m2; narrow says that no circle of diameter
+-- min_width + 2 m fits inside the grid (see gridd_narrow); on_lines_m is the part of the grid's
 -- boundary lying within 0.5 m of a line.
 CREATE OR REPLACE FUNCTION gridd_partition(community geometry, cutters geometry, target_m2 double precision,
                                 srid integer, min_width double precision DEFAULT 20)
@@ -300,6 +302,7 @@ DECLARE
     b geometry; a double precision; k integer;
     redo boolean;
     round_ integer;
+    n_noded integer;
     band double precision := sqrt(target_m2);
     top double precision;
     lines_m geometry;
@@ -322,6 +325,7 @@ BEGIN
     FOR round_ IN 1..3 LOOP
         -- 3. rebuild from the noded edges, then merge what is still too small or narrow
         pieces := gridd_node(pieces, community);
+        n_noded := array_length(pieces, 1);
         pieces := gridd_merge_small(pieces, 0.5 * target_m2, min_width, srid);
         redo := false;
         blocks := pieces; pieces := '{}';
@@ -336,9 +340,11 @@ BEGIN
         END LOOP;
         EXIT WHEN NOT redo;
     END LOOP;
-    -- the merges' unions can pass a neighbour's vertex within the snapping
+    -- a merge's union can pass a neighbour's vertex within the snapping
     -- tolerance without taking it in; a last noding settles every vertex
-    pieces := gridd_node(pieces, community);
+    IF redo OR array_length(pieces, 1) <> n_noded THEN
+        pieces := gridd_node(pieces, community);
+    END IF;
     -- 4. number and measure
     top := ST_YMax(gridd_to_metric(community, srid));
     IF cutters IS NOT NULL THEN
@@ -347,7 +353,7 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT (row_number() OVER (ORDER BY floor((top - ST_Y(q.c)) / band), ST_X(q.c), ST_Y(q.c) DESC))::integer,
-           q.g, gridd_area_m2(q.g, srid), ST_IsEmpty(ST_Buffer(q.m, -min_width / 2)), ST_Perimeter(q.m),
+           q.g, gridd_area_m2(q.g, srid), ST_IsEmpty(ST_Buffer(q.m, -min_width / 2 - 1)), ST_Perimeter(q.m),
            CASE WHEN lines_m IS NULL THEN 0
                 ELSE ST_Length(ST_Intersection(ST_Boundary(q.m), ST_ClipByBox2D(lines_m, ST_Expand(q.m::box2d, 1)))) END
     FROM (SELECT u.g, gridd_to_metric(u.g, srid) AS m, ST_Centroid(gridd_to_metric(u.g, srid)) AS c
