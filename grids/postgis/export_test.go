@@ -1,0 +1,44 @@
+package postgis
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// PrepareQueries prepares every embedded query on one connection, after
+// creating the temporary tables the code creates before running them, and
+// returns each query's error (nil when it prepared).
+func PrepareQueries(ctx context.Context, pool *pgxpool.Pool) (map[string]error, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	if err := stageLines(ctx, conn.Conn(), nil); err != nil {
+		return nil, err
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if err := stageBuild(ctx, tx, nil, nil); err != nil {
+		return nil, err
+	}
+	if err := stageDivisions(ctx, tx, nil); err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(queryFS, "queries")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]error{}
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".sql")
+		_, out[name] = tx.Prepare(ctx, name, query(name))
+	}
+	return out, nil
+}
