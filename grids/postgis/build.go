@@ -177,6 +177,15 @@ func (s *Store) buildScope(ctx context.Context, req grids.BuildRequest) (geo.Cod
 	if len(codes) == 0 {
 		return area, nil, 0, grids.Invalid("area", "%s has no current communities to build", area)
 	}
+	if req.Layer != "" && req.Lines == nil {
+		var n int
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM lines WHERE valid_to IS NULL AND layer = $1`, req.Layer).Scan(&n); err != nil {
+			return area, nil, 0, fmt.Errorf("build %s: %w", area, err)
+		}
+		if n == 0 {
+			return area, nil, 0, grids.Invalid("layer", "no line layer %q is stored (gridd import lines --layer %s FILE)", req.Layer, req.Layer)
+		}
+	}
 	return area, codes, srid, nil
 }
 
@@ -248,9 +257,8 @@ func (s *Store) partition(ctx context.Context, req grids.BuildRequest, communiti
 				mu.Lock()
 				all = append(all, ps...)
 				finished++
-				d, m := finished, len(all)
+				done(finished, len(all))
 				mu.Unlock()
-				done(d, m)
 			}
 		}()
 	}

@@ -70,9 +70,10 @@ $$;
 
 -- gridd_narrow: whether the polygon is narrower than min_width + 2 metres
 -- everywhere, i.e. no circle of that diameter fits inside it (tested by
--- erosion, a fast stand-in for gridd_width_m). The 2 m margin keeps the
--- builder clear of the approximation of ST_MaximumInscribedCircle, whose
--- tolerance is a thousandth of the polygon's extent.
+-- erosion, a fast stand-in for gridd_width_m). The merges use it with a
+-- 2 m margin, which keeps grids clear of the approximation of
+-- ST_MaximumInscribedCircle (its tolerance is a thousandth of the polygon's
+-- extent).
 CREATE OR REPLACE FUNCTION gridd_narrow(g geometry, srid integer, min_width double precision) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT ST_IsEmpty(ST_Buffer(gridd_to_metric(g, srid), -min_width / 2 - 1))
@@ -167,16 +168,19 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- gridd_bisect splits a polygon into k parts of nearly equal area by
--- recursive straight cuts across its longer side (the other side when a cut
--- leaves a multipart half or loses area to a near-pinched outline), falling
--- back to gridd_kmeans_split.
+-- recursive straight cuts across the long side of its minimum rotated
+-- rectangle (across the short side when a cut leaves a multipart half or
+-- loses area to a near-pinched outline), falling back to gridd_kmeans_split.
 CREATE OR REPLACE FUNCTION gridd_bisect(b geometry, k integer, srid integer) RETURNS geometry[]
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
-    bm geometry; a double precision; k1 integer; want double precision;
+    bm geometry; r geometry; env geometry; c geometry;
+    p0 geometry; p1 geometry; p2 geometry;
+    a double precision; k1 integer; want double precision;
+    theta double precision; ang double precision;
     x0 double precision; y0 double precision; x1 double precision; y1 double precision;
     lo double precision; hi double precision; mid double precision;
-    vertical boolean; cut geometry; parts geometry; side1 geometry; side2 geometry;
+    cut geometry; parts geometry; side1 geometry; side2 geometry;
     attempt integer; it integer;
 BEGIN
     IF k <= 1 THEN RETURN ARRAY[b]; END IF;
@@ -184,34 +188,39 @@ BEGIN
     a := ST_Area(bm);
     k1 := k / 2;
     want := a * k1 / k;
-    x0 := ST_XMin(bm); x1 := ST_XMax(bm); y0 := ST_YMin(bm); y1 := ST_YMax(bm);
+    c := ST_Centroid(bm);
+    env := ST_OrientedEnvelope(bm);
+    theta := 0;
+    IF GeometryType(env) = 'POLYGON' THEN
+        p0 := ST_PointN(ST_ExteriorRing(env), 1);
+        p1 := ST_PointN(ST_ExteriorRing(env), 2);
+        p2 := ST_PointN(ST_ExteriorRing(env), 3);
+        IF ST_Distance(p0, p1) >= ST_Distance(p1, p2) THEN
+            theta := atan2(ST_Y(p1) - ST_Y(p0), ST_X(p1) - ST_X(p0));
+        ELSE
+            theta := atan2(ST_Y(p2) - ST_Y(p1), ST_X(p2) - ST_X(p1));
+        END IF;
+    END IF;
     FOR attempt IN 0..1 LOOP
-        vertical := ((x1 - x0) >= (y1 - y0)) = (attempt = 0);
-        IF vertical THEN lo := x0; hi := x1; ELSE lo := y0; hi := y1; END IF;
+        -- turn the polygon so that the cut is a vertical line x = mid
+        ang := theta + attempt * pi() / 2;
+        r := ST_Rotate(bm, -ang, c);
+        x0 := ST_XMin(r); x1 := ST_XMax(r); y0 := ST_YMin(r); y1 := ST_YMax(r);
+        lo := x0; hi := x1;
         FOR it IN 1..14 LOOP
             mid := (lo + hi) / 2;
-            IF vertical THEN
-                IF ST_Area(ST_ClipByBox2D(bm, ST_MakeEnvelope(x0 - 1, y0 - 1, mid, y1 + 1))) < want
-                THEN lo := mid; ELSE hi := mid; END IF;
-            ELSE
-                -- the north part first
-                IF ST_Area(ST_ClipByBox2D(bm, ST_MakeEnvelope(x0 - 1, mid, x1 + 1, y1 + 1))) < want
-                THEN hi := mid; ELSE lo := mid; END IF;
-            END IF;
+            IF ST_Area(ST_ClipByBox2D(r, ST_MakeEnvelope(x0 - 1, y0 - 1, mid, y1 + 1))) < want
+            THEN lo := mid; ELSE hi := mid; END IF;
         END LOOP;
         mid := (lo + hi) / 2;
-        IF vertical THEN
-            cut := ST_MakeLine(ST_MakePoint(mid, y0 - 10), ST_MakePoint(mid, y1 + 10));
-        ELSE
-            cut := ST_MakeLine(ST_MakePoint(x0 - 10, mid), ST_MakePoint(x1 + 10, mid));
-        END IF;
-        cut := gridd_from_metric(ST_SetSRID(cut, srid));
+        cut := ST_Rotate(ST_SetSRID(ST_MakeLine(ST_MakePoint(mid, y0 - 10), ST_MakePoint(mid, y1 + 10)), srid), ang, c);
+        cut := gridd_from_metric(cut);
         parts := ST_CollectionExtract(ST_Split(b, cut), 3);
         SELECT ST_Union(d.geom) FILTER (WHERE s.first), ST_Union(d.geom) FILTER (WHERE NOT s.first)
           INTO side1, side2
           FROM ST_Dump(parts) d
-          CROSS JOIN LATERAL (SELECT gridd_to_metric(ST_PointOnSurface(d.geom), srid) AS p) q
-          CROSS JOIN LATERAL (SELECT CASE WHEN vertical THEN ST_X(q.p) < mid ELSE ST_Y(q.p) > mid END AS first) s;
+          CROSS JOIN LATERAL (SELECT ST_Rotate(gridd_to_metric(ST_PointOnSurface(d.geom), srid), -ang, c) AS p) q
+          CROSS JOIN LATERAL (SELECT ST_X(q.p) < mid AS first) s;
         IF side1 IS NOT NULL AND side2 IS NOT NULL
            AND GeometryType(side1) = 'POLYGON' AND GeometryType(side2) = 'POLYGON'
            AND abs(ST_Area(gridd_to_metric(side1, srid)) + ST_Area(gridd_to_metric(side2, srid)) - a) < 0.01 THEN
@@ -288,7 +297,8 @@ END $$;
 -- rebuilt from their noded edges, small leftovers merged again. Rows come
 -- numbered west to east within rows of sqrt(target_m2) metres, rows north to
 -- south. Areas are gridd_area_m2; narrow says that no circle of diameter
--- min_width + 2 m fits inside the grid (see gridd_narrow); on_lines_m is the part of the grid's
+-- min_width fits inside the grid (the merges already avoid pieces narrower
+-- than min_width + 2 m where they can, see gridd_narrow); on_lines_m is the part of the grid's
 -- boundary lying within 0.5 m of a line.
 CREATE OR REPLACE FUNCTION gridd_partition(community geometry, cutters geometry, target_m2 double precision,
                                 srid integer, min_width double precision DEFAULT 20)
@@ -353,7 +363,7 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT (row_number() OVER (ORDER BY floor((top - ST_Y(q.c)) / band), ST_X(q.c), ST_Y(q.c) DESC))::integer,
-           q.g, gridd_area_m2(q.g, srid), ST_IsEmpty(ST_Buffer(q.m, -min_width / 2 - 1)), ST_Perimeter(q.m),
+           q.g, gridd_area_m2(q.g, srid), ST_IsEmpty(ST_Buffer(q.m, -min_width / 2)), ST_Perimeter(q.m),
            CASE WHEN lines_m IS NULL THEN 0
                 ELSE ST_Length(ST_Intersection(ST_Boundary(q.m), ST_ClipByBox2D(lines_m, ST_Expand(q.m::box2d, 1)))) END
     FROM (SELECT u.g, gridd_to_metric(u.g, srid) AS m, ST_Centroid(gridd_to_metric(u.g, srid)) AS c
