@@ -124,7 +124,7 @@ BEGIN
                 IF len > bestlen THEN best := j; bestlen := len; END IF;
             END IF;
         END LOOP;
-        IF best IS NULL OR bestlen < 0.01 THEN
+        IF best IS NULL OR bestlen <= 0 THEN
             stuck[cand] := true;
             CONTINUE;
         END IF;
@@ -179,15 +179,27 @@ DECLARE
     x0 double precision := ST_XMin(r); x1 double precision := ST_XMax(r);
     y0 double precision := ST_YMin(r); y1 double precision := ST_YMax(r);
     lo double precision := ST_XMin(r); hi double precision := ST_XMax(r); mid double precision;
+    flo double precision := -want; fhi double precision := ST_Area(bm) - want; fmid double precision;
+    side integer := 0;
     cut geometry; it integer;
 BEGIN
-    -- in the turned frame the cut is the vertical line x = mid
-    FOR it IN 1..14 LOOP
-        mid := (lo + hi) / 2;
-        IF ST_Area(ST_ClipByBox2D(r, ST_MakeEnvelope(x0 - 1, y0 - 1, mid, y1 + 1))) < want
-        THEN lo := mid; ELSE hi := mid; END IF;
+    -- In the turned frame the cut is the vertical line x = mid, where the
+    -- area left of it is want: found by regula falsi (Illinois variant) to
+    -- within 0.1% of the area.
+    FOR it IN 1..30 LOOP
+        mid := (lo * fhi - hi * flo) / (fhi - flo);
+        fmid := ST_Area(ST_ClipByBox2D(r, ST_MakeEnvelope(x0 - 1, y0 - 1, mid, y1 + 1))) - want;
+        EXIT WHEN abs(fmid) < 0.001 * want;
+        IF fmid < 0 THEN
+            lo := mid; flo := fmid;
+            IF side = -1 THEN fhi := fhi / 2; END IF;
+            side := -1;
+        ELSE
+            hi := mid; fhi := fmid;
+            IF side = 1 THEN flo := flo / 2; END IF;
+            side := 1;
+        END IF;
     END LOOP;
-    mid := (lo + hi) / 2;
     cut := ST_Rotate(ST_SetSRID(ST_MakeLine(ST_MakePoint(mid, y0 - 10), ST_MakePoint(mid, y1 + 10)), srid), ang, c);
     SELECT ST_Union(d.geom) FILTER (WHERE s.first), ST_Union(d.geom) FILTER (WHERE NOT s.first)
       INTO side1, side2
