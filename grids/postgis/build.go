@@ -66,7 +66,8 @@ type piece struct {
 // never reused; an unchanged rebuild writes nothing.
 func (s *Store) Build(ctx context.Context, req grids.BuildRequest, progress func(grids.BuildProgress)) (grids.BuildReport, error) {
 	start := time.Now()
-	rep := grids.BuildReport{Area: req.Area.String(), TargetM2: req.Target(), DryRun: req.DryRun}
+	rep := grids.BuildReport{Area: req.Area.String(), TargetM2: req.Target(), DryRun: req.DryRun,
+		Quality: grids.Quality{Areas: []grids.AreaQuality{}, Problems: []grids.Problem{}}}
 	if err := req.Validate(); err != nil {
 		return rep, err
 	}
