@@ -51,8 +51,7 @@ type piece struct {
 	narrow     bool
 	perimeterM float64
 	onLinesM   float64
-	gapM2      float64
-	outsideM2  float64
+	mismatchM2 float64
 	overlapM2  float64
 }
 
@@ -282,7 +281,7 @@ func partitionOne(ctx context.Context, conn *pgx.Conn, q string, args []any, cod
 	var p piece
 	p.community = code
 	_, err = pgx.ForEachRow(rows, []any{&p.ord, &p.wkb, &p.areaM2, &p.narrow, &p.perimeterM, &p.onLinesM,
-		&p.gapM2, &p.outsideM2, &p.overlapM2}, func() error {
+		&p.mismatchM2, &p.overlapM2}, func() error {
 		ps = append(ps, p)
 		p.wkb = nil
 		return nil
@@ -327,7 +326,7 @@ func stageBuild(ctx context.Context, tx pgx.Tx, communities []string, pieces []p
 		CREATE TEMP TABLE build_grids (
 			community_code text NOT NULL, ord integer NOT NULL, wkb bytea NOT NULL, geom geometry,
 			area_m2 double precision, narrow boolean, perimeter_m double precision, on_lines_m double precision,
-			gap_m2 double precision, outside_m2 double precision, overlap_m2 double precision,
+			mismatch_m2 double precision, overlap_m2 double precision,
 			code text, status text, PRIMARY KEY (community_code, ord)) ON COMMIT DROP`)
 	if err != nil {
 		return fmt.Errorf("stage build: %w", err)
@@ -341,10 +340,10 @@ func stageBuild(ctx context.Context, tx pgx.Tx, communities []string, pieces []p
 	}
 	rows := make([][]any, len(pieces))
 	for i, p := range pieces {
-		rows[i] = []any{p.community, p.ord, p.wkb, p.areaM2, p.narrow, p.perimeterM, p.onLinesM, p.gapM2, p.outsideM2, p.overlapM2}
+		rows[i] = []any{p.community, p.ord, p.wkb, p.areaM2, p.narrow, p.perimeterM, p.onLinesM, p.mismatchM2, p.overlapM2}
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"build_grids"},
-		[]string{"community_code", "ord", "wkb", "area_m2", "narrow", "perimeter_m", "on_lines_m", "gap_m2", "outside_m2", "overlap_m2"},
+		[]string{"community_code", "ord", "wkb", "area_m2", "narrow", "perimeter_m", "on_lines_m", "mismatch_m2", "overlap_m2"},
 		pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("stage build: %w", err)

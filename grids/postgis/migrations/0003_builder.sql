@@ -377,18 +377,17 @@ BEGIN
 END $$;
 
 -- gridd_cover_check measures how exactly pieces cover a community, in m²:
--- the part of the community no piece covers (gap), the part of the pieces
--- outside the community (outside), and the area covered more than once
+-- the area where the pieces' union and the community differ (a gap or a
+-- part sticking out: mismatch), and the area covered more than once
 -- (overlap = the pieces' summed area minus the area of their union).
 CREATE OR REPLACE FUNCTION gridd_cover_check(pieces geometry[], community geometry, srid integer,
-    OUT gap_m2 double precision, OUT outside_m2 double precision, OUT overlap_m2 double precision)
+    OUT mismatch_m2 double precision, OUT overlap_m2 double precision)
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     u geometry;
 BEGIN
     u := ST_Union(pieces);
-    gap_m2 := gridd_area_m2(ST_Difference(community, u), srid);
-    outside_m2 := gridd_area_m2(ST_Difference(u, community), srid);
+    mismatch_m2 := gridd_area_m2(ST_SymDifference(community, u), srid);
     SELECT sum(gridd_area_m2(p, srid)) - gridd_area_m2(u, srid) INTO overlap_m2 FROM unnest(pieces) p;
 END $$;
 

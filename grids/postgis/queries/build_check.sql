@@ -25,9 +25,9 @@ SELECT community, grid, guarantee, reason, hard FROM (
     FROM build_grids b WHERE GeometryType(b.geom) <> 'POLYGON'
     UNION ALL
     SELECT DISTINCT ON (b.community_code) b.community_code, NULL, 'coverage',
-           format('the grids leave %s m² of the community uncovered, stick out of it by %s m² and overlap by %s m² (tolerance %s m²)',
-                  round(b.gap_m2::numeric, 3), round(b.outside_m2::numeric, 3), round(b.overlap_m2::numeric, 3), $3::float8), true
-    FROM build_grids b WHERE b.gap_m2 > $3::float8 OR b.outside_m2 > $3::float8 OR b.overlap_m2 > $3::float8
+           format('the grids'' union differs from the community by %s m² and they overlap by %s m² (tolerance %s m²)',
+                  round(b.mismatch_m2::numeric, 3), round(b.overlap_m2::numeric, 3), $3::float8), true
+    FROM build_grids b WHERE b.mismatch_m2 > $3::float8 OR b.overlap_m2 > $3::float8
     UNION ALL
     SELECT c.code, NULL, 'coverage',
            format('the grids'' areas sum to %s m², the community has %s m²', round(s.area_m2::numeric, 3), round(c.area_m2::numeric, 3)), true

@@ -15,6 +15,6 @@ k AS (
     SELECT ck.* FROM c CROSS JOIN LATERAL gridd_cover_check((SELECT array_agg(geom) FROM p), c.geom, $3) ck
 )
 SELECT p.ord, ST_AsBinary(p.geom), p.area_m2, p.narrow, p.perimeter_m, p.on_lines_m,
-       k.gap_m2, k.outside_m2, k.overlap_m2
+       k.mismatch_m2, k.overlap_m2
 FROM p, k
 ORDER BY p.ord
