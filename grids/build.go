@@ -2,7 +2,9 @@ package grids
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"gridd/geo"
@@ -136,4 +138,27 @@ type Builder interface {
 	// failure leaves the previous grids in force. progress, when not nil, is
 	// called as communities are done.
 	Build(ctx context.Context, req BuildRequest, progress func(BuildProgress)) (BuildReport, error)
+}
+
+// BuildError is a build refused because its grids broke a hard guarantee
+// (coverage, overlap, validity, codes); nothing was written.
+type BuildError struct {
+	Problems []Problem
+}
+
+func (e *BuildError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "build refused, nothing was written; %d guarantee(s) broken:", len(e.Problems))
+	for i, p := range e.Problems {
+		if i == 20 {
+			fmt.Fprintf(&b, "\n  ... and %d more", len(e.Problems)-i)
+			break
+		}
+		fmt.Fprintf(&b, "\n  community %s", p.Community)
+		if p.Grid != "" {
+			fmt.Fprintf(&b, " grid %s", p.Grid)
+		}
+		fmt.Fprintf(&b, ": %s: %s", p.Guarantee, p.Reason)
+	}
+	return b.String()
 }

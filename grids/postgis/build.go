@@ -19,29 +19,6 @@ import (
 // out of their community, or overlap, per community, in m².
 const coverToleranceM2 = 0.01
 
-// BuildError is a build refused because its grids broke a hard guarantee;
-// nothing was written.
-type BuildError struct {
-	Problems []grids.Problem
-}
-
-func (e *BuildError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "build refused, nothing was written; %d guarantee(s) broken:", len(e.Problems))
-	for i, p := range e.Problems {
-		if i == 20 {
-			fmt.Fprintf(&b, "\n  ... and %d more", len(e.Problems)-i)
-			break
-		}
-		fmt.Fprintf(&b, "\n  community %s", p.Community)
-		if p.Grid != "" {
-			fmt.Fprintf(&b, " grid %s", p.Grid)
-		}
-		fmt.Fprintf(&b, ": %s: %s", p.Guarantee, p.Reason)
-	}
-	return b.String()
-}
-
 // piece is one grid computed by a worker, before it has a code.
 type piece struct {
 	community  string
@@ -116,7 +93,7 @@ func (s *Store) Build(ctx context.Context, req grids.BuildRequest, progress func
 			}
 		}
 		if len(hard) > 0 {
-			return &BuildError{Problems: hard}
+			return &grids.BuildError{Problems: hard}
 		}
 		prog.Stage = "write"
 		progress(prog)
