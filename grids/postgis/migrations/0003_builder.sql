@@ -234,7 +234,18 @@ BEGIN
             RETURN gridd_bisect(h.side1, k1, srid) || gridd_bisect(h.side2, k - k1, srid);
         END IF;
     END LOOP;
-    RETURN gridd_kmeans_split(b, k, srid);
+    -- Points spread over a polygon that fills little of its bounding box
+    -- (a ring-like or pinched block) cost memory out of all proportion, and
+    -- k-means can fail on degenerate input: such a block stays whole and the
+    -- report names it if it is too large.
+    IF ST_Area(bm) < 0.05 * ST_Area(ST_Envelope(bm)) THEN
+        RETURN ARRAY[b];
+    END IF;
+    BEGIN
+        RETURN gridd_kmeans_split(b, k, srid);
+    EXCEPTION WHEN OTHERS THEN
+        RETURN ARRAY[b];
+    END;
 END $$;
 
 -- gridd_node rebuilds pieces from the noded union of their edges: the
