@@ -25,7 +25,9 @@ const buildHierarchy = `{"type":"FeatureCollection","features":[
 {"type":"Feature","properties":{"code":"110101001007","name":"南池子社区"},"geometry":{"type":"Polygon","coordinates":[[[116.40,39.90],[116.4046837,39.90],[116.4046837,39.9027027],[116.40,39.9027027],[116.40,39.90]]]}}
 ]}`
 
-func newBuildServer(t *testing.T) *httptest.Server {
+// newBuildServer serves a small hierarchy and returns an editor's and a
+// viewer's token.
+func newBuildServer(t *testing.T) (*httptest.Server, string, string) {
 	t.Helper()
 	st := postgis.NewStore(pgtest.New(t))
 	feats, rejected, err := grids.ParseDivisions([]byte(buildHierarchy), geo.WGS84)
@@ -35,15 +37,29 @@ func newBuildServer(t *testing.T) *httptest.Server {
 	if _, err := st.ImportDivisions(context.Background(), feats, "test", ""); err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(api.Config{Ready: st.Ready, Divisions: st, Builder: st, MgmtGrids: st, Version: "test"})
+	srv := api.New(api.Config{Ready: st.Ready, Divisions: st, Builder: st, MgmtGrids: st, Tokens: st, Version: "test"})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return ts
+	editor, err := st.CreateToken(context.Background(), "builder-alice", grids.RoleEditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer, err := st.CreateToken(context.Background(), "builder-bob", grids.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts, editor, viewer
 }
 
-func post(t *testing.T, url, body string) (int, http.Header, string) {
+// post sends a JSON body with the token (none when empty).
+func post(t *testing.T, url, token, body string) (int, http.Header, string) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,9 +102,19 @@ func waitJob(t *testing.T, ts *httptest.Server, location string) jobJSON {
 }
 
 func TestServerBuilds(t *testing.T) {
-	ts := newBuildServer(t)
+	ts, editor, viewer := newBuildServer(t)
 
-	status, hdr, body := post(t, ts.URL+"/v1/builds", `{"area":"110101001007","target_m2":10000,"dry_run":true}`)
+	if status, _, body := post(t, ts.URL+"/v1/builds", "", `{"area":"110101"}`); status != http.StatusUnauthorized {
+		t.Errorf("build without a token: %d %s", status, body)
+	}
+	if status, _, body := post(t, ts.URL+"/v1/builds", viewer, `{"area":"110101"}`); status != http.StatusForbidden {
+		t.Errorf("build with a viewer token: %d %s", status, body)
+	}
+	if status, _, body := post(t, ts.URL+"/v1/mgmt-grids", viewer, `{"code":"A","name":"a","grids":["110101001007001"]}`); status != http.StatusForbidden {
+		t.Errorf("management grid with a viewer token: %d %s", status, body)
+	}
+
+	status, hdr, body := post(t, ts.URL+"/v1/builds", editor, `{"area":"110101001007","target_m2":10000,"dry_run":true}`)
 	if status != http.StatusAccepted || hdr.Get("Location") == "" {
 		t.Fatalf("start dry run: %d %s", status, body)
 	}
@@ -97,7 +123,7 @@ func TestServerBuilds(t *testing.T) {
 		t.Fatalf("dry run job: %+v", j)
 	}
 
-	status, hdr, body = post(t, ts.URL+"/v1/builds", `{"area":"110101","target_m2":10000}`)
+	status, hdr, body = post(t, ts.URL+"/v1/builds", editor, `{"area":"110101","target_m2":10000}`)
 	if status != http.StatusAccepted {
 		t.Fatalf("start build: %d %s", status, body)
 	}
@@ -114,7 +140,7 @@ func TestServerBuilds(t *testing.T) {
 	}
 
 	// A management grid from two of the new grids.
-	status, hdr, body = post(t, ts.URL+"/v1/mgmt-grids",
+	status, hdr, body = post(t, ts.URL+"/v1/mgmt-grids", editor,
 		`{"code":"NCZ-1","name":"南池子一网格","grids":["110101001007001","110101001007002"]}`)
 	if status != http.StatusCreated || hdr.Get("Location") != "/v1/mgmt-grids/NCZ-1" {
 		t.Fatalf("create management grid: %d %s", status, body)
@@ -147,6 +173,7 @@ func TestServerBuilds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, ts.URL+tt.path, bytes.NewBufferString(tt.body))
+			req.Header.Set("Authorization", "Bearer "+editor)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -160,7 +187,7 @@ func TestServerBuilds(t *testing.T) {
 	}
 
 	// A build of an area without communities fails as a job, with the reason.
-	status, hdr, body = post(t, ts.URL+"/v1/builds", `{"area":"110101002"}`)
+	status, hdr, body = post(t, ts.URL+"/v1/builds", editor, `{"area":"110101002"}`)
 	if status != http.StatusAccepted {
 		t.Fatalf("start build: %d %s", status, body)
 	}

@@ -8,10 +8,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// PrepareQueries prepares every embedded query on one connection, after
-// creating the temporary tables the code creates before running them, and
-// returns each query's error (nil when it prepared).
-func PrepareQueries(ctx context.Context, pool *pgxpool.Pool) (map[string]error, error) {
+// PrepareQueries prepares every embedded query whose name starts with
+// prefix on one connection, after creating the temporary tables the code
+// creates before running them, and returns each query's error (nil when it
+// prepared).
+func PrepareQueries(ctx context.Context, pool *pgxpool.Pool, prefix string) (map[string]error, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -28,9 +29,6 @@ func PrepareQueries(ctx context.Context, pool *pgxpool.Pool) (map[string]error, 
 	if err := stageBuild(ctx, tx, nil, nil); err != nil {
 		return nil, err
 	}
-	if err := stageDivisions(ctx, tx, nil); err != nil {
-		return nil, err
-	}
 	entries, err := fs.ReadDir(queryFS, "queries")
 	if err != nil {
 		return nil, err
@@ -38,6 +36,9 @@ func PrepareQueries(ctx context.Context, pool *pgxpool.Pool) (map[string]error, 
 	out := map[string]error{}
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), ".sql")
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
 		_, out[name] = tx.Prepare(ctx, name, query(name))
 	}
 	return out, nil
