@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"gridd/geo"
@@ -33,9 +34,10 @@ func benchBuild(ctx context.Context, b *bench) error {
 	}
 	// 1×: the demo district.
 	var rep grids.BuildReport
+	st1 := &stageTimes{}
 	d, err := timeIt(func() error {
 		var err error
-		rep, err = st.Build(ctx, grids.BuildRequest{Area: "110101", Actor: "bench"}, nil)
+		rep, err = st.Build(ctx, grids.BuildRequest{Area: "110101", Actor: "bench"}, st1.progress)
 		return err
 	})
 	if err != nil {
@@ -46,7 +48,7 @@ func benchBuild(ctx context.Context, b *bench) error {
 		return err
 	}
 	b.add(fmt.Sprintf("build Dongcheng %.1f km², %d grids", km2, rep.Created),
-		fmt.Sprintf("%.2fs (%.0f ms/km²)", d.Seconds(), 1000*d.Seconds()/km2),
+		fmt.Sprintf("%.2fs (%.0f ms/km²; %s)", d.Seconds(), 1000*d.Seconds()/km2, st1),
 		fmt.Sprintf("%.2fs square grid", base.Seconds()), fmt.Sprintf("%.1f×", d.Seconds()/base.Seconds()), "≤ 10 s")
 	perKm2 := d.Seconds() / km2
 
@@ -61,9 +63,10 @@ func benchBuild(ctx context.Context, b *bench) error {
 		}
 		created := 0
 		var baseN time.Duration
+		stN := &stageTimes{}
 		dn, err := timeIt(func() error {
 			for _, code := range districts {
-				r, err := st.Build(ctx, grids.BuildRequest{Area: geo.Code(code), Actor: "bench"}, nil)
+				r, err := st.Build(ctx, grids.BuildRequest{Area: geo.Code(code), Actor: "bench"}, stN.progress)
 				if err != nil {
 					return fmt.Errorf("build %s: %w", code, err)
 				}
@@ -83,7 +86,7 @@ func benchBuild(ctx context.Context, b *bench) error {
 		}
 		area := km2 * float64(n)
 		b.add(fmt.Sprintf("build %d× (%.0f km², %d grids, %d district(s))", n, area, created, len(districts)),
-			fmt.Sprintf("%.1fs (%.0f ms/km², %.2f× the 1× rate)", dn.Seconds(), 1000*dn.Seconds()/area, dn.Seconds()/area/perKm2),
+			fmt.Sprintf("%.1fs (%.0f ms/km², %.2f× the 1× rate; %s)", dn.Seconds(), 1000*dn.Seconds()/area, dn.Seconds()/area/perKm2, stN),
 			fmt.Sprintf("%.1fs square grid", baseN.Seconds()), fmt.Sprintf("%.1f×", dn.Seconds()/baseN.Seconds()), "linear in area")
 	}
 	return nil
@@ -193,4 +196,39 @@ func squareGridTime(ctx context.Context, b *bench, district string) (time.Durati
 			WHERE c.valid_to IS NULL AND left(c.code, 6) = $1 AND ST_Intersects(s.geom, m.g)`, district)
 		return err
 	})
+}
+
+// stageTimes adds up how long builds spend in each stage: partitioning the
+// communities, checking, writing (the commit included).
+type stageTimes struct {
+	mu    sync.Mutex
+	stage string
+	since time.Time
+	total map[string]time.Duration
+}
+
+func (s *stageTimes) progress(p grids.BuildProgress) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.Stage == s.stage {
+		return
+	}
+	now := time.Now()
+	if s.total == nil {
+		s.total = map[string]time.Duration{}
+	}
+	if s.stage != "" {
+		s.total[s.stage] += now.Sub(s.since)
+	}
+	s.stage, s.since = p.Stage, now
+	if p.Stage == "done" {
+		s.stage = ""
+	}
+}
+
+func (s *stageTimes) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprintf("partition %.1fs, check %.1fs, write+commit %.1fs",
+		s.total["partition"].Seconds(), s.total["check"].Seconds(), s.total["write"].Seconds())
 }
