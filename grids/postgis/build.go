@@ -429,6 +429,14 @@ func applyBuild(ctx context.Context, tx pgx.Tx, req grids.BuildRequest, rep *gri
 		return fmt.Errorf("write new grids: %w", translate(err))
 	}
 	rep.Created = int(tag.RowsAffected())
+	// The partition guard and the management-grid trigger query unit_grids
+	// per community at commit; after a bulk write, fresh statistics keep
+	// their plans on the community index instead of a scan of the table.
+	if rep.Created+rep.Retired > 500 {
+		if _, err := tx.Exec(ctx, `ANALYZE unit_grids`); err != nil {
+			return fmt.Errorf("write new grids: %w", err)
+		}
+	}
 	return nil
 }
 
