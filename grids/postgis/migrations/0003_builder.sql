@@ -310,12 +310,15 @@ BEGIN
 END $$;
 
 -- gridd_partition cuts one community (EPSG:4326) into unit grids of about
--- target_m2: blocks cut by the lines (EPSG:4326, may be NULL), small and
--- narrow blocks merged, large ones split into equal parts, all pieces
--- rebuilt from their noded edges, small leftovers merged again. Rows come
--- numbered west to east within rows of sqrt(target_m2) metres, rows north to
--- south. Areas are gridd_area_m2; narrow says that no circle of diameter
--- min_width fits inside the grid (see gridd_narrow); on_lines_m is the part of the grid's
+-- target_m2: blocks cut by the lines (EPSG:4326, may be NULL); blocks under
+-- 0.6 × target or narrower than min_width merged into the neighbour sharing
+-- the longest edge; blocks split into round(area / target) parts of equal
+-- area; all pieces rebuilt from their noded edges; pieces under 0.5 × target
+-- or too narrow merged again (and anything over 1.5 × target split again).
+-- Rows come numbered west to east within rows of sqrt(target_m2) metres
+-- from the community's northern edge, rows north to south. Areas are
+-- gridd_area_m2; narrow says that no circle of diameter min_width fits
+-- inside the grid (see gridd_narrow); on_lines_m is the part of the grid's
 -- boundary lying within 0.5 m of a line.
 CREATE OR REPLACE FUNCTION gridd_partition(community geometry, cutters geometry, target_m2 double precision,
                                 srid integer, min_width double precision DEFAULT 20)
