@@ -385,13 +385,14 @@ func applyBuild(ctx context.Context, tx pgx.Tx, req grids.BuildRequest, rep *gri
 	}
 	rep.Retired = int(tag.RowsAffected())
 	// New grids are numbered after the highest sequence the community has
-	// ever used, current, retired or only in the history.
+	// ever used, current, retired or only in the history (code ranges, so
+	// the code indexes answer; ':' sorts after '9').
 	_, err = tx.Exec(ctx, `WITH used AS (
 			SELECT left(code, 12) AS community_code, max(right(code, 3)::int) AS top
-			FROM (SELECT code FROM unit_grids WHERE community_code IN (SELECT code FROM build_communities)
+			FROM (SELECT code FROM unit_grids WHERE code >= $1 AND code < $1 || ':'
 			      UNION ALL
-			      SELECT code FROM history WHERE entity = 'unit_grid' AND left(code, 12) IN (SELECT code FROM build_communities)) u
-			WHERE code ~ '^[0-9]{15}$'
+			      SELECT code FROM history WHERE entity = 'unit_grid' AND code >= $1 AND code < $1 || ':') u
+			WHERE code ~ '^[0-9]{15}$' AND left(code, 12) IN (SELECT code FROM build_communities)
 			GROUP BY 1),
 		numbered AS (
 			SELECT b.community_code, b.ord,
@@ -400,7 +401,7 @@ func applyBuild(ctx context.Context, tx pgx.Tx, req grids.BuildRequest, rep *gri
 			WHERE b.status IS NULL)
 		UPDATE build_grids b SET status = 'new',
 		       code = CASE WHEN n.seq <= 999 THEN b.community_code || lpad(n.seq::text, 3, '0') END
-		FROM numbered n WHERE n.community_code = b.community_code AND n.ord = b.ord`)
+		FROM numbered n WHERE n.community_code = b.community_code AND n.ord = b.ord`, req.Area.String())
 	if err != nil {
 		return fmt.Errorf("number new grids: %w", err)
 	}
