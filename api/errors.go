@@ -50,6 +50,7 @@ func statusOf(err error) (int, string, string) {
 	var part *grids.PartitionError
 	var inv *grids.InvalidError
 	var rej *grids.RejectedError
+	var refused *grids.BuildError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
@@ -61,6 +62,8 @@ func statusOf(err error) (int, string, string) {
 		return http.StatusBadRequest, "invalid", inv.Error()
 	case errors.As(err, &rej):
 		return http.StatusUnprocessableEntity, "rejected", rej.Error()
+	case errors.As(err, &refused):
+		return http.StatusUnprocessableEntity, "build_refused", refused.Error()
 	case errors.Is(err, grids.ErrNotFound):
 		return http.StatusNotFound, "not_found", err.Error()
 	case errors.Is(err, grids.ErrOutside):

@@ -57,6 +57,10 @@ type Config struct {
 	// Classes serves the class catalogue; Components the component CRUD.
 	Classes    Classes
 	Components Components
+	// Builder builds unit grids (POST /v1/builds).
+	Builder Builder
+	// MgmtGrids defines and reads management grids.
+	MgmtGrids MgmtGrids
 	// Version is reported by /healthz.
 	Version string
 	// Tiles serves vector tiles, TileJSON, the style, glyphs and the map page.
@@ -81,6 +85,7 @@ type Server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	tokens   sync.Map // sha256(secret) → cachedToken
+	builds   buildJobs
 }
 
 // New builds a Server with its own metrics registry.
@@ -139,6 +144,14 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Components != nil {
 		s.mountComponents(r)
+	}
+	if s.cfg.Builder != nil {
+		r.Method(http.MethodPost, "/v1/builds", s.Require(grids.RoleEditor, s.handle(s.startBuild)))
+		r.Method(http.MethodGet, "/v1/builds/{id}", s.Public(grids.RoleViewer, s.handle(s.getBuild)))
+	}
+	if s.cfg.MgmtGrids != nil {
+		r.Method(http.MethodPost, "/v1/mgmt-grids", s.Require(grids.RoleEditor, s.handle(s.createMgmtGrid)))
+		r.Method(http.MethodGet, "/v1/mgmt-grids/{code}", s.Public(grids.RoleViewer, s.handle(s.getMgmtGrid)))
 	}
 	return r
 }

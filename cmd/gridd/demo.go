@@ -33,13 +33,16 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	if n > 0 {
 		fmt.Fprintf(e.stdout, "demo: %d divisions already loaded\n", n)
-		return demoComponents(ctx, e, *db) // the last step: it needs the grids
+	} else {
+		path := filepath.Join(*dir, "divisions.geojson")
+		rep, err := loadDivisions(ctx, e, *db, path, geo.WGS84, "demo", "demo data")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "demo: loaded %s: %d divisions\n", path, rep.Created)
 	}
-	path := filepath.Join(*dir, "divisions.geojson")
-	rep, err := loadDivisions(ctx, e, *db, path, geo.WGS84, "demo", "demo data")
-	if err != nil {
+	if err := demoGrids(ctx, e, *db, *dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "demo: loaded %s: %d divisions\n", path, rep.Created)
 	return demoComponents(ctx, e, *db) // the last step: it needs the grids
 }

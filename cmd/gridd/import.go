@@ -12,20 +12,22 @@ import (
 )
 
 func init() {
-	commands["import"] = command{help: "import data: divisions FILE (GeoJSON)", run: runImport}
+	commands["import"] = command{help: "import data: divisions FILE, lines FILE (GeoJSON), components FILE", run: runImport}
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gridd import divisions [flags] FILE")
+		return errors.New("usage: gridd import divisions|lines|components [flags] FILE")
 	}
 	switch args[0] {
 	case "divisions":
 		return importDivisions(ctx, e, args[1:])
 	case "components":
 		return importComponents(ctx, e, args[1:])
+	case "lines":
+		return importLines(ctx, e, args[1:])
 	}
-	return fmt.Errorf("unknown import kind %q (want divisions)", args[0])
+	return fmt.Errorf("unknown import kind %q (want divisions, lines or components)", args[0])
 }
 
 func importDivisions(ctx context.Context, e *env, args []string) error {

@@ -39,6 +39,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Tokens:     st,
 		Classes:    st,
 		Components: st,
+		Builder:    st,
+		MgmtGrids:  st,
 		// QGIS edits components over OGC API - Features Part 4.
 		FeatureEditors: map[string]api.FeatureEditor{"components": api.ComponentFeatures(st)},
 		PrivateReads:   !*publicReads,

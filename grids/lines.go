@@ -1,0 +1,119 @@
+package grids
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"gridd/geo"
+)
+
+// LineFeature is one line that cuts communities into blocks (a road, a river,
+// a wall), read from an import file and already in WGS-84.
+type LineFeature struct {
+	Index    int // position in the file's features, from 0
+	SourceID string
+	Class    string
+	Name     string
+	Geom     orb.MultiLineString
+}
+
+// LineStore is the storage the line import needs.
+type LineStore interface {
+	// ImportLines replaces the stored features of the layer with feats in
+	// one transaction, or writes nothing and returns a *RejectedError listing
+	// every refused feature.
+	ImportLines(ctx context.Context, layer string, feats []LineFeature, actor, reason string) (ImportReport, error)
+}
+
+var layerName = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
+
+// ParseLayer checks a line layer's name: 1-64 letters, digits, _ or -.
+func ParseLayer(s string) (string, error) {
+	if !layerName.MatchString(s) {
+		return "", Invalid("layer", "%q is not a layer name (1-64 letters, digits, _ or -)", s)
+	}
+	return s, nil
+}
+
+// ParseLines reads a GeoJSON FeatureCollection of LineStrings and
+// MultiLineStrings (optional properties id, class, name), converts the
+// coordinates from crs to WGS-84 and checks each feature on its own. Features
+// that fail come back as rejections; a file that is not a FeatureCollection
+// is an error.
+func ParseLines(data []byte, crs geo.CRS) ([]LineFeature, []Rejection, error) {
+	var head struct {
+		Type     string            `json:"type"`
+		Features []json.RawMessage `json:"features"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, nil, Invalid("file", "not a GeoJSON FeatureCollection: %v", err)
+	}
+	if head.Type != "FeatureCollection" {
+		return nil, nil, Invalid("file", "not a GeoJSON FeatureCollection (type is %q)", head.Type)
+	}
+	if len(head.Features) == 0 {
+		return nil, nil, Invalid("file", "the FeatureCollection has no features")
+	}
+	var feats []LineFeature
+	var rejected []Rejection
+	for i, raw := range head.Features {
+		f, err := parseLineFeature(i, raw, crs)
+		if err != nil {
+			rejected = append(rejected, Rejection{Index: i, Code: f.SourceID, Reason: err.Error()})
+			continue
+		}
+		feats = append(feats, f)
+	}
+	return feats, rejected, nil
+}
+
+func parseLineFeature(i int, raw json.RawMessage, crs geo.CRS) (LineFeature, error) {
+	f := LineFeature{Index: i}
+	gf, err := geojson.UnmarshalFeature(raw)
+	if err != nil {
+		return f, fmt.Errorf("not a GeoJSON feature: %v", err)
+	}
+	switch id := gf.Properties["id"].(type) {
+	case string:
+		f.SourceID = id
+	case float64:
+		f.SourceID = fmt.Sprintf("%.0f", id)
+	}
+	if f.SourceID == "" && gf.ID != nil {
+		f.SourceID = fmt.Sprint(gf.ID)
+	}
+	f.Class, _ = gf.Properties["class"].(string)
+	f.Name, _ = gf.Properties["name"].(string)
+	f.Class, f.Name = strings.TrimSpace(f.Class), strings.TrimSpace(f.Name)
+	switch g := gf.Geometry.(type) {
+	case orb.LineString:
+		f.Geom = orb.MultiLineString{g}
+	case orb.MultiLineString:
+		f.Geom = g
+	case nil:
+		return f, fmt.Errorf("geometry is missing")
+	default:
+		return f, fmt.Errorf("geometry is a %s; a line feature must be a LineString or MultiLineString", g.GeoJSONType())
+	}
+	for _, ls := range f.Geom {
+		if len(ls) < 2 {
+			return f, fmt.Errorf("a line has %d point(s); it needs at least 2", len(ls))
+		}
+		for k, p := range ls {
+			if !geo.InChina(p) {
+				if geo.InChina(orb.Point{p[1], p[0]}) {
+					return f, fmt.Errorf("coordinate [%g, %g] is outside China; it looks like lat,lon: GeoJSON wants lon,lat", p[0], p[1])
+				}
+				return f, fmt.Errorf("coordinate [%g, %g] is outside China", p[0], p[1])
+			}
+			ls[k] = geo.ToWGS84(p, crs)
+		}
+	}
+	return f, nil
+}
