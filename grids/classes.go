@@ -1,13 +1,12 @@
 package grids
 
 import (
-	"bytes"
-	_ "embed"
-	"encoding/csv"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	"gridd/grids/catalog"
 )
 
 // Class schemes. A class code means something only with its scheme and kind:
@@ -22,8 +21,8 @@ const (
 
 	// KindComponent is a component (部件) class; KindMatter a matter or
 	// event (事项/事件) class.
-	KindComponent = "component"
-	KindMatter    = "matter"
+	KindComponent = string(catalog.Component)
+	KindMatter    = string(catalog.Matter)
 )
 
 // Class identifies a report class: a full code, or in a routing rule also a
@@ -55,16 +54,6 @@ type ClassInfo struct {
 	MajorName string `json:"major_name"`
 }
 
-// The catalogue shipped with gridd: copies of the GB/T 47678.5-2026 class
-// directory and of the legacy CJ/T 214 directory (see docs/design.md for
-// their sources and confidence).
-//
-//go:embed catalog/classes_gb47678_5_2026.csv
-var gb2026CSV []byte
-
-//go:embed catalog/classes_legacy_cjt214.csv
-var legacyCSV []byte
-
 // Catalog is a class directory: every full class and every major class, by
 // scheme and kind.
 type Catalog struct {
@@ -75,27 +64,20 @@ type Catalog struct {
 // DefaultCatalog is the embedded directory of both schemes.
 var DefaultCatalog = mustCatalog()
 
+// mustCatalog indexes the embedded directories of package catalog by scheme
+// and kind, with an entry for every major class too.
 func mustCatalog() *Catalog {
 	c := &Catalog{classes: map[Class]ClassInfo{}}
-	kinds := map[string]string{"管理部件": KindComponent, "管理事项": KindMatter, "部件": KindComponent, "事件": KindMatter}
-	for _, src := range []struct {
-		scheme string
-		data   []byte
-	}{{SchemeGB2026, gb2026CSV}, {SchemeLegacy, legacyCSV}} {
-		rows, err := csv.NewReader(bytes.NewReader(src.data)).ReadAll()
-		if err != nil {
-			panic(fmt.Sprintf("class catalogue %s: %v", src.scheme, err))
-		}
-		for _, r := range rows[1:] { // kind, code, major_code, major_name, minor_code, name
-			kind, ok := kinds[r[0]]
-			if !ok {
-				panic(fmt.Sprintf("class catalogue %s: unknown kind %q", src.scheme, r[0]))
-			}
-			full := ClassInfo{Class: Class{src.scheme, kind, r[1]}, Name: r[5], MajorName: r[3]}
-			major := ClassInfo{Class: Class{src.scheme, kind, r[2]}, Name: r[3], MajorName: r[3]}
-			c.classes[full.Class] = full
-			c.classes[major.Class] = major
-		}
+	add := func(scheme string, kind catalog.Kind, code, major, majorName, name string) {
+		full := ClassInfo{Class: Class{scheme, string(kind), code}, Name: name, MajorName: majorName}
+		c.classes[full.Class] = full
+		c.classes[Class{scheme, string(kind), major}] = ClassInfo{Class: Class{scheme, string(kind), major}, Name: majorName, MajorName: majorName}
+	}
+	for _, cl := range catalog.Classes() {
+		add(SchemeGB2026, cl.Kind, cl.Code, cl.MajorCode, cl.MajorName, cl.Name)
+	}
+	for _, cl := range catalog.LegacyClasses() {
+		add(SchemeLegacy, cl.Kind, cl.Code, cl.MajorCode, cl.MajorName, cl.Name)
 	}
 	for _, ci := range c.classes {
 		c.sorted = append(c.sorted, ci)
