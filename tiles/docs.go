@@ -121,6 +121,7 @@ func Style(base string, opt StyleOptions) map[string]any {
 		label("grids-label", "grids", "code", 10, "#2f5e1b", 15, 24),
 		label("mgmt_grids-label", "mgmt_grids", "name", 11, "#a02c3c", 14, 24),
 	)
+	layers = append(layers, componentStyleLayers()...)
 	return map[string]any{
 		"version": 8,
 		"name":    "gridd",
@@ -139,4 +140,57 @@ func StyleLayerIDs(style map[string]any, layer string) []string {
 		}
 	}
 	return ids
+}
+
+// ComponentMajorColors are the colours of the components' major classes on
+// the map: 01 municipal, 02 traffic, 03 sanitation, 04 landscaping, 05 other.
+var ComponentMajorColors = [][2]string{
+	{"01", "#2b6cb0"}, {"02", "#dd6b20"}, {"03", "#805ad5"}, {"04", "#2f855a"}, {"05", "#718096"},
+}
+
+// componentStyleLayers draws the components layer: polygons and lines in
+// their major class's colour, single components as circles (ringed in red
+// when not intact), and below zoom 16 the cluster points as circles sized by
+// and labelled with their count, in the colour of their dominant class.
+func componentStyleLayers() []map[string]any {
+	color := []any{"match", []any{"get", "major_code"}}
+	for _, c := range ComponentMajorColors {
+		color = append(color, c[0], c[1])
+	}
+	color = append(color, "#4a5568")
+	isPoint := []any{"==", []any{"geometry-type"}, "Point"}
+	isCluster := []any{"==", []any{"get", "cluster"}, true}
+	notCluster := []any{"!", []any{"has", "cluster"}}
+	src := func(id, typ string, minzoom float64, filter any) map[string]any {
+		return map[string]any{"id": id, "type": typ, "source": "gridd", "source-layer": "components",
+			"minzoom": minzoom, "filter": filter}
+	}
+	fill := src("components-fill", "fill", 10, []any{"==", []any{"geometry-type"}, "Polygon"})
+	fill["paint"] = map[string]any{"fill-color": color, "fill-opacity": 0.35, "fill-outline-color": color}
+	line := src("components-line", "line", 10, []any{"==", []any{"geometry-type"}, "LineString"})
+	line["paint"] = map[string]any{"line-color": color, "line-width": 2}
+	point := src("components-point", "circle", 10, []any{"all", isPoint, notCluster})
+	point["paint"] = map[string]any{
+		"circle-color":        color,
+		"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, 16, 3, 20, 7},
+		"circle-stroke-width": 1,
+		"circle-stroke-color": []any{"case", []any{"==", []any{"get", "status"}, "intact"}, "#ffffff", "#e53e3e"},
+	}
+	cluster := src("components-cluster", "circle", 10, []any{"all", isPoint, isCluster})
+	cluster["paint"] = map[string]any{
+		"circle-color":        color,
+		"circle-opacity":      0.8,
+		"circle-radius":       []any{"step", []any{"get", "point_count"}, 7, 10, 10, 100, 13, 1000, 17, 10000, 22},
+		"circle-stroke-width": 1.5,
+		"circle-stroke-color": "#ffffff",
+	}
+	count := src("components-cluster-count", "symbol", 10, []any{"all", isPoint, isCluster})
+	count["layout"] = map[string]any{
+		"text-field": []any{"case", []any{">=", []any{"get", "point_count"}, 1000},
+			[]any{"concat", []any{"to-string", []any{"round", []any{"/", []any{"get", "point_count"}, 1000}}}, "k"},
+			[]any{"to-string", []any{"get", "point_count"}}},
+		"text-font": []string{FontStack}, "text-size": 10, "text-allow-overlap": true,
+	}
+	count["paint"] = map[string]any{"text-color": "#ffffff"}
+	return []map[string]any{fill, line, point, cluster, count}
 }

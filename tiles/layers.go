@@ -10,7 +10,7 @@ import (
 // Field is one attribute a layer's features carry, as TileJSON lists it.
 type Field struct {
 	Name string
-	// Type is the TileJSON/MVT value type: "String" or "Number".
+	// Type is the TileJSON/MVT value type: "String", "Number" or "Boolean".
 	Type        string
 	Description string
 }
@@ -39,6 +39,10 @@ type Layer struct {
 	// Fields are the attributes every feature has besides its integer id.
 	Fields []Field
 }
+
+// ComponentsFromZoom is the zoom from which the components layer draws every
+// component; below it the layer draws cluster points.
+const ComponentsFromZoom = 16
 
 // Visible reports whether the layer is drawn in tiles of zoom z.
 func (l *Layer) Visible(z int) bool { return z >= l.MinZoom && z <= l.MaxZoom }
@@ -71,17 +75,23 @@ var Layers = []*Layer{
 			{"area_m2", "Number", "area in square metres"},
 			{"version", "Number", "version of the grid's shape"},
 		}},
-	// Next: components (部件), once migration 0006 (table components, current
-	// when retired_at IS NULL) is on main: one entry here,
-	//   {Name: "components", Table: "components", Geometry: "mixed",
-	//    MinZoom: 10, MaxZoom: MaxZoom, LabelMinZoom: MaxZoom + 1,
-	//    Fields: code, name, class_code, status, grid_code}
-	// plus grids/postgis/queries/tiles_components.sql: every component as
-	// stored from z16, and below z16 one point per cluster cell with its count.
-	// The stored Web-Mercator column and the clusters belong in that table's
-	// migrations: clustering 1M rows per request does not meet 300 ms, so the
-	// low-zoom cells must be kept ahead (per zoom, refreshed from the change
-	// feed's extents).
+	// Components (部件) are points, lines and polygons. From zoom 16 every
+	// component is drawn as stored (LabelMinZoom is that zoom: the layer has
+	// no label points); below it, one point per cluster cell (16 x 16 cells
+	// per tile, kept by the database ahead of requests) with cluster = true,
+	// point_count and the cell's dominant major_code, so no tile grows with
+	// the census. Feature ids are row ids; a cluster's id is 2^50 + its cell.
+	{Name: "components", Description: "urban components (城市部件), clustered below z16", Table: "components",
+		Geometry: "mixed", MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: ComponentsFromZoom, Fields: []Field{
+			{"code", "String", "17-digit component code"},
+			{"class_code", "String", "5-digit component class (GB/T 47678.5-2026)"},
+			{"class_name", "String", "class name"},
+			{"major_code", "String", "major class: 01 municipal, 02 traffic, 03 sanitation, 04 landscaping, 05 other (of a cluster: most of its components)"},
+			{"status", "String", "intact, damaged, lost, abandoned or removed"},
+			{"grid_code", "String", "owning unit grid"},
+			{"cluster", "Boolean", "true on a cluster point (zooms below 16)"},
+			{"point_count", "Number", "components in the cluster"},
+		}},
 }
 
 var divisionFields = []Field{

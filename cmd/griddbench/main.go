@@ -106,7 +106,16 @@ func main() {
 }
 
 func runSection(ctx context.Context, base, name string, quick bool) ([]row, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	// Scratch databases are named after the base database too, so benches
+	// run against different bases on one server never drop each other's.
 	db := "gridd_bench_" + name
+	if b := strings.TrimPrefix(u.Path, "/"); b != "" && b != "postgres" {
+		db = b + "_bench_" + name
+	}
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
 		return nil, err
@@ -120,10 +129,6 @@ func runSection(ctx context.Context, base, name string, quick bool) ([]row, erro
 		return nil, err
 	}
 	defer admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)") //nolint:errcheck
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, err
-	}
 	u.Path = "/" + db
 	pool, err := pgxpool.New(ctx, u.String())
 	if err != nil {

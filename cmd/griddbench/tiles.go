@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
 
 	"gridd/api"
 	"gridd/geo"
@@ -137,7 +139,125 @@ func benchTiles(ctx context.Context, b *bench) error {
 				"≥ 10k tiles/s on 2 cores")
 		}
 	}
-	b.add("tile z10 components over 1M components", "not measured", "", "", "≤ 300 ms cold, ≤ 500 KB (components layer not yet served)")
+	return nil
+}
+
+// The tiles_components section: the components layer over the components
+// bench's synthetic census (1M components, loaded through the import's COPY
+// path, which also builds the cluster cells): the z10 tile holding the
+// census, cold over HTTP, against the same statement run bare and against
+// ST_AsMVT over every component of the tile unclustered (what the tile would
+// cost without cluster cells); and a z16 tile in the middle, where every
+// component is drawn.
+func init() {
+	sections["tiles_components"] = section{order: 31, run: benchComponentTiles}
+}
+
+// unclusteredComponentsSQL is every current component of tile ($1, $2, $3)
+// as one MVT layer, the attributes of the components layer included.
+const unclusteredComponentsSQL = `SELECT ST_AsMVT(t, 'components', 4096, 'geom', 'fid') FROM (
+    SELECT c.id AS fid, c.code, c.class_code, c.status, c.grid_code,
+           ST_AsMVTGeom(c.geom_3857, ST_TileEnvelope($1, $2, $3), 4096, 256, true) AS geom
+    FROM components c
+    WHERE c.valid_to IS NULL AND c.geom_3857 && ST_TileEnvelope($1, $2, $3, margin => 0.0625)) t`
+
+func benchComponentTiles(ctx context.Context, b *bench) error {
+	n := 1_000_000
+	if b.quick {
+		n = 100_000
+	}
+	const seed = 20261122
+	if err := benchInsertGrids(ctx, b); err != nil {
+		return fmt.Errorf("synthetic grids: %w", err)
+	}
+	feats, rejected, err := grids.ParseComponentsCSV(bytes.NewReader(benchComponentsCSV(n, seed)), geo.WGS84)
+	if err != nil || len(rejected) > 0 {
+		return fmt.Errorf("synthetic components: %v %v", err, rejected)
+	}
+	st := postgis.NewStore(b.pool)
+	load, err := timeIt(func() error {
+		_, err := st.ImportComponents(ctx, feats, grids.ComponentImport{Mode: grids.AllOrNothing, Actor: "bench", Reason: "bench"})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	feats = nil
+	if _, err := b.pool.Exec(ctx, "ANALYZE"); err != nil {
+		return err
+	}
+	centre := orb.Point{benchLon0 + benchSide*benchCellLon/2, benchLat0 + benchSide*benchCellLat/2}
+	at := func(z int) tiles.ID {
+		x, y, _, _ := tiles.Covering(orb.Bound{Min: centre, Max: centre}, z)
+		return tiles.ID{Z: z, X: x, Y: y}
+	}
+	z10 := at(10)
+	var inTile int
+	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM components WHERE valid_to IS NULL
+		AND geom_3857 && ST_TileEnvelope($1, $2, $3)`, z10.Z, z10.X, z10.Y).Scan(&inTile); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  %d synthetic components (seed %d) imported in %.1f s; %d in tile %s\n", n, seed, load.Seconds(), inTile, z10)
+
+	svc := tiles.NewService(st, 1<<30, 0)
+	srv := httptest.NewServer(api.New(api.Config{Tiles: svc}).Handler())
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	layers, _ := tiles.ParseLayers("components")
+	rounds := 30
+	if b.quick {
+		rounds = 10
+	}
+	for _, id := range []tiles.ID{z10, at(14), at(16)} {
+		q, args := postgis.TileSQL(layers, id, tiles.RenderOptions{Extent: tiles.Extent, Buffer: tiles.Buffer, SimplifyScale: 1})
+		var cold, floor []time.Duration
+		var size, features int
+		for range rounds {
+			d, err := timeIt(func() error {
+				var out []byte
+				return b.pool.QueryRow(ctx, q, args...).Scan(&out)
+			})
+			if err != nil {
+				return err
+			}
+			floor = append(floor, d)
+			svc.Cache().Invalidate("*", true, orb.Bound{})
+			d, err = timeIt(func() error { return fetchTile(client, srv.URL, "components", id) })
+			if err != nil {
+				return err
+			}
+			cold = append(cold, d)
+		}
+		tile, _, err := svc.Tile(ctx, layers, id)
+		if err != nil {
+			return err
+		}
+		size = len(tile.Data)
+		if ls, err := mvt.Unmarshal(tile.Data); err == nil && len(ls) == 1 {
+			features = len(ls[0].Features)
+		}
+		work := fmt.Sprintf("tile z%d components over %dk components", id.Z, n/1000)
+		b.add(work+" cold (HTTP)",
+			fmt.Sprintf("%s, %d KB, %d features", latencies(cold), (size+512)/1024, features),
+			latencies(floor)+" same statement bare",
+			fmt.Sprintf("%.2f×", float64(mean(cold))/float64(mean(floor))), "z10 ≤ 300 ms cold, ≤ 500 KB")
+		if id.Z != 10 {
+			continue
+		}
+		// Unclustered: ST_AsMVT of every component of the tile.
+		var bare []time.Duration
+		var out []byte
+		for range 3 {
+			d, err := timeIt(func() error { return b.pool.QueryRow(ctx, unclusteredComponentsSQL, id.Z, id.X, id.Y).Scan(&out) })
+			if err != nil {
+				return err
+			}
+			bare = append(bare, d)
+		}
+		b.add(work+" cold vs unclustered ST_AsMVT", fmt.Sprintf("%s, %d KB", round(mean(cold)), (size+512)/1024),
+			fmt.Sprintf("%s, %d KB unclustered (%d components)", round(mean(bare)), (len(out)+512)/1024, inTile),
+			fmt.Sprintf("%.3f×", float64(mean(cold))/float64(mean(bare))), "≤ 300 ms cold, ≤ 500 KB")
+	}
 	return nil
 }
 

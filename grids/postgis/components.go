@@ -282,7 +282,7 @@ func dropIndexesForBulk(ctx context.Context, tx pgx.Tx) ([]string, error) {
 	}
 	rows, err := tx.Query(ctx, `SELECT indexname, indexdef FROM pg_indexes
 		WHERE schemaname = current_schema() AND tablename = 'components'
-		  AND indexname IN ('components_geom', 'components_grid')`)
+		  AND indexname IN ('components_geom', 'components_grid', 'components_geom_3857')`)
 	if err != nil {
 		return nil, err
 	}

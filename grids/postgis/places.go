@@ -9,9 +9,9 @@ import (
 	"gridd/grids"
 )
 
-// Place implements the map search: the current division, unit grid or
-// management grid with the code (components join when their table exists),
-// with the bounding box of its geometry.
+// Place implements the map search: the current division, unit grid,
+// management grid or component with the code (a component also by its
+// legacy code), with the bounding box of its geometry.
 func (s *Store) Place(ctx context.Context, code string) (grids.Place, error) {
 	var p grids.Place
 	var minX, minY, maxX, maxY float64
@@ -19,7 +19,7 @@ func (s *Store) Place(ctx context.Context, code string) (grids.Place, error) {
 	if err != nil {
 		err = translate(err)
 		if err == grids.ErrNotFound {
-			return p, fmt.Errorf("%w: no current division, grid or management grid has code %q", grids.ErrNotFound, code)
+			return p, fmt.Errorf("%w: no current division, grid, management grid or component has code %q", grids.ErrNotFound, code)
 		}
 		return p, fmt.Errorf("find code %q: %w", code, err)
 	}

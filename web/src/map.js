@@ -12,6 +12,7 @@ const TILE_LAYERS = [
   ['communities', '社区 communities'],
   ['mgmt_grids', '责任网格 management grids'],
   ['grids', '单元网格 unit grids'],
+  ['components', '部件 components'],
 ];
 // Chinese glyphs are drawn from the viewer's local fonts; gridd's glyph
 // endpoint serves the rest (Latin, digits), so the page needs no font service.
@@ -91,7 +92,7 @@ async function start() {
   }
   map.on('moveend', updateURL);
 
-  // Search: any division, grid or management-grid code.
+  // Search: any division, grid, management-grid or component code.
   $('search').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const code = $('code').value.trim();
@@ -119,6 +120,12 @@ async function start() {
     selected = drawn.grids ? drawn.grids.id : null;
     if (selected !== null) map.setFeatureState({ source: 'gridd', sourceLayer: 'grids', id: selected }, { selected: true });
     const lines = [`${lng.toFixed(6)}, ${lat.toFixed(6)}`];
+    const c = drawn.components;
+    if (c && c.properties.cluster) {
+      lines.push(`components: ${c.properties.point_count} here (zoom in to see each)`);
+    } else if (c) {
+      lines.push(`component: ${c.properties.code} ${c.properties.class_name || c.properties.class_code} (${c.properties.status})`);
+    }
     for (const name of ['grids', 'communities', 'streets', 'districts']) {
       const f = drawn[name];
       if (f) lines.push(`${name}: ${f.properties.code}${f.properties.name ? ' ' + f.properties.name : ''}`);

@@ -1,0 +1,36 @@
+-- Layer components (current 部件) of a vector tile.
+--
+-- $1 z, $2 x, $3 y, $4 extent, $5 buffer (tile units), $6 buffer as a
+-- fraction of the tile; $TOL the layer's simplification in metres, $LABELZ
+-- the zoom from which components are drawn one by one (16).
+--
+-- From $LABELZ on, every component meeting the tile and its buffer is drawn
+-- as stored (lines and polygons clipped and simplified), with feature id the
+-- component's row id and its code, class, class name, major class, status
+-- and unit grid. Below it the tile draws the cluster cells kept by migration
+-- 0009 (component_cells: 16 x 16 cells per tile), one point per non-empty
+-- cell in the tile proper, at the centroid of its components, with
+-- cluster = true, point_count, and the major class most of them belong to;
+-- their ids are 2^50 + the cell's key, apart from any row id. The cells'
+-- counts add up to the components whose representative point lies in the
+-- tile, whatever their number, so the tile stays small.
+SELECT ST_AsMVT(t, 'components', $4, 'geom', 'fid') FROM (
+    SELECT c.id AS fid, c.code, c.class_code, k.name AS class_name, left(c.class_code, 2) AS major_code,
+           c.status, c.grid_code, NULL::boolean AS cluster, NULL::integer AS point_count,
+           ST_AsMVTGeom(CASE WHEN GeometryType(c.geom_3857) = 'POINT' THEN c.geom_3857
+                             ELSE ST_Simplify(ST_ClipByBox2D(c.geom_3857, ST_TileEnvelope($1, $2, $3, margin => $6)), $TOL, true) END,
+                        ST_TileEnvelope($1, $2, $3), $4, $5, true) AS geom
+    FROM components c
+    LEFT JOIN classes k ON k.kind = 'component' AND k.code = c.class_code
+    WHERE $1 >= $LABELZ AND c.valid_to IS NULL AND c.geom_3857 && ST_TileEnvelope($1, $2, $3, margin => $6)
+    UNION ALL
+    SELECT 1125899906842624 + ((z::bigint * 1048576 + cx) * 1048576 + cy) AS fid,
+           NULL, NULL, NULL,
+           CASE greatest(n01, n02, n03, n04, n05) WHEN 0 THEN NULL WHEN n01 THEN '01' WHEN n02 THEN '02'
+                WHEN n03 THEN '03' WHEN n04 THEN '04' ELSE '05' END,
+           NULL, NULL, true, n,
+           ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(sx / n, sy / n), 3857), ST_TileEnvelope($1, $2, $3), $4, 0, true)
+    FROM component_cells
+    WHERE $1 < $LABELZ AND z = $1 AND n > 0
+      AND cx BETWEEN $2 * 16 AND $2 * 16 + 15 AND cy BETWEEN $3 * 16 AND $3 * 16 + 15
+) t
