@@ -21,7 +21,7 @@ CREATE TABLE component_cells (
     z  smallint NOT NULL CHECK (z BETWEEN 0 AND 15),
     cx integer NOT NULL,
     cy integer NOT NULL,
-    n   integer NOT NULL CHECK (n >= 0),
+    n   integer NOT NULL, -- a delta may be negative until it meets its cell
     n01 integer NOT NULL DEFAULT 0,
     n02 integer NOT NULL DEFAULT 0,
     n03 integer NOT NULL DEFAULT 0,
@@ -53,9 +53,9 @@ BEGIN
     FROM (
         SELECT floor((x + h) / s)::integer AS cx, floor((h - y) / s)::integer AS cy,
                sum(w) AS n,
-               sum(w) FILTER (WHERE major = '01') AS n01, sum(w) FILTER (WHERE major = '02') AS n02,
-               sum(w) FILTER (WHERE major = '03') AS n03, sum(w) FILTER (WHERE major = '04') AS n04,
-               sum(w) FILTER (WHERE major = '05') AS n05,
+               coalesce(sum(w) FILTER (WHERE major = '01'), 0) AS n01, coalesce(sum(w) FILTER (WHERE major = '02'), 0) AS n02,
+               coalesce(sum(w) FILTER (WHERE major = '03'), 0) AS n03, coalesce(sum(w) FILTER (WHERE major = '04'), 0) AS n04,
+               coalesce(sum(w) FILTER (WHERE major = '05'), 0) AS n05,
                sum(w * x) AS sx, sum(w * y) AS sy
         FROM component_cell_delta
         GROUP BY 1, 2
