@@ -256,6 +256,14 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 	e.svc.Cache().Invalidate("*", true, orb.Bound{})
 	checkClusters("after updates and deletes")
 
+	// The style draws the layer: points, clusters with their counts, lines
+	// and polygons, coloured by major class.
+	style := tiles.Style("http://x", tiles.StyleOptions{})
+	ids := strings.Join(tiles.StyleLayerIDs(style, "components"), ",")
+	if ids != "components-fill,components-line,components-point,components-cluster,components-cluster-count" {
+		t.Errorf("components style layers %s", ids)
+	}
+
 	// The map search finds a component by its code.
 	var code string
 	if err := e.st.Pool().QueryRow(e.ctx, `SELECT code FROM components WHERE valid_to IS NULL AND GeometryType(geom) = 'POINT' LIMIT 1`).Scan(&code); err != nil {

@@ -375,7 +375,7 @@ func TestTileErrorsAndHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	if style.Version != 8 || style.Glyphs != e.ts.URL+"/fonts/{fontstack}/{range}.pbf" || len(style.Sources) != 1 ||
-		style.Sources["gridd"]["url"] != e.ts.URL+"/tiles/districts,streets,communities,mgmt_grids,grids.json" {
+		style.Sources["gridd"]["url"] != e.ts.URL+"/tiles/districts,streets,communities,mgmt_grids,grids,components.json" {
 		t.Errorf("style %s", r.body[:min(len(r.body), 600)])
 	}
 	for _, l := range style.Layers {
