@@ -172,7 +172,7 @@ func componentStyleLayers() []map[string]any {
 	point := src("components-point", "circle", 10, []any{"all", isPoint, notCluster})
 	point["paint"] = map[string]any{
 		"circle-color":        color,
-		"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, 16, 3, 20, 7},
+		"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, 16, 4, 20, 8},
 		"circle-stroke-width": 1,
 		"circle-stroke-color": []any{"case", []any{"==", []any{"get", "status"}, "intact"}, "#ffffff", "#e53e3e"},
 	}
