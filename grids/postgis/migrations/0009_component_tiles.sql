@@ -37,27 +37,28 @@ CREATE INDEX component_cells_empty ON component_cells (z) WHERE n = 0;
 CREATE FUNCTION gridd_component_cells_minz() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT 10';
 
--- gridd_component_cells_add adds the signed rows of component_cell_delta
--- (w = +1 for a current component written, -1 for one replaced, deleted or
--- retired; x, y its representative point in EPSG:3857) to the cells of every
--- kept zoom. It groups the rows into the finest cells (zoom 15, i.e. tile
--- grid 19) once and derives the coarser ones from those, and writes the
--- cells in key order so that concurrent writers lock them in one order.
-CREATE FUNCTION gridd_component_cells_add() RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    h constant double precision := 20037508.342789244;
-    s constant double precision := 2 * 20037508.342789244 / 524288; -- 2^19 cells
-BEGIN
+-- gridd_component_cells_sql is the statement that adds signed rows (w, major,
+-- x, y) given by the query src to the cells of every kept zoom: w = +1 for a
+-- current component written, -1 for one replaced, deleted or retired; major
+-- its major class; x, y its representative point in EPSG:3857. It groups
+-- the rows into the finest cells (zoom 15, i.e. tile grid 19) once and
+-- derives the coarser ones from those, and writes the cells in key order so
+-- that concurrent writers lock them in one order. The trigger functions run
+-- it with EXECUTE, where their transition tables are visible to src.
+CREATE FUNCTION gridd_component_cells_sql(src text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $f$
+SELECT format($q$
     INSERT INTO component_cells AS c (z, cx, cy, n, n01, n02, n03, n04, n05, sx, sy)
     SELECT z, cx >> (15 - z), cy >> (15 - z), sum(n), sum(n01), sum(n02), sum(n03), sum(n04), sum(n05), sum(sx), sum(sy)
     FROM (
-        SELECT floor((x + h) / s)::integer AS cx, floor((h - y) / s)::integer AS cy,
+        SELECT floor((x + 20037508.342789244) / (40075016.685578488 / 524288))::integer AS cx,
+               floor((20037508.342789244 - y) / (40075016.685578488 / 524288))::integer AS cy,
                sum(w) AS n,
                coalesce(sum(w) FILTER (WHERE major = '01'), 0) AS n01, coalesce(sum(w) FILTER (WHERE major = '02'), 0) AS n02,
                coalesce(sum(w) FILTER (WHERE major = '03'), 0) AS n03, coalesce(sum(w) FILTER (WHERE major = '04'), 0) AS n04,
                coalesce(sum(w) FILTER (WHERE major = '05'), 0) AS n05,
                sum(w * x) AS sx, sum(w * y) AS sy
-        FROM component_cell_delta
+        FROM (%s) d(w, major, x, y)
         GROUP BY 1, 2
     ) f, generate_series(gridd_component_cells_minz(), 15) z
     GROUP BY 1, 2, 3
@@ -68,44 +69,30 @@ BEGIN
         n = c.n + excluded.n,
         n01 = c.n01 + excluded.n01, n02 = c.n02 + excluded.n02, n03 = c.n03 + excluded.n03,
         n04 = c.n04 + excluded.n04, n05 = c.n05 + excluded.n05,
-        sx = c.sx + excluded.sx, sy = c.sy + excluded.sy;
-    DELETE FROM component_cells WHERE n = 0;
-END $$;
+        sx = c.sx + excluded.sx, sy = c.sy + excluded.sy$q$, src)
+$f$;
 
--- The delta rows of one statement go to a temporary table of the session,
--- which the trigger functions below fill from their transition tables and
--- fold into the cells.
-CREATE FUNCTION gridd_component_cells_stage() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF to_regclass('pg_temp.component_cell_delta') IS NULL THEN
-        CREATE TEMP TABLE component_cell_delta (w integer, major text, x double precision, y double precision)
-            ON COMMIT DELETE ROWS;
-    ELSE
-        TRUNCATE component_cell_delta;
-    END IF;
-END $$;
+-- gridd_component_pt is a component's representative point in EPSG:3857:
+-- the point itself, or ST_PointOnSurface of a line or polygon.
+CREATE FUNCTION gridd_component_pt(g geometry) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN GeometryType(g) = 'POINT' THEN g ELSE ST_PointOnSurface(g) END
+$$;
 
 CREATE FUNCTION components_cells_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM gridd_component_cells_stage();
-    INSERT INTO component_cell_delta
-    SELECT 1, left(class_code, 2), ST_X(p), ST_Y(p)
-    FROM (SELECT class_code, CASE WHEN GeometryType(geom_3857) = 'POINT' THEN geom_3857
-                                  ELSE ST_PointOnSurface(geom_3857) END AS p
-          FROM new_rows WHERE valid_to IS NULL) r;
-    PERFORM gridd_component_cells_add();
+    EXECUTE gridd_component_cells_sql($s$
+        SELECT 1, left(class_code, 2), ST_X(p), ST_Y(p)
+        FROM (SELECT class_code, gridd_component_pt(geom_3857) AS p FROM new_rows WHERE valid_to IS NULL) r$s$);
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION components_cells_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM gridd_component_cells_stage();
-    INSERT INTO component_cell_delta
-    SELECT -1, left(class_code, 2), ST_X(p), ST_Y(p)
-    FROM (SELECT class_code, CASE WHEN GeometryType(geom_3857) = 'POINT' THEN geom_3857
-                                  ELSE ST_PointOnSurface(geom_3857) END AS p
-          FROM old_rows WHERE valid_to IS NULL) r;
-    PERFORM gridd_component_cells_add();
+    EXECUTE gridd_component_cells_sql($s$
+        SELECT -1, left(class_code, 2), ST_X(p), ST_Y(p)
+        FROM (SELECT class_code, gridd_component_pt(geom_3857) AS p FROM old_rows WHERE valid_to IS NULL) r$s$);
+    DELETE FROM component_cells WHERE n = 0;
     RETURN NULL;
 END $$;
 
@@ -113,19 +100,16 @@ END $$;
 -- (grid re-assignment and attribute edits leave the cells alone).
 CREATE FUNCTION components_cells_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM gridd_component_cells_stage();
-    INSERT INTO component_cell_delta
-    SELECT d.w, left(d.class_code, 2), ST_X(d.p), ST_Y(d.p)
-    FROM new_rows nw JOIN old_rows o ON o.id = nw.id
-    CROSS JOIN LATERAL (VALUES
-        (1, nw.class_code, nw.valid_to, nw.geom_3857),
-        (-1, o.class_code, o.valid_to, o.geom_3857)) v(w, class_code, valid_to, g)
-    CROSS JOIN LATERAL (SELECT v.w, v.class_code, CASE WHEN GeometryType(v.g) = 'POINT' THEN v.g
-                                                       ELSE ST_PointOnSurface(v.g) END AS p) d
-    WHERE v.valid_to IS NULL
-      AND (nw.class_code <> o.class_code OR nw.valid_to IS DISTINCT FROM o.valid_to
-           OR NOT ST_OrderingEquals(nw.geom_3857, o.geom_3857));
-    PERFORM gridd_component_cells_add();
+    EXECUTE gridd_component_cells_sql($s$
+        SELECT v.w, left(v.class_code, 2), ST_X(v.p), ST_Y(v.p)
+        FROM new_rows nw JOIN old_rows o ON o.id = nw.id
+        CROSS JOIN LATERAL (VALUES
+            (1, nw.class_code, nw.valid_to, gridd_component_pt(nw.geom_3857)),
+            (-1, o.class_code, o.valid_to, gridd_component_pt(o.geom_3857))) v(w, class_code, valid_to, p)
+        WHERE v.valid_to IS NULL
+          AND (nw.class_code <> o.class_code OR nw.valid_to IS DISTINCT FROM o.valid_to
+               OR NOT ST_OrderingEquals(nw.geom_3857, o.geom_3857))$s$);
+    DELETE FROM component_cells WHERE n = 0;
     RETURN NULL;
 END $$;
 
@@ -145,11 +129,8 @@ CREATE TRIGGER components_cells_truncate AFTER TRUNCATE ON components
     FOR EACH STATEMENT EXECUTE FUNCTION components_cells_truncate();
 
 -- The cells of the components already stored.
-SELECT gridd_component_cells_stage();
-INSERT INTO component_cell_delta
-SELECT 1, left(class_code, 2), ST_X(p), ST_Y(p)
-FROM (SELECT class_code, CASE WHEN GeometryType(geom_3857) = 'POINT' THEN geom_3857
-                              ELSE ST_PointOnSurface(geom_3857) END AS p
-      FROM components WHERE valid_to IS NULL) r;
-SELECT gridd_component_cells_add();
-DROP TABLE component_cell_delta;
+DO $$ BEGIN
+    EXECUTE gridd_component_cells_sql($s$
+        SELECT 1, left(class_code, 2), ST_X(p), ST_Y(p)
+        FROM (SELECT class_code, gridd_component_pt(geom_3857) AS p FROM components WHERE valid_to IS NULL) r$s$);
+END $$;
