@@ -237,10 +237,14 @@ func benchComponentTiles(ctx context.Context, b *bench) error {
 			features = len(ls[0].Features)
 		}
 		work := fmt.Sprintf("tile z%d components over %dk components", id.Z, n/1000)
+		target := "≤ 500 KB (the tile cap)"
+		if id.Z == 10 {
+			target = "≤ 300 ms cold, ≤ 500 KB"
+		}
 		b.add(work+" cold (HTTP)",
 			fmt.Sprintf("%s, %d KB, %d features", latencies(cold), (size+512)/1024, features),
 			latencies(floor)+" same statement bare",
-			fmt.Sprintf("%.2f×", float64(mean(cold))/float64(mean(floor))), "z10 ≤ 300 ms cold, ≤ 500 KB")
+			fmt.Sprintf("%.2f×", float64(mean(cold))/float64(mean(floor))), target)
 		if id.Z != 10 {
 			continue
 		}
@@ -256,7 +260,7 @@ func benchComponentTiles(ctx context.Context, b *bench) error {
 		}
 		b.add(work+" cold vs unclustered ST_AsMVT", fmt.Sprintf("%s, %d KB", round(mean(cold)), (size+512)/1024),
 			fmt.Sprintf("%s, %d KB unclustered (%d components)", round(mean(bare)), (len(out)+512)/1024, inTile),
-			fmt.Sprintf("%.3f×", float64(mean(cold))/float64(mean(bare))), "≤ 300 ms cold, ≤ 500 KB")
+			fmt.Sprintf("1/%.0f", float64(mean(bare))/float64(mean(cold))), "≤ 300 ms cold, ≤ 500 KB")
 	}
 	return nil
 }
