@@ -14,8 +14,8 @@ import (
 	"gridd/tiles"
 )
 
-// componentClasses spans the five major classes of the catalogue.
-var componentClasses = []string{"01001", "01037", "02004", "02010", "03005", "04002", "05002"}
+// tiledComponentClasses spans the five major classes of the catalogue.
+var tiledComponentClasses = []string{"01001", "01037", "02004", "02010", "03005", "04002", "05002"}
 
 // insertComponentsSQL stores components given as parallel arrays of class,
 // sequence, status and WKT, placed in their grid by gridd's own rule.
@@ -52,7 +52,7 @@ func (e *tileEnv) addComponents(t *testing.T, n int, firstSeq int) {
 		default:
 			g = fmt.Sprintf("POINT(%.7f %.7f)", lon, lat)
 		}
-		cls = append(cls, componentClasses[r.IntN(len(componentClasses))])
+		cls = append(cls, tiledComponentClasses[r.IntN(len(tiledComponentClasses))])
 		seq = append(seq, int32(firstSeq+i))
 		st = append(st, statuses[r.IntN(len(statuses))])
 		wkt = append(wkt, g)
@@ -62,15 +62,15 @@ func (e *tileEnv) addComponents(t *testing.T, n int, firstSeq int) {
 	}
 }
 
-// componentRow is what PostGIS holds for a component the tile draws.
-type componentRow struct {
+// tiledComponent is what PostGIS holds for a component the tile draws.
+type tiledComponent struct {
 	id                                 int64
 	class, className, status, gc, kind string
 }
 
 // oracleComponents asks PostGIS which current components meet the tile's
 // buffered square, with their attributes.
-func (e *tileEnv) oracleComponents(t *testing.T, id tiles.ID) map[string]componentRow {
+func (e *tileEnv) oracleComponents(t *testing.T, id tiles.ID) map[string]tiledComponent {
 	t.Helper()
 	rows, err := e.st.Pool().Query(e.ctx, `SELECT c.code, c.id, c.class_code, k.name, c.status, coalesce(c.grid_code, ''), GeometryType(c.geom)
 		FROM components c JOIN classes k ON k.kind = 'component' AND k.code = c.class_code
@@ -79,10 +79,10 @@ func (e *tileEnv) oracleComponents(t *testing.T, id tiles.ID) map[string]compone
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]componentRow{}
+	out := map[string]tiledComponent{}
 	for rows.Next() {
 		var code string
-		var c componentRow
+		var c tiledComponent
 		if err := rows.Scan(&code, &c.id, &c.class, &c.className, &c.status, &c.gc, &c.kind); err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 	// From z16: every component meeting the tile, with its attributes.
 	features := 0
 	kinds := map[string]int{}
-	for _, id := range coveringTiles(data, 16) {
+	for _, id := range tileCover(data, 16) {
 		ls, _ := e.tile(t, "components", id)
 		want := e.oracleComponents(t, id)
 		if len(want) == 0 {
@@ -201,7 +201,7 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 		t.Helper()
 		for _, z := range []int{10, 12, 14, 15} {
 			total, clusters := 0, 0
-			for _, id := range coveringTiles(data, z) {
+			for _, id := range tileCover(data, z) {
 				ls, _ := e.tile(t, "components", id)
 				n := 0
 				for _, l := range ls {
@@ -232,7 +232,7 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 			if total == 0 || clusters == 0 {
 				t.Errorf("%s: z%d tiles hold no clusters", when, z)
 			}
-			if z <= 12 && clusters > 16*16*len(coveringTiles(data, z)) {
+			if z <= 12 && clusters > 16*16*len(tileCover(data, z)) {
 				t.Errorf("%s: z%d %d clusters, more than 16x16 per tile", when, z, clusters)
 			}
 		}
@@ -369,8 +369,8 @@ func TestComponentTileFreshAfterEdit(t *testing.T) {
 	}
 }
 
-// coveringTiles lists the tiles of zoom z that cover the bound.
-func coveringTiles(b orb.Bound, z int) []tiles.ID {
+// tileCover lists the tiles of zoom z that cover the bound.
+func tileCover(b orb.Bound, z int) []tiles.ID {
 	x0, y0, x1, y1 := tiles.Covering(b, z)
 	var ids []tiles.ID
 	for x := x0; x <= x1; x++ {
