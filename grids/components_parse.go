@@ -2,7 +2,6 @@ package grids
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -128,22 +127,13 @@ func ComponentFromGeoJSON(index int, raw []byte, crs geo.CRS) (ComponentFeature,
 // that fail their own checks come back as rejections; a file that is not a
 // FeatureCollection is an error.
 func ParseComponentsGeoJSON(data []byte, crs geo.CRS) ([]ComponentFeature, []Rejection, error) {
-	var head struct {
-		Type     string            `json:"type"`
-		Features []json.RawMessage `json:"features"`
+	features, err := featureCollection(data)
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, nil, Invalid("file", "not a GeoJSON FeatureCollection: %v", err)
-	}
-	if head.Type != "FeatureCollection" {
-		return nil, nil, Invalid("file", "not a GeoJSON FeatureCollection (type is %q)", head.Type)
-	}
-	if len(head.Features) == 0 {
-		return nil, nil, Invalid("file", "the FeatureCollection has no features")
-	}
-	feats := make([]ComponentFeature, 0, len(head.Features))
+	feats := make([]ComponentFeature, 0, len(features))
 	var rejected []Rejection
-	for i, raw := range head.Features {
+	for i, raw := range features {
 		f, err := ComponentFromGeoJSON(i, raw, crs)
 		if err != nil {
 			rejected = append(rejected, Rejection{Index: i, Code: firstNonEmpty(f.Code, f.LegacyCode), Reason: err.Error()})

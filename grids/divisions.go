@@ -76,6 +76,26 @@ type DivisionStore interface {
 	Children(ctx context.Context, parent geo.Code) ([]DivisionRef, error)
 }
 
+// featureCollection reads the features of a GeoJSON FeatureCollection,
+// leaving each to its own parser. Anything else, or an empty collection, is
+// an error naming the file.
+func featureCollection(data []byte) ([]json.RawMessage, error) {
+	var head struct {
+		Type     string            `json:"type"`
+		Features []json.RawMessage `json:"features"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, Invalid("file", "not a GeoJSON FeatureCollection: %v", err)
+	}
+	if head.Type != "FeatureCollection" {
+		return nil, Invalid("file", "not a GeoJSON FeatureCollection (type is %q)", head.Type)
+	}
+	if len(head.Features) == 0 {
+		return nil, Invalid("file", "the FeatureCollection has no features")
+	}
+	return head.Features, nil
+}
+
 // China's rough extent: a coordinate outside it is a mistake for a division.
 const (
 	chinaMinLon, chinaMaxLon = 73.0, 136.0
@@ -89,28 +109,19 @@ const (
 // a lat/lon swap called out). Features that fail come back as rejections; a
 // file that is not a FeatureCollection is an error.
 func ParseDivisions(data []byte, crs geo.CRS) ([]DivisionFeature, []Rejection, error) {
-	var head struct {
-		Type     string            `json:"type"`
-		Features []json.RawMessage `json:"features"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, nil, Invalid("file", "not a GeoJSON FeatureCollection: %v", err)
-	}
-	if head.Type != "FeatureCollection" {
-		return nil, nil, Invalid("file", "not a GeoJSON FeatureCollection (type is %q)", head.Type)
+	features, err := featureCollection(data)
+	if err != nil {
+		return nil, nil, err
 	}
 	var feats []DivisionFeature
 	var rejected []Rejection
-	for i, raw := range head.Features {
+	for i, raw := range features {
 		f, err := parseDivisionFeature(i, raw, crs)
 		if err != nil {
 			rejected = append(rejected, Rejection{Index: i, Code: f.Code.String(), Reason: err.Error()})
 			continue
 		}
 		feats = append(feats, f)
-	}
-	if len(head.Features) == 0 {
-		return nil, nil, Invalid("file", "the FeatureCollection has no features")
 	}
 	return feats, rejected, nil
 }

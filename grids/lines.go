@@ -47,22 +47,13 @@ func ParseLayer(s string) (string, error) {
 // that fail come back as rejections; a file that is not a FeatureCollection
 // is an error.
 func ParseLines(data []byte, crs geo.CRS) ([]LineFeature, []Rejection, error) {
-	var head struct {
-		Type     string            `json:"type"`
-		Features []json.RawMessage `json:"features"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, nil, Invalid("file", "not a GeoJSON FeatureCollection: %v", err)
-	}
-	if head.Type != "FeatureCollection" {
-		return nil, nil, Invalid("file", "not a GeoJSON FeatureCollection (type is %q)", head.Type)
-	}
-	if len(head.Features) == 0 {
-		return nil, nil, Invalid("file", "the FeatureCollection has no features")
+	features, err := featureCollection(data)
+	if err != nil {
+		return nil, nil, err
 	}
 	var feats []LineFeature
 	var rejected []Rejection
-	for i, raw := range head.Features {
+	for i, raw := range features {
 		f, err := parseLineFeature(i, raw, crs)
 		if err != nil {
 			rejected = append(rejected, Rejection{Index: i, Code: f.SourceID, Reason: err.Error()})
