@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -20,21 +18,6 @@ import (
 	"gridd/grids/postgis/pgtest"
 	"gridd/tiles"
 )
-
-// chromium finds a headless-capable Chromium, or skips (fails under CI).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("CI is set and no Chromium is installed (apt-get install chromium)")
-	}
-	t.Skip("no Chromium installed")
-	return ""
-}
 
 // newEditTileServer serves the editable grids with the editor, OGC API and
 // vector tiles, and follows the change feed as gridd serve does, so that a
@@ -75,7 +58,6 @@ func tileGridCodes(t *testing.T, base string, id tiles.ID) []string {
 // it, save with a message; the page shows the new grid, the server has it,
 // and the grids tile over it draws the new grid.
 func TestEditPageSplitInBrowser(t *testing.T) {
-	path := chromium(t)
 	ctx := context.Background()
 	ts, st := newEditTileServer(t)
 	// The tile over 005 before the edit, read once so that the cache holds
@@ -88,14 +70,7 @@ func TestEditPageSplitInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
-		chromedp.NoSandbox, chromedp.WindowSize(1200, 800))
-	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
+	bctx := newBrowser(t, 1200, 800).ctx
 
 	gridCount := func(n int) chromedp.Action[chromedp.Void] {
 		return chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll("path.grid").length === %d`, n),

@@ -69,16 +69,7 @@ func lookupServer(t *testing.T, url string) *httptest.Server {
 	}
 	t.Cleanup(pool.Close)
 	st := postgis.NewStore(pool)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	loc := grids.NewLocator(st, nil)
-	go loc.Run(ctx, 300*time.Millisecond) //nolint:errcheck
-	for deadline := time.Now().Add(10 * time.Second); loc.Index() == nil; {
-		if time.Now().After(deadline) {
-			t.Fatal("index not loaded after 10 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	loc := runningLocator(t, st)
 	ts := httptest.NewServer(api.New(api.Config{Lookup: loc}).Handler())
 	t.Cleanup(ts.Close)
 	return ts

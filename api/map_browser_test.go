@@ -1,40 +1,15 @@
 package api_test
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
-
-// chromiumPath finds Debian's chromium (make browser-deps installs it). With
-// none, the test skips, or fails when CI is set.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{os.Getenv("GRIDD_CHROMIUM"), "chromium", "chromium-browser"} {
-		if name == "" {
-			continue
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("CI is set and chromium is not installed (make browser-deps installs it)")
-	}
-	t.Skip("chromium not installed (make browser-deps installs it)")
-	return ""
-}
 
 // artifactDir is where browser tests leave screenshots: GRIDD_ARTIFACTS, or
 // .artifacts at the repository root.
@@ -54,7 +29,6 @@ func artifactDir(t *testing.T) string {
 // error, a code search must fly to the grid, and a click must show the grid
 // under the pointer and the lookup's answer.
 func TestMapPageInBrowser(t *testing.T) {
-	exe := chromiumPath(t)
 	e := newTileEnv(t, 0)
 	if r := fetch(t, e.ts.URL+"/map/assets/map.js", nil); r.status != http.StatusOK {
 		if os.Getenv("CI") != "" {
@@ -62,65 +36,9 @@ func TestMapPageInBrowser(t *testing.T) {
 		}
 		t.Skip("the map bundle is not built: run make web")
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		// WebGL without a GPU: SwiftShader, which Chromium asks to be named.
-		chromedp.Flag("enable-unsafe-swiftshader", true),
-		chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	var mu sync.Mutex
-	var consoleErrors []string
-	chromedp.Listen(ctx, func(ev any) { //nolint:errcheck
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				var parts []string
-				for _, a := range ev.Args {
-					parts = append(parts, string(a.Value)+a.Description)
-				}
-				consoleErrors = append(consoleErrors, strings.Join(parts, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			consoleErrors = append(consoleErrors, msg)
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError {
-				consoleErrors = append(consoleErrors, ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		}
-	})
-
-	url := e.ts.URL + "/map?center=116.41,39.91&zoom=15&layers=communities,grids"
-	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("chromium could not start or load the page: %v", err)
-		}
-		t.Skipf("chromium could not start: %v", err)
-	}
+	b := newBrowser(t, 1280, 800)
+	ctx := b.ctx
+	b.open(t, e.ts.URL+"/map?center=116.41,39.91&zoom=15&layers=communities,grids")
 	ready := false
 	deadline := time.Now().Add(60 * time.Second)
 	for !ready {
@@ -223,26 +141,14 @@ func TestMapPageInBrowser(t *testing.T) {
 	if !strings.Contains(lookup, "grids: 110101001008015") || !strings.Contains(lookup, "communities: 110101001008 灯市口社区") {
 		t.Errorf("click panel shows %q, want grid 110101001008015 in 灯市口社区", lookup)
 	}
-	// The lookup API answers the click; until it is mounted the page shows
-	// its error, and the test checks the grid in the answer once it is.
-	if status == "200" && !strings.Contains(lookup, "110101001008015") {
-		t.Errorf("lookup answered 200 without the grid: %q", lookup)
-	} else if status != "200" && !strings.Contains(lookup, "lookup: "+status) {
-		t.Errorf("lookup error %s not shown: %q", status, lookup)
+	// The lookup API answers the click with the grid and its parents.
+	if status != "200" || !strings.Contains(lookup, `"code": "110101001008015"`) || !strings.Contains(lookup, "东华门街道") {
+		t.Errorf("lookup after the click: status %s, panel %q; want 200 naming grid 110101001008015 in 东华门街道", status, lookup)
 	}
-	t.Logf("click panel (lookup status %s):\n%s", status, lookup)
-
-	mu.Lock()
-	defer mu.Unlock()
-	for _, c := range consoleErrors {
-		// The lookup's own failure (until it is mounted) is the page fetching
-		// a 404; anything else is an error of the page.
-		if strings.Contains(c, "/v1/lookup") {
-			continue
-		}
+	t.Logf("click panel:\n%s", lookup)
+	for _, c := range b.consoleErrors() {
 		t.Errorf("console error: %s", c)
 	}
-	fmt.Fprintln(os.Stderr, "map page checked in", exe)
 }
 
 func uniq(s []string) []string {

@@ -1,16 +1,13 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -20,7 +17,6 @@ import (
 // search flies to a component, and no console error is raised. Screenshots
 // go to the artifacts directory.
 func TestMapComponentsInBrowser(t *testing.T) {
-	exe := chromiumPath(t)
 	e := newTileEnv(t, 0)
 	if r := fetch(t, e.ts.URL+"/map/assets/map.js", nil); r.status != http.StatusOK {
 		if os.Getenv("CI") != "" {
@@ -29,37 +25,9 @@ func TestMapComponentsInBrowser(t *testing.T) {
 		t.Skip("the map bundle is not built: run make web")
 	}
 	e.addComponents(t, 2000, 1)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("enable-unsafe-swiftshader", true), chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1024, 768))
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	var mu sync.Mutex
-	var consoleErrors []string
-	chromedp.Listen(ctx, func(ev any) { //nolint:errcheck
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				consoleErrors = append(consoleErrors, "console error")
-			}
-		case *runtime.EventExceptionThrown:
-			consoleErrors = append(consoleErrors, ev.ExceptionDetails.Text)
-		}
-	})
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.ts.URL+"/map?center=116.42,39.91&zoom=13&layers=components,grids")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("chromium could not start or load the page: %v", err)
-		}
-		t.Skipf("chromium could not start: %v", err)
-	}
+	b := newBrowser(t, 1024, 768)
+	ctx := b.ctx
+	b.open(t, e.ts.URL+"/map?center=116.42,39.91&zoom=13&layers=components,grids")
 	idle := func(what string) {
 		t.Helper()
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.griddReady === true && !griddMap.isMoving() && griddMap.areTilesLoaded()`,
@@ -128,9 +96,7 @@ func TestMapComponentsInBrowser(t *testing.T) {
 		t.Errorf("search status %q", status)
 	}
 	shot("map-components-z17.png")
-	mu.Lock()
-	defer mu.Unlock()
-	if len(consoleErrors) > 0 {
-		t.Errorf("console errors: %v", consoleErrors)
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -23,16 +22,7 @@ func routeServer(t *testing.T) (*httptest.Server, *pgxpool.Pool) {
 	t.Helper()
 	pool, _ := lookupDB(t)
 	st := postgis.NewStore(pool)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	loc := grids.NewLocator(st, nil)
-	go loc.Run(ctx, 300*time.Millisecond) //nolint:errcheck
-	for deadline := time.Now().Add(10 * time.Second); loc.Index() == nil; {
-		if time.Now().After(deadline) {
-			t.Fatal("index not loaded")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	loc := runningLocator(t, st)
 	srv := api.New(api.Config{Lookup: loc, RoutingAdmin: st, Tokens: st,
 		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}})
 	ts := httptest.NewServer(srv.Handler())

@@ -72,7 +72,7 @@ func newTileEnvTB(t testing.TB, maxTileBytes int) *tileEnv {
 		t.Fatal(err)
 	}
 	svc := tiles.NewService(st, 64<<20, maxTileBytes)
-	srv := api.New(api.Config{Ready: st.Ready, Divisions: st, Version: "test", Tiles: svc, Places: st})
+	srv := api.New(api.Config{Ready: st.Ready, Divisions: st, Version: "test", Tiles: svc, Places: st, Lookup: runningLocator(t, st)})
 	srv.Handler() // building the router twice registers the tile metrics once
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); cancel() })
