@@ -174,11 +174,6 @@ func (d *cellDirectory) candidates(x, y float64) []cellEntry {
 	}
 }
 
-func (d *cellDirectory) memoryBytes() int {
-	return 16*cap(d.slots) + 24*cap(d.entries) + 4*cap(d.bigIDs) +
-		8*cap(d.big.boxes) + 4*cap(d.big.index)
-}
-
 type codeID struct {
 	code uint64
 	id   uint32

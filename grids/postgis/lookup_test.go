@@ -54,11 +54,6 @@ func loadTestPartition(t *testing.T, pool *pgxpool.Pool, seed int64) {
 	}
 }
 
-type testPoint struct {
-	id int
-	p  orb.Point
-}
-
 // oracleOwners asks PostGIS for gridd_grid_at of every point.
 func oracleOwners(t *testing.T, pool *pgxpool.Pool, pts []orb.Point) []string {
 	t.Helper()
