@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/project"
 )
 
 // CRS names a coordinate system a point can arrive in. Everything gridd stores
@@ -58,6 +59,15 @@ func ToWGS84(p orb.Point, c CRS) orb.Point {
 		return GCJ02ToWGS84(BD09ToGCJ02(p))
 	}
 	return p
+}
+
+// GeometryToWGS84 converts every coordinate of g from c to WGS-84 in place
+// and returns g (a Point, being a value, comes back converted).
+func GeometryToWGS84(g orb.Geometry, c CRS) orb.Geometry {
+	if c == WGS84 || c == CGCS2000 || c == "" || g == nil {
+		return g
+	}
+	return project.Geometry(g, func(p orb.Point) orb.Point { return ToWGS84(p, c) })
 }
 
 // FromWGS84 converts a WGS-84 point to c (the published forward transforms).

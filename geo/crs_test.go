@@ -78,3 +78,26 @@ func ExampleToWGS84() {
 	fmt.Printf("%.6f %.6f\n", w[0], w[1])
 	// Output: 116.404000 39.915000
 }
+
+func TestGeometryToWGS84(t *testing.T) {
+	want := orb.Polygon{{{116.40, 39.90}, {116.41, 39.90}, {116.41, 39.91}, {116.40, 39.90}}}
+	for _, c := range []CRS{GCJ02, BD09} {
+		g := orb.Polygon{make(orb.Ring, len(want[0]))}
+		for i, p := range want[0] {
+			g[0][i] = FromWGS84(p, c)
+		}
+		got := GeometryToWGS84(g, c).(orb.Polygon)
+		for i, p := range got[0] {
+			if d := DistanceM(p, want[0][i]); d > 0.001 {
+				t.Errorf("%s vertex %d came back %.4f m off", c, i, d)
+			}
+		}
+	}
+	pt := GeometryToWGS84(FromWGS84(orb.Point{116.4, 39.9}, GCJ02), GCJ02).(orb.Point)
+	if d := DistanceM(pt, orb.Point{116.4, 39.9}); d > 0.001 {
+		t.Errorf("point came back %.4f m off", d)
+	}
+	if g := GeometryToWGS84(orb.Point{116.4, 39.9}, CGCS2000); g != (orb.Point{116.4, 39.9}) {
+		t.Errorf("cgcs2000 moved a point: %v", g)
+	}
+}

@@ -119,7 +119,7 @@ func ComponentFromGeoJSON(index int, raw []byte, crs geo.CRS) (ComponentFeature,
 	if err := CheckComponentFeature(&f); err != nil {
 		return f, err
 	}
-	f.Geom = transformGeometry(f.Geom, crs)
+	f.Geom = geo.GeometryToWGS84(f.Geom, crs)
 	return f, nil
 }
 
@@ -223,7 +223,7 @@ func componentFromRecord(i int, cols, rec []string, lonCol, latCol int, crs geo.
 	if err := CheckComponentFeature(&f); err != nil {
 		return f, err
 	}
-	f.Geom = transformGeometry(f.Geom, crs)
+	f.Geom = geo.GeometryToWGS84(f.Geom, crs)
 	return f, nil
 }
 
@@ -234,24 +234,4 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
-}
-
-// transformGeometry converts a point, line or polygon from crs to WGS-84.
-func transformGeometry(g orb.Geometry, crs geo.CRS) orb.Geometry {
-	if crs == geo.WGS84 || crs == geo.CGCS2000 || crs == "" {
-		return g
-	}
-	switch g := g.(type) {
-	case orb.Point:
-		return geo.ToWGS84(g, crs)
-	case orb.LineString:
-		out := make(orb.LineString, len(g))
-		for i, p := range g {
-			out[i] = geo.ToWGS84(p, crs)
-		}
-		return out
-	case orb.Polygon:
-		return transformMultiPolygon(orb.MultiPolygon{g}, crs)[0]
-	}
-	return g
 }

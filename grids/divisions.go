@@ -162,9 +162,7 @@ func parseDivisionFeature(i int, raw json.RawMessage, crs geo.CRS) (DivisionFeat
 	if err := checkChinaRange(f.Geom); err != nil {
 		return f, err
 	}
-	if crs != geo.WGS84 && crs != geo.CGCS2000 {
-		f.Geom = transformMultiPolygon(f.Geom, crs)
-	}
+	geo.GeometryToWGS84(f.Geom, crs)
 	return f, nil
 }
 
@@ -189,19 +187,4 @@ func checkChinaRange(mp orb.MultiPolygon) error {
 		}
 	}
 	return nil
-}
-
-func transformMultiPolygon(mp orb.MultiPolygon, crs geo.CRS) orb.MultiPolygon {
-	out := make(orb.MultiPolygon, len(mp))
-	for i, poly := range mp {
-		out[i] = make(orb.Polygon, len(poly))
-		for j, ring := range poly {
-			r := make(orb.Ring, len(ring))
-			for k, p := range ring {
-				r[k] = geo.ToWGS84(p, crs)
-			}
-			out[i][j] = r
-		}
-	}
-	return out
 }

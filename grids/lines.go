@@ -96,15 +96,15 @@ func parseLineFeature(i int, raw json.RawMessage, crs geo.CRS) (LineFeature, err
 		if len(ls) < 2 {
 			return f, fmt.Errorf("a line has %d point(s); it needs at least 2", len(ls))
 		}
-		for k, p := range ls {
+		for _, p := range ls {
 			if !geo.InChina(p) {
 				if geo.InChina(orb.Point{p[1], p[0]}) {
 					return f, fmt.Errorf("coordinate [%g, %g] is outside China; it looks like lat,lon: GeoJSON wants lon,lat", p[0], p[1])
 				}
 				return f, fmt.Errorf("coordinate [%g, %g] is outside China", p[0], p[1])
 			}
-			ls[k] = geo.ToWGS84(p, crs)
 		}
 	}
+	geo.GeometryToWGS84(f.Geom, crs)
 	return f, nil
 }
