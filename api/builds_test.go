@@ -54,18 +54,7 @@ func newBuildServer(t *testing.T) (*httptest.Server, string, string) {
 // post sends a JSON body with the token (none when empty).
 func post(t *testing.T, url, token, body string) (int, http.Header, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	return request(t, http.MethodPost, url, token, body)
 }
 
 type jobJSON struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,23 +39,14 @@ var tokens = map[string]string{}
 
 func send(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for base, tok := range tokens {
+	tok := ""
+	for base, bt := range tokens {
 		if strings.HasPrefix(url, base) {
-			req.Header.Set("Authorization", "Bearer "+tok)
+			tok = bt
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	status, _, b := request(t, method, url, tok, body)
+	return status, b
 }
 
 type routed struct {
