@@ -30,7 +30,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer st.Close()
 
-	cfg, loc := withLookup(e, st, withTiles(ctx, e, st, tileOpts, api.Config{
+	feed := &changeFeed{Store: st}
+	cfg, loc := withLookup(e, feed, withTiles(ctx, e, feed, tileOpts, api.Config{
 		Logger:     e.log,
 		Ready:      st.Ready,
 		Divisions:  st,
@@ -49,6 +50,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv := api.New(cfg)
 	watchIndex(srv.Registry(), loc)
 	go loc.Run(ctx, 500*time.Millisecond) //nolint:errcheck // ends with ctx; failures are logged
+	go feed.run(ctx, e, 500*time.Millisecond)
 	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()

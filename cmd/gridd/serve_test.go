@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
+
 	"gridd/grids/postgis/pgtest"
+	"gridd/tiles"
 )
 
 // gridd serve migrates an empty database, becomes ready, mounts the
@@ -78,6 +83,40 @@ func TestServeStartsAndStops(t *testing.T) {
 			t.Errorf("GET %s: %s, want the lookup's outside error", path, body)
 		}
 	}
+	// Invariants 4 and 5 through the server's own wiring: a grid committed by
+	// plain SQL is seen by lookups and by a tile already in the cache within
+	// one second.
+	x, y, _, _ := tiles.Covering(orb.Bound{Min: orb.Point{116.405, 39.905}, Max: orb.Point{116.405, 39.905}}, 14)
+	tileURL := fmt.Sprintf("%s/tiles/grids/14/%d/%d.mvt", base, x, y)
+	if status, _ := fetchBody(t, tileURL); status != 200 {
+		t.Fatalf("tile before the edit: %d", status)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	const code = "110101001001001"
+	if _, err := pool.Exec(ctx, `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
+		VALUES ($1, left($1, 12), left($1, 9), left($1, 6), ST_MakeEnvelope(116.40, 39.90, 116.41, 39.91, 4326), 1)`, code); err != nil {
+		t.Fatal(err)
+	}
+	committed := time.Now()
+	var lookupSeen, tileSeen time.Duration
+	for (lookupSeen == 0 || tileSeen == 0) && time.Since(committed) < 5*time.Second {
+		if _, b := fetchBody(t, base+"/v1/lookup?lon=116.405&lat=39.905"); lookupSeen == 0 && strings.Contains(b, code) {
+			lookupSeen = time.Since(committed)
+		}
+		if _, b := fetchBody(t, tileURL); tileSeen == 0 && strings.Contains(b, code) {
+			tileSeen = time.Since(committed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("after the commit: lookup saw it in %v, the tile in %v", lookupSeen, tileSeen)
+	if lookupSeen == 0 || lookupSeen > time.Second || tileSeen == 0 || tileSeen > time.Second {
+		t.Errorf("edit seen by lookup after %v and by the tile after %v, want both within 1 s (0: never)", lookupSeen, tileSeen)
+	}
+
 	cancel()
 	select {
 	case err := <-done:
@@ -90,4 +129,15 @@ func TestServeStartsAndStops(t *testing.T) {
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("serve still answers after shutdown")
 	}
+}
+
+func fetchBody(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

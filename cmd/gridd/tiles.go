@@ -4,11 +4,9 @@ import (
 	"context"
 	"flag"
 	"os"
-	"time"
 
 	"gridd/api"
 	"gridd/grids"
-	"gridd/grids/postgis"
 	"gridd/tiles"
 )
 
@@ -42,26 +40,22 @@ func tileFlags(fs *flag.FlagSet) *tileOptions {
 }
 
 // withTiles adds the tile service, the glyphs and the code search to the
-// server's configuration, and keeps the tile cache fresh from the change feed
-// on a listener of its own until ctx ends.
-func withTiles(ctx context.Context, e *env, st *postgis.Store, o *tileOptions, cfg api.Config) api.Config {
-	cfg.Tiles, cfg.Glyphs = startTiles(ctx, e, st, o)
+// server's configuration, and keeps the tile cache fresh from the shared
+// change feed until ctx ends.
+func withTiles(ctx context.Context, e *env, feed *changeFeed, o *tileOptions, cfg api.Config) api.Config {
+	st := feed.Store
+	cfg.Tiles, cfg.Glyphs = startTiles(ctx, e, feed, o)
 	cfg.Places = st
 	cfg.PublicURL, cfg.Basemap, cfg.BasemapAttribution = o.publicURL, o.basemap, o.attribution
 	return cfg
 }
 
-func startTiles(ctx context.Context, e *env, st *postgis.Store, o *tileOptions) (*tiles.Service, *tiles.Glyphs) {
-	svc := tiles.NewService(st, int64(o.cacheMB)<<20, o.maxTileKB<<10)
-	go func() {
-		err := st.Listen(ctx, 5*time.Second, func(c grids.Change) {
-			n := svc.Apply(c)
-			e.log.Debug("tile_cache_invalidated", "table", c.Table, "op", c.Op, "version", c.Version, "all", c.All, "dropped", n)
-		})
-		if err != nil && ctx.Err() == nil {
-			e.log.Error("tile_change_feed_stopped", "error", err)
-		}
-	}()
+func startTiles(ctx context.Context, e *env, feed *changeFeed, o *tileOptions) (*tiles.Service, *tiles.Glyphs) {
+	svc := tiles.NewService(feed.Store, int64(o.cacheMB)<<20, o.maxTileKB<<10)
+	go feed.Listen(ctx, 0, func(c grids.Change) { //nolint:errcheck // ends with ctx
+		n := svc.Apply(c)
+		e.log.Debug("tile_cache_invalidated", "table", c.Table, "op", c.Op, "version", c.Version, "all", c.All, "dropped", n)
+	})
 	var extra [][]byte
 	paths := cjkFonts
 	if o.cjkFont != "" {
