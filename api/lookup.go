@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/paulmach/orb"
@@ -18,9 +20,10 @@ import (
 	"gridd/grids"
 )
 
-// Lookup is what the lookup endpoints need: the in-memory grid index.
+// Lookup is what the lookup endpoints need: the current view of the
+// in-memory grid index, nil until it is first loaded (grids.Locator).
 type Lookup interface {
-	Lookup(p orb.Point, opt grids.LookupOptions) (grids.Location, error)
+	Index() *geo.View
 }
 
 // MaxBatchPoints is the most points one POST /v1/lookup may carry.
@@ -48,7 +51,11 @@ func (s *Server) getLookup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	loc, err := s.cfg.Lookup.Lookup(geo.ToWGS84(orb.Point{lon, lat}, crs), opt)
+	ix := s.cfg.Lookup.Index()
+	if ix == nil {
+		return lookupError(grids.ErrNotReady)
+	}
+	loc, err := grids.LocateIn(ix, geo.ToWGS84(orb.Point{lon, lat}, crs), opt)
 	if err != nil {
 		return lookupError(err)
 	}
@@ -58,26 +65,33 @@ func (s *Server) getLookup(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+// batchBlock is how many points of a batch are encoded into one buffer;
+// blocks are encoded in parallel and written in input order.
+const batchBlock = 4096
+
+// blockBuffers recycles the encoding buffers of batch blocks.
+var blockBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
 // POST /v1/lookup {"crs":"gcj02","points":[[lon,lat],...],"accuracy_m":..}
 // → {"results":[...]} in input order, null for a point outside every grid.
+//
+// A batch is read whole and checked before anything is written, so bad
+// input is always a 400 naming the point. The owners of all points are then
+// found in one pass in spatial order, and the results are encoded in blocks
+// on every core and streamed out in input order.
 func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		CRS       string          `json:"crs"`
-		Points    json.RawMessage `json:"points"`
-		AccuracyM *float64        `json:"accuracy_m"`
-		MaxSnapM  *float64        `json:"max_snap_m"`
+	body, err := readBody(w, r, 64<<20)
+	if err != nil {
+		return err
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<20)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		return grids.Invalid("body", "want {\"crs\": ..., \"points\": [[lon, lat], ...]}: %v", err)
+	defer blockBuffers.Put(&body)
+	req, err := parseBatchRequest(body)
+	if err != nil {
+		return err
 	}
 	crs, err := geo.ParseCRS(req.CRS)
 	if err != nil {
 		return grids.Invalid("crs", "%v", err)
-	}
-	pts, err := parsePoints(req.Points, MaxBatchPoints)
-	if err != nil {
-		return err
 	}
 	var opt grids.LookupOptions
 	if req.AccuracyM != nil {
@@ -92,86 +106,203 @@ func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 		}
 		opt.MaxSnapM = snapOption(*req.MaxSnapM)
 	}
-	for i, p := range pts {
-		if err := checkLonLat(fmt.Sprintf("points[%d]", i), p[0], p[1]); err != nil {
-			return err
+	ix := s.cfg.Lookup.Index()
+	if ix == nil {
+		return lookupError(grids.ErrNotReady)
+	}
+	pts := req.Points
+	if crs != geo.WGS84 {
+		for i, p := range pts {
+			pts[i] = geo.ToWGS84(p, crs)
 		}
 	}
-	// Large batches are answered in parallel chunks, written in input order.
 	workers := runtime.GOMAXPROCS(0)
-	if len(pts) < 2048 {
-		workers = 1
+	batch := grids.NewBatch(ix, pts, opt, workers)
+
+	nb := (len(pts) + batchBlock - 1) / batchBlock
+	blocks := make([]*[]byte, nb)
+	ready := make([]chan struct{}, nb)
+	for j := range ready {
+		ready[j] = make(chan struct{})
 	}
-	chunks := make([][]byte, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		lo, hi := k*len(pts)/workers, (k+1)*len(pts)/workers
-		wg.Add(1)
-		go func(k int) {
-			defer wg.Done()
-			buf := make([]byte, 0, (hi-lo)*320)
-			for i := lo; i < hi; i++ {
-				if i > 0 {
-					buf = append(buf, ',')
-				}
-				loc, err := s.cfg.Lookup.Lookup(geo.ToWGS84(pts[i], crs), opt)
-				switch {
-				case err == nil:
-					buf = appendLocation(buf, &loc)
-				case errors.Is(err, grids.ErrOutside):
-					buf = append(buf, "null"...)
-				default:
-					errs[k] = err
+	var next atomic.Int64
+	for range min(workers, nb) {
+		go func() {
+			var loc grids.Location
+			for {
+				j := int(next.Add(1) - 1)
+				if j >= nb {
 					return
 				}
+				buf := blockBuffers.Get().(*[]byte)
+				b := (*buf)[:0]
+				for i := j * batchBlock; i < min(len(pts), (j+1)*batchBlock); i++ {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					if batch.Locate(i, &loc) {
+						b = appendLocation(b, &loc)
+					} else {
+						b = append(b, "null"...)
+					}
+				}
+				*buf = b
+				blocks[j] = buf
+				close(ready[j])
 			}
-			chunks[k] = buf
-		}(k)
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return lookupError(err)
-		}
+		}()
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	if _, err := w.Write([]byte(`{"results":[`)); err != nil {
-		return err
-	}
-	for _, c := range chunks {
-		if _, err := w.Write(c); err != nil {
-			return err
+	_, err = w.Write([]byte(`{"results":[`))
+	for j := range nb {
+		<-ready[j]
+		if err == nil {
+			_, err = w.Write(*blocks[j])
 		}
+		blockBuffers.Put(blocks[j])
+	}
+	if err != nil {
+		return err
 	}
 	_, err = w.Write([]byte("]}\n"))
 	return err
 }
 
-// parsePoints reads a JSON array of [lon, lat] pairs. It is hand-written
-// because a batch carries up to 100,000 of them.
-func parsePoints(raw json.RawMessage, limit int) ([]orb.Point, error) {
-	b := raw
-	i := 0
-	ws := func() {
-		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-			i++
-		}
+// readBody reads the whole request body, at most limit bytes, into a
+// recycled buffer; return the buffer to blockBuffers when done.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body has %d bytes; at most %d are accepted", r.ContentLength, limit)}
 	}
+	buf := *blockBuffers.Get().(*[]byte)
+	if n := int(r.ContentLength); n > 0 && cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	rb := bytes.NewBuffer(buf[:0])
+	if _, err := rb.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+		}
+		return nil, grids.Invalid("body", "could not be read: %v", err)
+	}
+	return rb.Bytes(), nil
+}
+
+// batchRequest is the body of POST /v1/lookup.
+type batchRequest struct {
+	CRS       string
+	Points    []orb.Point
+	AccuracyM *float64
+	MaxSnapM  *float64
+}
+
+// parseBatchRequest reads a batch lookup body. The top-level object is
+// scanned by hand so that the points, up to 100,000 of them, are parsed in
+// a single pass straight from the body; the other members go through
+// encoding/json.
+func parseBatchRequest(b []byte) (batchRequest, error) {
+	var req batchRequest
+	malformed := func(i int, want string) error {
+		return grids.Invalid("body", "malformed JSON at byte %d: want %s; the body is {\"crs\": ..., \"points\": [[lon, lat], ...]}", i, want)
+	}
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return req, malformed(i, "an object")
+	}
+	i = skipSpace(b, i+1)
+	seenPoints := false
+	for n := 0; ; n++ {
+		if i < len(b) && b[i] == '}' && n == 0 {
+			break
+		}
+		// The member's name.
+		if i >= len(b) || b[i] != '"' {
+			return req, malformed(i, "a member name")
+		}
+		dec := json.NewDecoder(bytes.NewReader(b[i:]))
+		var name string
+		if err := dec.Decode(&name); err != nil {
+			return req, malformed(i, "a member name")
+		}
+		i = skipSpace(b, i+int(dec.InputOffset()))
+		if i >= len(b) || b[i] != ':' {
+			return req, malformed(i, "':'")
+		}
+		i = skipSpace(b, i+1)
+		// Its value.
+		var err error
+		switch name {
+		case "points":
+			req.Points, i, err = parsePoints(b, i, MaxBatchPoints)
+			seenPoints = true
+		case "crs":
+			i, err = decodeMember(b, i, name, &req.CRS)
+		case "accuracy_m":
+			i, err = decodeMember(b, i, name, &req.AccuracyM)
+		case "max_snap_m":
+			i, err = decodeMember(b, i, name, &req.MaxSnapM)
+		default:
+			var skip json.RawMessage
+			i, err = decodeMember(b, i, name, &skip)
+		}
+		if err != nil {
+			return req, err
+		}
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			break
+		}
+		return req, malformed(i, "',' or '}'")
+	}
+	if !seenPoints || req.Points == nil {
+		return req, grids.Invalid("points", "is required: [[lon, lat], ...]")
+	}
+	return req, nil
+}
+
+// decodeMember decodes the JSON value at b[i:] into v and returns the
+// offset after it.
+func decodeMember(b []byte, i int, name string, v any) (int, error) {
+	dec := json.NewDecoder(bytes.NewReader(b[i:]))
+	if err := dec.Decode(v); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return 0, grids.Invalid(name, "must be a %s, not a JSON %s", typ.Type, typ.Value)
+		}
+		return 0, grids.Invalid("body", "malformed JSON in %q at byte %d: %v", name, i, err)
+	}
+	return i + int(dec.InputOffset()), nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// parsePoints reads the JSON array of [lon, lat] pairs at b[i:], checking
+// each coordinate's range, and returns the offset after it. A JSON null is
+// no points.
+func parsePoints(b []byte, i, limit int) ([]orb.Point, int, error) {
 	bad := func(n int, why string) error {
 		return grids.Invalid(fmt.Sprintf("points[%d]", n), "%s; want [lon, lat]", why)
 	}
-	ws()
-	if len(b) == 0 || string(b[i:]) == "null" {
-		return nil, grids.Invalid("points", "is required: [[lon, lat], ...]")
+	if len(b)-i >= 4 && string(b[i:i+4]) == "null" {
+		return nil, i + 4, nil
 	}
-	if b[i] != '[' {
-		return nil, grids.Invalid("points", "must be an array of [lon, lat] pairs")
+	if i >= len(b) || b[i] != '[' {
+		return nil, i, grids.Invalid("points", "must be an array of [lon, lat] pairs")
 	}
 	i++
-	var out []orb.Point
+	out := make([]orb.Point, 0, min(limit, len(b)/16))
 	num := func(n int) (float64, error) {
-		ws()
+		i = skipSpace(b, i)
 		j := i
 		for j < len(b) && (b[j] == '-' || b[j] == '+' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' || (b[j] >= '0' && b[j] <= '9')) {
 			j++
@@ -183,41 +314,45 @@ func parsePoints(raw json.RawMessage, limit int) ([]orb.Point, error) {
 		if err != nil {
 			return 0, bad(n, fmt.Sprintf("%q is not a number", b[i:j]))
 		}
-		i = j
-		ws()
+		i = skipSpace(b, j)
 		return f, nil
 	}
 	for n := 0; ; n++ {
-		ws()
+		i = skipSpace(b, i)
 		if i < len(b) && b[i] == ']' && n == 0 {
 			i++
 			break
 		}
 		if n >= limit {
-			return nil, grids.Invalid("points", "more than %d points; at most %d per request", limit, limit)
+			return nil, i, grids.Invalid("points", "more than %d points; at most %d per request", limit, limit)
 		}
 		if i >= len(b) || b[i] != '[' {
-			return nil, bad(n, "not an array")
+			return nil, i, bad(n, "not an array")
 		}
 		i++
 		lon, err := num(n)
 		if err != nil {
-			return nil, err
+			return nil, i, err
 		}
 		if i >= len(b) || b[i] != ',' {
-			return nil, bad(n, "needs two numbers")
+			return nil, i, bad(n, "needs two numbers")
 		}
 		i++
 		lat, err := num(n)
 		if err != nil {
-			return nil, err
+			return nil, i, err
 		}
 		if i >= len(b) || b[i] != ']' {
-			return nil, bad(n, "needs exactly two numbers")
+			return nil, i, bad(n, "needs exactly two numbers")
 		}
 		i++
+		if !(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90) {
+			if err := checkLonLat(fmt.Sprintf("points[%d]", n), lon, lat); err != nil {
+				return nil, i, err
+			}
+		}
 		out = append(out, orb.Point{lon, lat})
-		ws()
+		i = skipSpace(b, i)
 		if i < len(b) && b[i] == ',' {
 			i++
 			continue
@@ -226,9 +361,9 @@ func parsePoints(raw json.RawMessage, limit int) ([]orb.Point, error) {
 			i++
 			break
 		}
-		return nil, grids.Invalid("points", "malformed array after points[%d]", n)
+		return nil, i, grids.Invalid("points", "malformed array after points[%d]", n)
 	}
-	return out, nil
+	return out, i, nil
 }
 
 func lookupError(err error) error {

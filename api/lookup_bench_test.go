@@ -3,23 +3,22 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/paulmach/orb"
 
 	"gridd/geo"
-	"gridd/grids"
 	"gridd/grids/synth"
 )
 
 type benchLookup struct{ ix *geo.View }
 
-func (b benchLookup) Lookup(p orb.Point, opt grids.LookupOptions) (grids.Location, error) {
-	return grids.LocateIn(b.ix, p, opt)
-}
+func (b benchLookup) Index() *geo.View { return b.ix }
 
 // BenchmarkBatchLookup: one POST /v1/lookup of 100,000 random points over
 // about 100k grids, handler only (no network).
@@ -64,4 +63,32 @@ func BenchmarkGetLookup(b *testing.B) {
 			b.Fatal(w.Code, w.Body.String())
 		}
 	}
+}
+
+// BenchmarkHTTPGetLookup: GET /v1/lookup over loopback with keep-alive,
+// eight clients, client and server in this process.
+func BenchmarkHTTPGetLookup(b *testing.B) {
+	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 320, NY: 320, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
+	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler())
+	defer ts.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8, MaxConnsPerHost: 8}}
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewSource(1))
+		for pb.Next() {
+			url := ts.URL + "/v1/lookup?lon=" + strconv.FormatFloat(116.0+rng.Float64()*0.288, 'f', 7, 64) + "&lat=" + strconv.FormatFloat(39.5+rng.Float64()*0.288, 'f', 7, 64)
+			resp, err := client.Get(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body) //nolint:errcheck
+			resp.Body.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }

@@ -172,38 +172,67 @@ func TestLookupBatch(t *testing.T) {
 	if status, body := post(`{"points":[]}`); status != 200 || !strings.Contains(body, `{"results":[]}`) {
 		t.Errorf("empty batch: %d %s", status, body)
 	}
-	// A batch large enough to be answered in parallel chunks keeps input
-	// order: every result equals the single lookup of its point.
+	// A batch large enough to be answered in parallel blocks keeps input
+	// order, and every result is exactly the single lookup of its point,
+	// snapped points and candidates included.
 	var pts []string
 	var single []string
 	for i := 0; i < 5000; i++ {
 		lon, lat := 116.3995+float64(i%71)*0.00015, 39.8995+float64(i%67)*0.00016
 		pts = append(pts, fmt.Sprintf("[%.5f,%.5f]", lon, lat))
-		_, body := get(t, fmt.Sprintf("%s/v1/lookup?lon=%.5f&lat=%.5f", ts.URL, lon, lat))
-		code := ""
-		if i := strings.Index(body, `"grid":{"code":"`); i >= 0 {
-			code = body[i+16 : i+31]
+		status, body := get(t, fmt.Sprintf("%s/v1/lookup?lon=%.5f&lat=%.5f&accuracy_m=30", ts.URL, lon, lat))
+		switch status {
+		case 200:
+			single = append(single, strings.TrimSpace(body))
+		case 404:
+			single = append(single, "null")
+		default:
+			t.Fatalf("single lookup %d: %d %s", i, status, body)
 		}
-		single = append(single, code)
 	}
-	status, body = post(`{"points":[` + strings.Join(pts, ",") + `]}`)
+	status, body = post(`{"accuracy_m":30,"ignored":{"a":[1,2]},"points":[` + strings.Join(pts, ",") + `]}`)
 	if status != 200 {
 		t.Fatalf("large batch: %d %.200s", status, body)
 	}
-	res.Results = nil
-	if err := json.Unmarshal([]byte(body), &res); err != nil {
+	var raw struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Results) != len(single) {
-		t.Fatalf("large batch: %d results for %d points", len(res.Results), len(single))
+	if len(raw.Results) != len(single) {
+		t.Fatalf("large batch: %d results for %d points", len(raw.Results), len(single))
 	}
-	for i, r := range res.Results {
-		got := ""
-		if r != nil {
-			got = string(r.Grid.Code)
+	kinds := map[string]int{}
+	for i, r := range raw.Results {
+		if string(r) != single[i] {
+			t.Fatalf("large batch result %d:\n%s\nsingle lookup:\n%s", i, r, single[i])
 		}
-		if got != single[i] {
-			t.Fatalf("large batch result %d: %q, single lookup %q", i, got, single[i])
+		switch {
+		case string(r) == "null":
+			kinds["outside"]++
+		case strings.Contains(string(r), `"snapped":true`):
+			kinds["snapped"]++
+		case !strings.Contains(string(r), `"candidates":[]`):
+			kinds["candidates"]++
+		}
+	}
+	if kinds["outside"] == 0 || kinds["snapped"] == 0 || kinds["candidates"] == 0 {
+		t.Errorf("the large batch should hold outside, snapped and candidate results: %v", kinds)
+	}
+
+	for _, c := range []struct{ body, want string }{
+		{`[[116.4,39.9]]`, "body: malformed JSON at byte 0: want an object"},
+		{`{"points":[[116.4,39.9]]`, "body: malformed JSON at byte 24: want ',' or '}'"},
+		{`{"points":[[116.4,39.9]],"crs":5}`, "crs: must be a string"},
+		{`{"points":[[116.4,39.9]],"accuracy_m":"far"}`, "accuracy_m: must be a float64"},
+		{`{"points":[[116.4,39.9]],"crs":"mars"}`, "crs"},
+		{`{"points":[[116.4,39.9]],"accuracy_m":-1}`, "accuracy_m: -1 is out of range"},
+		{`{points:[]}`, "body: malformed JSON at byte 1: want a member name"},
+		{`{"points":[[1e999,39.9]]}`, `points[0]: \"1e999\" is not a number`},
+	} {
+		if status, body := post(c.body); status != 400 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s, want 400 with %q", c.body, status, body, c.want)
 		}
 	}
 

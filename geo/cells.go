@@ -67,7 +67,7 @@ func (d *cellDirectory) cell(x, y float64) (int64, int64) {
 // buildCellDirectory lists each cell's grids in code order, so that the
 // first grid of a cell that covers a point is its owner among that cell's
 // grids.
-func buildCellDirectory(boxes []orb.Bound, codes []uint64, off []uint32) cellDirectory {
+func buildCellDirectory(boxes []orb.Bound, recs []gridRec) cellDirectory {
 	var d cellDirectory
 	n := len(boxes)
 	if n == 0 {
@@ -95,7 +95,7 @@ func buildCellDirectory(boxes []orb.Bound, codes []uint64, off []uint32) cellDir
 	// order without comparing codes.
 	order := make([]codeID, n)
 	for i := range order {
-		order[i] = codeID{codes[i], uint32(i)}
+		order[i] = codeID{recs[i].code, uint32(i)}
 	}
 	slices.SortFunc(order, func(a, b codeID) int {
 		if a.code < b.code {
@@ -143,7 +143,7 @@ func buildCellDirectory(boxes []orb.Bound, codes []uint64, off []uint32) cellDir
 		j := i
 		for j < len(pairs) && pairs[j].key == pairs[i].key {
 			b := boxes[pairs[j].id]
-			d.entries[j] = cellEntry{down32(b.Min[0]), down32(b.Min[1]), up32(b.Max[0]), up32(b.Max[1]), pairs[j].id, off[pairs[j].id]}
+			d.entries[j] = cellEntry{down32(b.Min[0]), down32(b.Min[1]), up32(b.Max[0]), up32(b.Max[1]), pairs[j].id, recs[pairs[j].id].off}
 			j++
 		}
 		s := hashKey(pairs[i].key) & d.mask

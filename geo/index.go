@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
+	"unsafe"
 
 	"github.com/paulmach/orb"
 )
@@ -66,24 +68,30 @@ type IndexInput struct {
 // R-tree (16 entries a node) over the grid boxes. An index of a million grids
 // is a handful of large slices.
 type Index struct {
-	codes   []uint64  // grid code as a number (all codes have 15 digits)
-	area    []float64 // m²
-	version []int32
-	comm    []int32 // index into communities
-	// off[i] is where grid i starts in xy: the ring count, then per ring
-	// its point count and its points (x, y), closing point left out.
-	off   []uint32
+	recs  []gridRec
 	xy    []float64
 	tree  packedTree
 	cells cellDirectory
+	ext   orb.Bound // the extent of all grid boxes
 
 	communities []Named
 	commStreet  []int32
 	streets     []Named
 	streetDist  []int32
 	districts   []Named
-	mgmt        map[int32][]Named
+	mgmt        [][]Named // distinct management-grid lists; gridRec.mgmt points here
 	mapVersion  int64
+}
+
+// gridRec is what the index keeps per grid besides its coordinates, in one
+// 32-byte record so that describing a grid reads one cache line.
+type gridRec struct {
+	code    uint64  // grid code as a number (all codes have 15 digits)
+	area    float64 // m²
+	off     uint32  // where the grid starts in xy: the ring count, then per ring its point count and its points (x, y), closing point left out
+	version int32
+	comm    int32 // index into communities
+	mgmt    int32 // index into mgmt, -1 for none
 }
 
 // GridInfo is what the index knows about one grid.
@@ -151,12 +159,8 @@ func NewIndex(in IndexInput) (*Index, error) {
 	})
 
 	ix := &Index{
-		codes:      make([]uint64, n),
-		area:       make([]float64, n),
-		version:    make([]int32, n),
-		comm:       make([]int32, n),
-		off:        make([]uint32, n),
-		mgmt:       map[int32][]Named{},
+		recs:       make([]gridRec, n),
+		ext:        ext,
 		mapVersion: in.MapVersion,
 	}
 	npts, nrings := 0, 0
@@ -170,18 +174,18 @@ func NewIndex(in IndexInput) (*Index, error) {
 	commIdx := map[Code]int32{}
 	streetIdx := map[Code]int32{}
 	distIdx := map[Code]int32{}
+	mgmtIdx := map[string]int32{}
 	name := func(c Code) Named { return Named{Code: string(c), Name: in.Names[c]} }
 	boxes := make([]orb.Bound, n)
 	for k, it := range items {
 		g := in.Grids[it.i]
-		ix.codes[k] = it.code
-		ix.area[k] = g.AreaM2
-		ix.version[k] = int32(g.Version)
+		rec := &ix.recs[k]
+		*rec = gridRec{code: it.code, area: g.AreaM2, version: int32(g.Version), mgmt: -1}
 		boxes[k] = it.b
 		if len(ix.xy) > math.MaxUint32-1 {
 			return nil, fmt.Errorf("index: more coordinates than one index holds")
 		}
-		ix.off[k] = uint32(len(ix.xy))
+		rec.off = uint32(len(ix.xy))
 		ix.xy = append(ix.xy, float64(len(g.Polygon)))
 		for _, r := range g.Polygon {
 			m := len(r)
@@ -216,42 +220,64 @@ func NewIndex(in IndexInput) (*Index, error) {
 			ix.communities = append(ix.communities, name(cc))
 			ix.commStreet = append(ix.commStreet, si)
 		}
-		ix.comm[k] = ci
+		rec.comm = ci
 		if m := in.Mgmt[g.Code]; len(m) > 0 {
-			ix.mgmt[int32(k)] = append([]Named(nil), m...)
+			// Neighbouring grids mostly share their management grids:
+			// each distinct list is kept once.
+			var key strings.Builder
+			for _, n := range m {
+				key.WriteString(n.Code)
+				key.WriteByte(0)
+				key.WriteString(n.Name)
+				key.WriteByte(0)
+			}
+			mi, ok := mgmtIdx[key.String()]
+			if !ok {
+				mi = int32(len(ix.mgmt))
+				mgmtIdx[key.String()] = mi
+				ix.mgmt = append(ix.mgmt, append([]Named(nil), m...))
+			}
+			rec.mgmt = mi
 		}
 	}
 	ix.tree = buildPackedTree(boxes)
-	ix.cells = buildCellDirectory(boxes, ix.codes, ix.off)
+	ix.cells = buildCellDirectory(boxes, ix.recs)
 	return ix, nil
 }
 
 // Len is the number of grids in the index.
-func (ix *Index) Len() int { return len(ix.codes) }
+func (ix *Index) Len() int { return len(ix.recs) }
 
 // MapVersion is the change-feed version the index was built from.
 func (ix *Index) MapVersion() int64 { return ix.mapVersion }
 
 // Info describes grid id (0 <= id < Len()).
 func (ix *Index) Info(id int) GridInfo {
-	ci := ix.comm[id]
+	rec := &ix.recs[id]
+	ci := rec.comm
 	si := ix.commStreet[ci]
 	di := ix.streetDist[si]
+	var mgmt []Named
+	if rec.mgmt >= 0 {
+		mgmt = ix.mgmt[rec.mgmt]
+	}
 	return GridInfo{
-		Code:      ix.Code(id),
-		AreaM2:    ix.area[id],
-		Version:   int(ix.version[id]),
+		Code:      codeString(rec.code),
+		AreaM2:    rec.area,
+		Version:   int(rec.version),
 		Community: ix.communities[ci],
 		Street:    ix.streets[si],
 		District:  ix.districts[di],
-		Mgmt:      ix.mgmt[int32(id)],
+		Mgmt:      mgmt,
 	}
 }
 
 // Code is grid id's code.
-func (ix *Index) Code(id int) Code {
+func (ix *Index) Code(id int) Code { return codeString(ix.recs[id].code) }
+
+// codeString writes a 15-digit grid code held as a number.
+func codeString(c uint64) Code {
 	var b [15]byte
-	c := ix.codes[id]
 	for i := 14; i >= 0; i-- {
 		b[i] = byte('0' + c%10)
 		c /= 10
@@ -288,7 +314,7 @@ func (ix *Index) owner(p orb.Point, m []uint64) (id int, ok bool) {
 	if len(ix.cells.bigIDs) > 0 {
 		ix.cells.big.search(x, y, x, y, func(i int) {
 			idx := int(ix.cells.bigIDs[i])
-			if masked(m, idx) || best >= 0 && ix.codes[idx] > ix.codes[best] {
+			if masked(m, idx) || best >= 0 && ix.recs[idx].code > ix.recs[best].code {
 				return
 			}
 			if ix.covers(idx, x, y) {
@@ -307,7 +333,7 @@ func (ix *Index) Covering(p orb.Point) []int {
 			out = append(out, id)
 		}
 	})
-	sort.Slice(out, func(a, b int) bool { return ix.codes[out[a]] < ix.codes[out[b]] })
+	sort.Slice(out, func(a, b int) bool { return ix.recs[out[a]].code < ix.recs[out[b]].code })
 	return out
 }
 
@@ -315,7 +341,7 @@ func (ix *Index) Covering(p orb.Point) []int {
 // exactly as PostGIS's ST_Covers decides it.
 func (ix *Index) Covers(id int, p orb.Point) bool { return ix.covers(id, p[0], p[1]) }
 
-func (ix *Index) covers(id int, x, y float64) bool { return ix.coversAt(int(ix.off[id]), x, y) }
+func (ix *Index) covers(id int, x, y float64) bool { return ix.coversAt(int(ix.recs[id].off), x, y) }
 
 func (ix *Index) coversAt(o int, x, y float64) bool {
 	nr := int(ix.xy[o])
@@ -386,7 +412,7 @@ func ringSide(xy []float64, o int, px, py float64) (int, int) {
 func (ix *Index) Near(p orb.Point, radiusM float64) []Nearby { return ix.near(p, radiusM, nil) }
 
 func (ix *Index) near(p orb.Point, radiusM float64, m []uint64) []Nearby {
-	if radiusM < 0 || len(ix.codes) == 0 {
+	if radiusM < 0 || len(ix.recs) == 0 {
 		return nil
 	}
 	kx, ky := metresPerDegree(p[1])
@@ -405,7 +431,7 @@ func (ix *Index) near(p orb.Point, radiusM float64, m []uint64) []Nearby {
 		if out[a].DistanceM != out[b].DistanceM {
 			return out[a].DistanceM < out[b].DistanceM
 		}
-		return ix.codes[out[a].ID] < ix.codes[out[b].ID]
+		return ix.recs[out[a].ID].code < ix.recs[out[b].ID].code
 	})
 	return out
 }
@@ -428,7 +454,7 @@ func (ix *Index) distance(id int, p orb.Point, kx, ky float64) float64 {
 		return 0
 	}
 	best := math.Inf(1)
-	o := int(ix.off[id])
+	o := int(ix.recs[id].off)
 	nr := int(ix.xy[o])
 	o++
 	for r := 0; r < nr; r++ {
@@ -476,6 +502,5 @@ func metresPerDegree(lat float64) (kx, ky float64) {
 // MemoryBytes estimates the bytes held by the index's slices (not counting
 // names and management-grid lists).
 func (ix *Index) MemoryBytes() int {
-	return 8*cap(ix.codes) + 8*cap(ix.area) + 4*cap(ix.version) + 4*cap(ix.comm) +
-		4*cap(ix.off) + 8*cap(ix.xy) + 8*cap(ix.tree.boxes) + 4*cap(ix.tree.index)
+	return int(unsafe.Sizeof(gridRec{}))*cap(ix.recs) + 8*cap(ix.xy) + 8*cap(ix.tree.boxes) + 4*cap(ix.tree.index)
 }

@@ -101,7 +101,7 @@ func TestIndexTreeMatchesScan(t *testing.T) {
 		p := orb.Point{rng.Float64() * 10.5, rng.Float64() * 10.5}
 		want := -1
 		for id := 0; id < ix.Len(); id++ {
-			if ix.Covers(id, p) && (want < 0 || ix.codes[id] < ix.codes[want]) {
+			if ix.Covers(id, p) && (want < 0 || ix.recs[id].code < ix.recs[want].code) {
 				want = id
 			}
 		}

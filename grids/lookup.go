@@ -339,36 +339,80 @@ func (l *Locator) Lookup(p orb.Point, opt LookupOptions) (Location, error) {
 // ErrOutside. With AccuracyM, every other grid within that distance is
 // listed in Candidates, nearest first.
 func LocateIn(ix *geo.View, p orb.Point, opt LookupOptions) (Location, error) {
+	id, ok := ix.Owner(p)
+	var loc Location
+	if !locate(ix, p, id, ok, opt, &loc) {
+		return Location{}, outside(p)
+	}
+	return loc, nil
+}
+
+// locate is LocateIn for a point whose owner (if ok) is already known. It
+// fills loc, reusing its candidate slice, and reports false when p is
+// outside every grid and too far from any to snap.
+func locate(ix *geo.View, p orb.Point, id int, ok bool, opt LookupOptions, loc *Location) bool {
 	snap := opt.MaxSnapM
 	if snap == 0 {
 		snap = DefaultMaxSnapM
 	}
-	id, ok := ix.Owner(p)
-	var loc Location
+	cands := loc.Candidates[:0]
+	if cands == nil {
+		cands = []Candidate{}
+	}
 	if ok {
-		loc = location(ix, id)
+		*loc = location(ix, id)
 	} else {
 		if snap < 0 {
-			return Location{}, outside(p)
+			return false
 		}
 		near := ix.Near(p, snap)
 		if len(near) == 0 {
-			return Location{}, outside(p)
+			return false
 		}
 		id = near[0].ID
-		loc = location(ix, id)
+		*loc = location(ix, id)
 		loc.Snapped = true
 		loc.DistanceM = round2(near[0].DistanceM)
 	}
-	loc.Candidates = []Candidate{}
 	if opt.AccuracyM > 0 {
 		for _, n := range ix.Near(p, opt.AccuracyM) {
 			if n.ID != id {
-				loc.Candidates = append(loc.Candidates, Candidate{Grid: ix.Code(n.ID), DistanceM: round2(n.DistanceM)})
+				cands = append(cands, Candidate{Grid: ix.Code(n.ID), DistanceM: round2(n.DistanceM)})
 			}
 		}
 	}
-	return loc, nil
+	loc.Candidates = cands
+	return true
+}
+
+// Batch is many points looked up together from one view. Their owners are
+// found up front in one pass in spatial order (geo.View.Owners), much
+// faster than one by one for points scattered over a large map; Locate then
+// describes each point as LocateIn would.
+type Batch struct {
+	ix    *geo.View
+	pts   []orb.Point
+	owner []int32
+	opt   LookupOptions
+}
+
+// NewBatch finds the owners of pts (WGS-84) in ix using up to workers
+// goroutines.
+func NewBatch(ix *geo.View, pts []orb.Point, opt LookupOptions, workers int) *Batch {
+	b := &Batch{ix: ix, pts: pts, owner: make([]int32, len(pts)), opt: opt}
+	ix.Owners(pts, b.owner, workers)
+	return b
+}
+
+// Len is the number of points.
+func (b *Batch) Len() int { return len(b.pts) }
+
+// Locate fills loc with the answer for point i, reusing loc's candidate
+// slice, and reports false where LocateIn would answer ErrOutside. It may
+// be called from several goroutines, each with its own loc.
+func (b *Batch) Locate(i int, loc *Location) bool {
+	id := b.owner[i]
+	return locate(b.ix, b.pts[i], int(id), id >= 0, b.opt, loc)
 }
 
 func outside(p orb.Point) error {

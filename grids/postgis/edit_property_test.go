@@ -263,14 +263,23 @@ func checkOwnersInMemory(t *testing.T, pool *pgxpool.Pool, views map[string]*geo
 	if err != nil {
 		t.Fatal(err)
 	}
+	pts := make([]orb.Point, len(lons))
+	for i := range pts {
+		pts[i] = orb.Point{lons[i], lats[i]}
+	}
+	batch := make([]int32, len(pts))
 	for name, v := range views {
-		for i := range want {
-			got := ""
-			if id, ok := v.Owner(orb.Point{lons[i], lats[i]}); ok {
+		v.Owners(pts, batch, 2)
+		for i, p := range pts {
+			got, gotBatch := "", ""
+			if id, ok := v.Owner(p); ok {
 				got = v.Code(id).String()
 			}
-			if got != want[i] {
-				t.Fatalf("point %v,%v: the %s in-memory index says %q, PostGIS %q", lons[i], lats[i], name, got, want[i])
+			if batch[i] >= 0 {
+				gotBatch = v.Code(int(batch[i])).String()
+			}
+			if got != want[i] || gotBatch != want[i] {
+				t.Fatalf("point %v,%v: the %s in-memory index says %q (batch %q), PostGIS %q", p[0], p[1], name, got, gotBatch, want[i])
 			}
 		}
 	}

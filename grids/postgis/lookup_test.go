@@ -211,15 +211,23 @@ func differential(t *testing.T, pool *pgxpool.Pool, rng *rand.Rand, in geo.Index
 	pts = append(pts, boundaryPoints(rng, in, nBoundary)...)
 
 	want := oracleOwners(t, pool, pts)
+	// The batch path (View.Owners, points visited in spatial order by two
+	// goroutines) must give the same owners as one-by-one lookups.
+	view := geo.NewView(ix)
+	batch := make([]int32, len(pts))
+	view.Owners(pts, batch, 2)
 	bad := 0
 	for i, p := range pts {
-		got := ""
+		got, gotBatch := "", ""
 		if id, ok := ix.Owner(p); ok {
 			got = string(ix.Code(id))
 		}
-		if got != want[i] {
+		if batch[i] >= 0 {
+			gotBatch = string(view.Code(int(batch[i])))
+		}
+		if got != want[i] || gotBatch != want[i] {
 			if bad++; bad <= 10 {
-				t.Errorf("point %d %.17g,%.17g: index owner %q, PostGIS gridd_grid_at %q", i, p[0], p[1], got, want[i])
+				t.Errorf("point %d %.17g,%.17g: index owner %q, batch owner %q, PostGIS gridd_grid_at %q", i, p[0], p[1], got, gotBatch, want[i])
 			}
 		}
 	}
