@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -60,7 +62,8 @@ func (s *Server) getLookup(w http.ResponseWriter, r *http.Request) error {
 		return lookupError(err)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	buf := appendLocation(make([]byte, 0, 512), &loc)
+	var enc locationEncoder
+	buf := enc.append(make([]byte, 0, 512), &loc)
 	_, err = w.Write(append(buf, '\n'))
 	return err
 }
@@ -129,6 +132,7 @@ func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 	for range min(workers, nb) {
 		go func() {
 			var loc grids.Location
+			enc := newLocationEncoder()
 			for {
 				j := int(next.Add(1) - 1)
 				if j >= nb {
@@ -141,7 +145,7 @@ func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 						b = append(b, ',')
 					}
 					if batch.Locate(i, &loc) {
-						b = appendLocation(b, &loc)
+						b = enc.append(b, &loc)
 					} else {
 						b = append(b, "null"...)
 					}
@@ -171,22 +175,32 @@ func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 // readBody reads the whole request body, at most limit bytes, into a
 // recycled buffer; return the buffer to blockBuffers when done.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
 	if r.ContentLength > limit {
-		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body has %d bytes; at most %d are accepted", r.ContentLength, limit)}
+		return nil, tooLarge
 	}
-	buf := *blockBuffers.Get().(*[]byte)
-	if n := int(r.ContentLength); n > 0 && cap(buf) < n {
+	buf := (*blockBuffers.Get().(*[]byte))[:0]
+	if n := int(r.ContentLength) + 1; cap(buf) < n { // +1: room to see EOF
 		buf = make([]byte, 0, n)
 	}
-	rb := bytes.NewBuffer(buf[:0])
-	if _, err := rb.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
 		}
-		return nil, grids.Invalid("body", "could not be read: %v", err)
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return nil, tooLarge
+			}
+			return nil, grids.Invalid("body", "could not be read: %v", err)
+		}
 	}
-	return rb.Bytes(), nil
 }
 
 // batchRequest is the body of POST /v1/lookup.
@@ -289,18 +303,74 @@ func skipSpace(b []byte, i int) int {
 // parsePoints reads the JSON array of [lon, lat] pairs at b[i:], checking
 // each coordinate's range, and returns the offset after it. A JSON null is
 // no points.
+//
+// A large array is parsed in two halves on two goroutines, split at a
+// ',' between two pairs near its middle. Pairs are a regular grammar, so
+// when the first half parses exactly up to that ',' and the second from it
+// to the array's end, the points are those a single pass would read. Any
+// other outcome (an error, a split that fell outside the array) is parsed
+// again in a single pass, which also gives the error its point's number.
 func parsePoints(b []byte, i, limit int) ([]orb.Point, int, error) {
-	bad := func(n int, why string) error {
-		return grids.Invalid(fmt.Sprintf("points[%d]", n), "%s; want [lon, lat]", why)
-	}
 	if len(b)-i >= 4 && string(b[i:i+4]) == "null" {
 		return nil, i + 4, nil
 	}
 	if i >= len(b) || b[i] != '[' {
 		return nil, i, grids.Invalid("points", "must be an array of [lon, lat] pairs")
 	}
-	i++
-	out := make([]orb.Point, 0, min(limit, len(b)/16))
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return []orb.Point{}, i + 1, nil
+	}
+	if split := -1; len(b)-i >= 1<<18 {
+		split = pairBoundary(b, i+(len(b)-i)/2)
+		if split > 0 {
+			var first []orb.Point
+			var firstEnd int
+			var firstErr error
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				first, firstEnd, firstErr = parsePairs(b, i, split, limit)
+			}()
+			second, end, err := parsePairs(b, split+1, -1, limit)
+			<-done
+			if err == nil && firstErr == nil && firstEnd == split && len(first)+len(second) <= limit {
+				return append(first, second...), end, nil
+			}
+		}
+	}
+	return parsePairs(b, i, -1, limit)
+}
+
+// pairBoundary finds, from b[i:], the first ',' that follows a ']' (white
+// space between allowed) and precedes a '[': the comma between two pairs,
+// if i is inside an array of pairs. It returns -1 if there is none.
+func pairBoundary(b []byte, i int) int {
+	for i < len(b) {
+		k := bytes.IndexByte(b[i:], ']')
+		if k < 0 {
+			return -1
+		}
+		c := skipSpace(b, i+k+1)
+		if c < len(b) && b[c] == ',' {
+			if n := skipSpace(b, c+1); n < len(b) && b[n] == '[' {
+				return c
+			}
+		}
+		i += k + 1
+	}
+	return -1
+}
+
+// parsePairs reads pairs "[lon, lat]" separated by commas from b[i:],
+// until the array's closing ']' (it returns the offset after it) or until
+// the ',' at offset stop (it returns stop; -1 for no stop). Errors number
+// the pairs from the first one it reads.
+func parsePairs(b []byte, i, stop, limit int) ([]orb.Point, int, error) {
+	bad := func(n int, why string) error {
+		return grids.Invalid(fmt.Sprintf("points[%d]", n), "%s; want [lon, lat]", why)
+	}
+	out := make([]orb.Point, 0, min(limit, (len(b)-i)/16+1))
 	num := func(n int) (float64, error) {
 		i = skipSpace(b, i)
 		j := i
@@ -319,10 +389,6 @@ func parsePoints(b []byte, i, limit int) ([]orb.Point, int, error) {
 	}
 	for n := 0; ; n++ {
 		i = skipSpace(b, i)
-		if i < len(b) && b[i] == ']' && n == 0 {
-			i++
-			break
-		}
 		if n >= limit {
 			return nil, i, grids.Invalid("points", "more than %d points; at most %d per request", limit, limit)
 		}
@@ -353,17 +419,18 @@ func parsePoints(b []byte, i, limit int) ([]orb.Point, int, error) {
 		}
 		out = append(out, orb.Point{lon, lat})
 		i = skipSpace(b, i)
+		if i == stop {
+			return out, i, nil
+		}
 		if i < len(b) && b[i] == ',' {
 			i++
 			continue
 		}
 		if i < len(b) && b[i] == ']' {
-			i++
-			break
+			return out, i + 1, nil
 		}
 		return nil, i, grids.Invalid("points", "malformed array after points[%d]", n)
 	}
-	return out, i, nil
 }
 
 func lookupError(err error) error {
@@ -445,19 +512,38 @@ func checkLonLat(where string, lon, lat float64) error {
 	return nil
 }
 
-// appendLocation writes a lookup result as JSON. It is hand-written because
-// the batch endpoint writes up to 100,000 of them per request.
-func appendLocation(b []byte, l *grids.Location) []byte {
+// locationEncoder writes lookup results as JSON. It is hand-written because
+// the batch endpoint writes up to 100,000 of them per request. An encoder
+// used for many results remembers the encoded divisions of each community
+// it meets (the zero encoder remembers nothing); it is not safe for
+// concurrent use.
+type locationEncoder struct {
+	divisions map[string][]byte // community code → its community, street and district members
+}
+
+func newLocationEncoder() *locationEncoder {
+	return &locationEncoder{divisions: map[string][]byte{}}
+}
+
+func (e *locationEncoder) append(b []byte, l *grids.Location) []byte {
 	b = append(b, `{"grid":{"code":"`...)
 	b = append(b, l.Grid.Code...)
 	b = append(b, `","area_m2":`...)
-	b = strconv.AppendFloat(b, math.Round(l.Grid.AreaM2*100)/100, 'f', -1, 64)
+	b = appendCentis(b, l.Grid.AreaM2)
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, int64(l.Grid.Version), 10)
 	b = append(b, '}')
-	b = appendNamed(append(b, `,"community":`...), l.Community)
-	b = appendNamed(append(b, `,"street":`...), l.Street)
-	b = appendNamed(append(b, `,"district":`...), l.District)
+	if div, ok := e.divisions[l.Community.Code]; ok && e.divisions != nil {
+		b = append(b, div...)
+	} else {
+		start := len(b)
+		b = appendNamed(append(b, `,"community":`...), l.Community)
+		b = appendNamed(append(b, `,"street":`...), l.Street)
+		b = appendNamed(append(b, `,"district":`...), l.District)
+		if e.divisions != nil {
+			e.divisions[l.Community.Code] = slices.Clone(b[start:])
+		}
+	}
 	b = append(b, `,"mgmt_grids":[`...)
 	for i, m := range l.Mgmt {
 		if i > 0 {
@@ -468,7 +554,7 @@ func appendLocation(b []byte, l *grids.Location) []byte {
 	b = append(b, `],"snapped":`...)
 	b = strconv.AppendBool(b, l.Snapped)
 	b = append(b, `,"distance_m":`...)
-	b = strconv.AppendFloat(b, l.DistanceM, 'f', -1, 64)
+	b = appendCentis(b, l.DistanceM)
 	b = append(b, `,"candidates":[`...)
 	for i, c := range l.Candidates {
 		if i > 0 {
@@ -477,12 +563,36 @@ func appendLocation(b []byte, l *grids.Location) []byte {
 		b = append(b, `{"grid":"`...)
 		b = append(b, c.Grid...)
 		b = append(b, `","distance_m":`...)
-		b = strconv.AppendFloat(b, c.DistanceM, 'f', -1, 64)
+		b = appendCentis(b, c.DistanceM)
 		b = append(b, '}')
 	}
 	b = append(b, `],"map_version":`...)
 	b = strconv.AppendInt(b, l.MapVersion, 10)
 	return append(b, '}')
+}
+
+// appendCentis writes v rounded to hundredths as the shortest decimal, as
+// strconv.AppendFloat(b, v, 'f', -1, 64) writes a value already rounded to
+// hundredths (1234.5, 12, 0.07), without its general algorithm.
+func appendCentis(b []byte, v float64) []byte {
+	c := math.Round(v * 100)
+	if !(math.Abs(c) < 1<<53) {
+		return strconv.AppendFloat(b, math.Round(v*100)/100, 'f', -1, 64)
+	}
+	n := int64(c)
+	if n < 0 {
+		b = append(b, '-')
+		n = -n
+	}
+	b = strconv.AppendInt(b, n/100, 10)
+	switch f := n % 100; {
+	case f == 0:
+	case f%10 == 0:
+		b = append(b, '.', byte('0'+f/10))
+	default:
+		b = append(b, '.', byte('0'+f/10), byte('0'+f%10))
+	}
+	return b
 }
 
 func appendNamed(b []byte, n geo.Named) []byte {

@@ -92,3 +92,34 @@ func BenchmarkHTTPGetLookup(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
+
+// BenchmarkHTTPBatchLookup: POST /v1/lookup of 100,000 random points over
+// loopback, client and server in this process.
+func BenchmarkHTTPBatchLookup(b *testing.B) {
+	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 320, NY: 320, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
+	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	pts := make([][2]float64, MaxBatchPoints)
+	for i := range pts {
+		pts[i] = [2]float64{116.0 + rng.Float64()*0.288, 39.5 + rng.Float64()*0.288}
+	}
+	body, _ := json.Marshal(map[string]any{"points": pts})
+	ts := httptest.NewServer(New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler())
+	defer ts.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		resp, err := http.Post(ts.URL+"/v1/lookup", "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatal(resp.StatusCode)
+		}
+	}
+	b.ReportMetric(float64(b.N*MaxBatchPoints)/b.Elapsed().Seconds(), "points/s")
+}
