@@ -80,8 +80,8 @@ var blockBuffers = sync.Pool{New: func() any { return new([]byte) }}
 //
 // A batch is read whole and checked before anything is written, so bad
 // input is always a 400 naming the point. The owners of all points are then
-// found in one pass in spatial order, and the results are encoded in blocks
-// on every core and streamed out in input order.
+// found in one pass, and the results are encoded in blocks on every core and
+// streamed out in input order.
 func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, 64<<20)
 	if err != nil {

@@ -94,9 +94,9 @@ func BenchmarkHTTPGetLookup(b *testing.B) {
 }
 
 // BenchmarkHTTPBatchLookup: POST /v1/lookup of 100,000 random points over
-// loopback, client and server in this process.
+// a million grids, over loopback, client and server in this process.
 func BenchmarkHTTPBatchLookup(b *testing.B) {
-	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 320, NY: 320, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
+	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 1000, NY: 1000, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
 	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
 	if err != nil {
 		b.Fatal(err)
@@ -104,7 +104,7 @@ func BenchmarkHTTPBatchLookup(b *testing.B) {
 	rng := rand.New(rand.NewSource(1))
 	pts := make([][2]float64, MaxBatchPoints)
 	for i := range pts {
-		pts[i] = [2]float64{116.0 + rng.Float64()*0.288, 39.5 + rng.Float64()*0.288}
+		pts[i] = [2]float64{116.0 + rng.Float64()*0.9, 39.5 + rng.Float64()*0.9}
 	}
 	body, _ := json.Marshal(map[string]any{"points": pts})
 	ts := httptest.NewServer(New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler())

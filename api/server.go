@@ -156,6 +156,15 @@ func (s *Server) Handler() http.Handler {
 	return r
 }
 
+// highVolume are the routes a map or a fleet of field apps calls many
+// times a second. Their successful requests are logged at debug level only;
+// /metrics counts them like every other route.
+var highVolume = map[string]bool{
+	"/v1/lookup":                      true,
+	"/tiles/{layers}/{z}/{x}/{y}.mvt": true,
+	"/fonts/{stack}/{range}.pbf":      true,
+}
+
 // observe logs one line per request and counts it, keyed by route pattern.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -173,7 +182,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		d := time.Since(start)
 		s.requests.WithLabelValues(route, r.Method, http.StatusText(status)).Inc()
 		s.duration.WithLabelValues(route).Observe(d.Seconds())
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		level := slog.LevelInfo
+		if status < 400 && highVolume[route] {
+			level = slog.LevelDebug
+		}
+		s.log.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method), slog.String("route", route),
 			slog.Int("status", status), slog.Duration("duration", d))
 	})

@@ -1,18 +1,24 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/paulmach/orb"
 
 	"gridd/api"
 	"gridd/geo"
 	"gridd/grids"
 	"gridd/grids/postgis"
 	"gridd/grids/postgis/pgtest"
+	"gridd/grids/synth"
 )
 
 const smallHierarchy = `{"type":"FeatureCollection","features":[
@@ -86,5 +92,61 @@ func TestServerDivisions(t *testing.T) {
 	_, metrics := get(t, ts.URL+"/metrics")
 	if !strings.Contains(metrics, `gridd_http_requests_total{method="GET",route="/v1/divisions/{code}",status="OK"}`) {
 		t.Errorf("metrics lack the route count:\n%s", metrics[:min(len(metrics), 2000)])
+	}
+}
+
+// lockedBuffer collects log output written from server goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type fixedView struct{ v *geo.View }
+
+func (f fixedView) Index() *geo.View { return f.v }
+
+// Every request is logged at info, except successful requests on the
+// high-volume routes, which are logged at debug.
+func TestRequestLogLevels(t *testing.T) {
+	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 4, NY: 4, Cell: 0.0009, District: "110101", Street: "001", PerCommunity: 999}
+	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		var logs lockedBuffer
+		srv := api.New(api.Config{Lookup: fixedView{geo.NewView(ix)}, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: level}))})
+		ts := httptest.NewServer(srv.Handler())
+		for _, c := range []struct {
+			path   string
+			status int
+		}{{"/v1/lookup?lon=116.001&lat=39.501", 200}, {"/v1/lookup?lon=116.001", 400}, {"/healthz", 200}} {
+			if status, body := get(t, ts.URL+c.path); status != c.status {
+				t.Fatalf("%s: %d %s", c.path, status, body)
+			}
+		}
+		ts.Close()
+		out := logs.String()
+		for _, want := range []string{"route=/v1/lookup status=400", "route=/healthz status=200"} {
+			if !strings.Contains(out, "level=INFO msg=request method=GET "+want) {
+				t.Errorf("%v: no info line with %q in\n%s", level, want, out)
+			}
+		}
+		ok := strings.Contains(out, "level=DEBUG msg=request method=GET route=/v1/lookup status=200")
+		if ok != (level == slog.LevelDebug) || strings.Contains(out, "level=INFO msg=request method=GET route=/v1/lookup status=200") {
+			t.Errorf("%v: the successful lookup is logged wrongly:\n%s", level, out)
+		}
 	}
 }

@@ -139,6 +139,8 @@ func buildCellDirectory(boxes []orb.Bound, recs []gridRec) cellDirectory {
 	d.mask = size - 1
 	d.slots = make([]cellSlot, size)
 	d.entries = make([]cellEntry, len(pairs))
+	adviseHugePages(d.slots)
+	adviseHugePages(d.entries)
 	for i := 0; i < len(pairs); {
 		j := i
 		for j < len(pairs) && pairs[j].key == pairs[i].key {

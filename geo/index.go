@@ -171,6 +171,8 @@ func NewIndex(in IndexInput) (*Index, error) {
 		}
 	}
 	ix.xy = make([]float64, 0, 2*npts+nrings+n)
+	adviseHugePages(ix.xy)
+	adviseHugePages(ix.recs)
 	commIdx := map[Code]int32{}
 	streetIdx := map[Code]int32{}
 	distIdx := map[Code]int32{}

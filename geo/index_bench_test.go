@@ -31,7 +31,7 @@ func BenchmarkOwner(b *testing.B) {
 }
 
 // BenchmarkOwnersBatch: batches of 100,000 random points over a lattice of
-// a million grids, one by one in input order against View.Owners.
+// a million grids, one by one and through View.Owners.
 func BenchmarkOwnersBatch(b *testing.B) {
 	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 1000, NY: 1000, Cell: 0.0009, Jitter: 0.2,
 		District: "110101", Street: "001", PerCommunity: 999}
@@ -46,7 +46,7 @@ func BenchmarkOwnersBatch(b *testing.B) {
 		pts[i] = orb.Point{116.0 + rng.Float64()*0.9, 39.5 + rng.Float64()*0.9}
 	}
 	ids := make([]int32, len(pts))
-	b.Run("input-order", func(b *testing.B) {
+	b.Run("one-by-one", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			for k, p := range pts {
 				id, _ := v.Owner(p)

@@ -152,59 +152,29 @@ func (v *View) Code(id int) Code {
 }
 
 // Owners sets ids[i] to the owner of pts[i] as Owner decides it, or -1 when
-// no grid covers the point. A batch of points scattered over a large map
-// touches memory at random; visiting the points in Z-order over the index's
-// extent lets neighbouring points share the cache lines and pages of their
-// grids. The work is split between up to workers goroutines.
+// no grid covers the point, splitting the points between up to workers
+// goroutines. Over a large map nearly every lookup waits on memory; a tight
+// loop of lookups lets the processor overlap those waits, so finding all
+// owners first and describing them afterwards is faster than doing both
+// point by point. (Visiting the points in spatial order was measured too:
+// it gains only when a batch holds about one point per grid, and loses
+// otherwise.)
 func (v *View) Owners(pts []orb.Point, ids []int32, workers int) {
-	ext := v.base.ext
-	if v.delta != nil {
-		ext = ext.Union(v.delta.ext)
-	}
-	order := make([]pair, len(pts))
-	for i, p := range pts {
-		order[i] = pair{key: zOrder(p, ext), id: uint32(i)}
-	}
-	order = radixSortPairs(order)
 	workers = max(1, min(workers, len(pts)/1024))
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		part := order[w*len(order)/workers : (w+1)*len(order)/workers]
+		lo, hi := w*len(pts)/workers, (w+1)*len(pts)/workers
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, o := range part {
-				id, ok := v.Owner(pts[o.id])
+			for i := lo; i < hi; i++ {
+				id, ok := v.Owner(pts[i])
 				if !ok {
 					id = -1
 				}
-				ids[o.id] = int32(id)
+				ids[i] = int32(id)
 			}
 		}()
 	}
 	wg.Wait()
-}
-
-// zOrder places p on a 2^21 × 2^21 Morton curve over ext (points outside
-// ext are clamped to its edge).
-func zOrder(p orb.Point, ext orb.Bound) uint64 {
-	const side = 1<<21 - 1
-	q := func(v, lo, hi float64) uint64 {
-		if !(hi > lo) {
-			return 0
-		}
-		return uint64(max(0, min(1, (v-lo)/(hi-lo))) * side)
-	}
-	return spread(q(p[0], ext.Min[0], ext.Max[0])) | spread(q(p[1], ext.Min[1], ext.Max[1]))<<1
-}
-
-// spread moves the low 21 bits of x to the even bit positions.
-func spread(x uint64) uint64 {
-	x &= 1<<21 - 1
-	x = (x | x<<32) & 0x1f00000000ffff
-	x = (x | x<<16) & 0x1f0000ff0000ff
-	x = (x | x<<8) & 0x100f00f00f00f00f
-	x = (x | x<<4) & 0x10c30c30c30c30c3
-	x = (x | x<<2) & 0x1249249249249249
-	return x
 }

@@ -386,9 +386,8 @@ func locate(ix *geo.View, p orb.Point, id int, ok bool, opt LookupOptions, loc *
 }
 
 // Batch is many points looked up together from one view. Their owners are
-// found up front in one pass in spatial order (geo.View.Owners), much
-// faster than one by one for points scattered over a large map; Locate then
-// describes each point as LocateIn would.
+// found up front in one pass (geo.View.Owners), faster than point by point
+// over a large map; Locate then describes each point as LocateIn would.
 type Batch struct {
 	ix    *geo.View
 	pts   []orb.Point

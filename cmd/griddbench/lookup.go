@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand"
 	"net"
 	"net/http"
@@ -234,7 +235,9 @@ func benchFreshness(ctx context.Context, b *bench, st *postgis.Store) error {
 }
 
 func benchLookupHTTP(b *bench, ix *geo.Index, pts []orb.Point) error {
-	srv := api.New(api.Config{Lookup: staticLookup{geo.NewView(ix)}})
+	// The server logs as gridd serve does, at info, into nothing.
+	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv := api.New(api.Config{Lookup: staticLookup{geo.NewView(ix)}, Logger: logger})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package geo
+
+// adviseHugePages does nothing where huge pages cannot be asked for.
+func adviseHugePages[T any](s []T) {}
