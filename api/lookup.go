@@ -172,6 +172,24 @@ func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+// BatchBody writes the body of a batch lookup of pts (WGS-84), each
+// coordinate with the given number of decimals (-1: as many as a float64
+// needs).
+func BatchBody(pts []orb.Point, decimals int) []byte {
+	b := append(make([]byte, 0, 16+len(pts)*40), `{"points":[`...)
+	for i, p := range pts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendFloat(b, p[0], 'f', decimals, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, p[1], 'f', decimals, 64)
+		b = append(b, ']')
+	}
+	return append(b, "]}"...)
+}
+
 // readBody reads the whole request body, at most limit bytes, into a
 // recycled buffer; return the buffer to blockBuffers when done.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
@@ -380,9 +398,12 @@ func parsePairs(b []byte, i, stop, limit int) ([]orb.Point, int, error) {
 		if j == i {
 			return 0, bad(n, "not a number")
 		}
-		f, err := strconv.ParseFloat(string(b[i:j]), 64)
-		if err != nil {
-			return 0, bad(n, fmt.Sprintf("%q is not a number", b[i:j]))
+		f, ok := parseDecimal(b[i:j])
+		if !ok {
+			var err error
+			if f, err = strconv.ParseFloat(string(b[i:j]), 64); err != nil {
+				return 0, bad(n, fmt.Sprintf("%q is not a number", b[i:j]))
+			}
 		}
 		i = skipSpace(b, j)
 		return f, nil
@@ -431,6 +452,52 @@ func parsePairs(b []byte, i, stop, limit int) ([]orb.Point, int, error) {
 		}
 		return nil, i, grids.Invalid("points", "malformed array after points[%d]", n)
 	}
+}
+
+// pow10 holds the powers of ten that are exact in a float64.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseDecimal reads a plain decimal such as -116.3971234 (no exponent) of
+// at most 15 significant digits, the form coordinates from a GPS usually
+// take, exactly as strconv.ParseFloat would: the digits make an integer
+// below 2^53 and the decimal places a power of ten up to 10^22, both exact
+// in a float64, so one division rounds correctly. It reports false for
+// anything else, which strconv.ParseFloat then reads.
+func parseDecimal(s []byte) (float64, bool) {
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	var m uint64
+	digits, frac := 0, -1
+	for k, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			if m > 0 {
+				digits++
+			}
+			if frac >= 0 {
+				frac++
+			}
+		case c == '.' && frac < 0 && k > 0:
+			frac = 0
+		default:
+			return 0, false
+		}
+	}
+	if len(s) == 0 || frac == 0 || digits > 15 || frac >= len(pow10) {
+		return 0, false
+	}
+	f := float64(m)
+	if frac > 0 {
+		f /= pow10[frac]
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 func lookupError(err error) error {

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand"
 	"net/http"
@@ -94,7 +95,9 @@ func BenchmarkHTTPGetLookup(b *testing.B) {
 }
 
 // BenchmarkHTTPBatchLookup: POST /v1/lookup of 100,000 random points over
-// a million grids, over loopback, client and server in this process.
+// a million grids, over loopback, client and server in this process; the
+// points written with 7 decimals as GPS apps send them, and with every
+// digit of a float64.
 func BenchmarkHTTPBatchLookup(b *testing.B) {
 	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 1000, NY: 1000, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
 	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
@@ -102,24 +105,27 @@ func BenchmarkHTTPBatchLookup(b *testing.B) {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewSource(1))
-	pts := make([][2]float64, MaxBatchPoints)
+	pts := make([]orb.Point, MaxBatchPoints)
 	for i := range pts {
-		pts[i] = [2]float64{116.0 + rng.Float64()*0.9, 39.5 + rng.Float64()*0.9}
+		pts[i] = orb.Point{116.0 + rng.Float64()*0.9, 39.5 + rng.Float64()*0.9}
 	}
-	body, _ := json.Marshal(map[string]any{"points": pts})
 	ts := httptest.NewServer(New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler())
 	defer ts.Close()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		resp, err := http.Post(ts.URL+"/v1/lookup", "application/json", bytes.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body) //nolint:errcheck
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatal(resp.StatusCode)
-		}
+	for _, digits := range []int{7, -1} {
+		body := BatchBody(pts, digits)
+		b.Run(fmt.Sprintf("decimals=%d", digits), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				resp, err := http.Post(ts.URL+"/v1/lookup", "application/json", bytes.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body) //nolint:errcheck
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatal(resp.StatusCode)
+				}
+			}
+			b.ReportMetric(float64(b.N*MaxBatchPoints)/b.Elapsed().Seconds(), "points/s")
+		})
 	}
-	b.ReportMetric(float64(b.N*MaxBatchPoints)/b.Elapsed().Seconds(), "points/s")
 }

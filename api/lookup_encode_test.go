@@ -89,3 +89,44 @@ func TestParseBatchRequest(t *testing.T) {
 		t.Errorf("oversized batch: %v", err)
 	}
 }
+
+// parseDecimal must agree bit for bit with strconv.ParseFloat wherever it
+// answers, and answer for coordinates as GPS apps send them.
+func TestParseDecimal(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	cases := []string{"0", "-0", "0.0", "116.3971234", "-33.8688", "39.9", "007.5", "1234567890.12345", "0.000000000000001",
+		"1.", ".5", "-", "1e5", "1.5e-3", "12345678901234567", "1.2.3", "+1", "", "9007199254740993", "0.1234567890123456789012"}
+	for range 300_000 {
+		whole := strconv.FormatInt(rng.Int63n(1000), 10)
+		if rng.Intn(2) == 0 {
+			whole = "-" + whole
+		}
+		fracDigits := rng.Intn(20)
+		frac := ""
+		for range fracDigits {
+			frac += string(rune('0' + rng.Intn(10)))
+		}
+		if fracDigits > 0 {
+			whole += "." + frac
+		}
+		cases = append(cases, whole)
+	}
+	fast := 0
+	for _, c := range cases {
+		got, ok := parseDecimal([]byte(c))
+		if !ok {
+			continue
+		}
+		fast++
+		want, err := strconv.ParseFloat(c, 64)
+		if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseDecimal(%q) = %v, strconv says %v (%v)", c, got, want, err)
+		}
+	}
+	for _, c := range []string{"116.3971234", "-33.8688", "0"} {
+		if _, ok := parseDecimal([]byte(c)); !ok {
+			t.Errorf("parseDecimal(%q) declined a plain coordinate", c)
+		}
+	}
+	t.Logf("%d of %d decimals read by the fast path", fast, len(cases))
+}
