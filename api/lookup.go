@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/paulmach/orb"
 
@@ -401,7 +402,9 @@ func parsePairs(b []byte, i, stop, limit int) ([]orb.Point, int, error) {
 		f, ok := parseDecimal(b[i:j])
 		if !ok {
 			var err error
-			if f, err = strconv.ParseFloat(string(b[i:j]), 64); err != nil {
+			// The string shares b's bytes instead of copying them:
+			// ParseFloat keeps no reference (its errors copy the input).
+			if f, err = strconv.ParseFloat(unsafe.String(&b[i], j-i), 64); err != nil {
 				return 0, bad(n, fmt.Sprintf("%q is not a number", b[i:j]))
 			}
 		}
