@@ -63,12 +63,18 @@ func (v *View) Patch(area orb.Bound, current IndexInput) (*View, error) {
 		nv.mask[id>>6] |= 1 << (id & 63)
 	})
 	// The previous delta minus the area, plus the area's current grids.
+	// Each grid keeps the management grids of the input it comes from: a
+	// grid of the area has exactly those current lists (none if it is in
+	// none), whatever the previous delta said.
 	in := IndexInput{Names: map[Code]string{}, Mgmt: map[Code][]Named{}, MapVersion: nv.mapVersion}
 	seen := map[Code]bool{}
 	for _, g := range current.Grids {
 		if !seen[g.Code] {
 			seen[g.Code] = true
 			in.Grids = append(in.Grids, g)
+			if m := current.Mgmt[g.Code]; len(m) > 0 {
+				in.Mgmt[g.Code] = m
+			}
 		}
 	}
 	for _, g := range v.deltaIn.Grids {
@@ -77,18 +83,13 @@ func (v *View) Patch(area orb.Bound, current IndexInput) (*View, error) {
 		}
 		seen[g.Code] = true
 		in.Grids = append(in.Grids, g)
+		if m := v.deltaIn.Mgmt[g.Code]; len(m) > 0 {
+			in.Mgmt[g.Code] = m
+		}
 	}
 	for _, src := range []IndexInput{v.deltaIn, current} {
 		for c, n := range src.Names {
 			in.Names[c] = n
-		}
-		for c, m := range src.Mgmt {
-			in.Mgmt[c] = m
-		}
-	}
-	for c := range in.Mgmt {
-		if !seen[c] {
-			delete(in.Mgmt, c)
 		}
 	}
 	d, err := NewIndex(in)

@@ -69,13 +69,15 @@ type Location struct {
 
 // Locator answers point lookups from an in-memory view of the current grids
 // and keeps it fresh from the change feed. A change to unit grids with a
-// known extent is applied as a patch: the current grids of that extent are
-// read and laid over the index (geo.View), which costs milliseconds however
-// large the map. Anything else (divisions, management grids, a lost
-// connection, a patch layer grown past a twentieth of the index) starts a
-// full rebuild off to the side; patches keep being applied meanwhile and are
-// replayed onto the new index before it is swapped in. Every swap is one
-// atomic store: readers never block and always see one whole view.
+// known extent, or to management-grid membership (announced with the extent
+// of the grids concerned), is applied as a patch: the current grids of that
+// extent are read and laid over the index (geo.View), which costs
+// milliseconds however large the map. Anything else (divisions, management
+// grids, a lost connection, a patch layer grown past a twentieth of the
+// index) starts a full rebuild off to the side; patches keep being applied
+// meanwhile and are replayed onto the new index before it is swapped in.
+// Every swap is one atomic store: readers never block and always see one
+// whole view.
 type Locator struct {
 	src  IndexSource
 	log  *slog.Logger
@@ -102,7 +104,12 @@ func NewLocator(src IndexSource, log *slog.Logger) *Locator {
 // indexedTables are the tables whose changes the index depends on.
 var indexedTables = map[string]bool{
 	"unit_grids": true, "districts": true, "streets": true, "communities": true, "mgmt_grids": true,
+	"mgmt_grid_members": true,
 }
+
+// patchedTables are the indexed tables whose changes, announced with their
+// extent, are applied as patches; changes to the others rebuild the index.
+var patchedTables = map[string]bool{"unit_grids": true, "mgmt_grid_members": true}
 
 // Load builds the whole index from the source now and swaps it in.
 func (l *Locator) Load(ctx context.Context) error {
@@ -273,7 +280,7 @@ func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 		var areas []orb.Bound
 		full := false
 		for _, c := range l.take() {
-			if c.All || c.Table != "unit_grids" {
+			if c.All || !patchedTables[c.Table] {
 				full = true
 			} else {
 				areas = append(areas, c.BBox)

@@ -3,11 +3,13 @@ package postgis_test
 import (
 	"context"
 	"math/rand"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -127,8 +129,64 @@ func TestLocatorPatchesAgreeWithPostGIS(t *testing.T) {
 		check(e.what, waitFresh(e.what), e.codes...)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if fulls != 1 || patches < len(edits) {
 		t.Errorf("%d full rebuilds and %d patches; want 1 full (the first load) and at least %d patches", fulls, patches, len(edits))
+	}
+	mu.Unlock()
+
+	// Management-grid membership is part of the answer: a membership
+	// change made by plain SQL reaches lookups, as a patch.
+	d, e := string(gs[300].Code), string(gs[301].Code)
+	mgmtOf := func(v *geo.View, code string) []string {
+		t.Helper()
+		var centre orb.Point
+		for _, g := range gs {
+			if string(g.Code) == code {
+				centre, _ = planar.CentroidArea(g.Polygon)
+			}
+		}
+		id, ok := v.Owner(centre)
+		if !ok || string(v.Code(id)) != code {
+			t.Fatalf("the centre of %s is not owned by it", code)
+		}
+		var out []string
+		for _, m := range v.Info(id).Mgmt {
+			out = append(out, m.Code)
+		}
+		return out
+	}
+	if _, err := pool.Exec(ctx, `WITH m AS (INSERT INTO mgmt_grids (code, name, street_code) VALUES ('M1', '一号责任网格', '110101001') RETURNING id)
+		INSERT INTO mgmt_grid_members SELECT id, $1 FROM m`, d); err != nil {
+		t.Fatal(err)
+	}
+	v := waitFresh("new management grid")
+	if got := mgmtOf(v, d); !slices.Equal(got, []string{"M1"}) {
+		t.Fatalf("grid %s: management grids %v, want [M1]", d, got)
+	}
+	mu.Lock()
+	fullsBefore := fulls
+	mu.Unlock()
+	for _, step := range []struct {
+		what, sql string
+		d, e      []string
+	}{
+		{"add a member", `INSERT INTO mgmt_grid_members SELECT id, $1 FROM mgmt_grids WHERE code = 'M1'`, []string{"M1"}, []string{"M1"}},
+		{"remove a member", `DELETE FROM mgmt_grid_members WHERE grid_code = $1`, []string{"M1"}, nil},
+	} {
+		if _, err := pool.Exec(ctx, step.sql, e); err != nil {
+			t.Fatalf("%s: %v", step.what, err)
+		}
+		v := waitFresh(step.what)
+		if got := mgmtOf(v, d); !slices.Equal(got, step.d) {
+			t.Errorf("%s: grid %s has management grids %v, want %v", step.what, d, got, step.d)
+		}
+		if got := mgmtOf(v, e); !slices.Equal(got, step.e) {
+			t.Errorf("%s: grid %s has management grids %v, want %v", step.what, e, got, step.e)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fulls != fullsBefore {
+		t.Errorf("membership changes caused %d full rebuilds; want patches only", fulls-fullsBefore)
 	}
 }
