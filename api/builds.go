@@ -21,7 +21,7 @@ type Builder interface {
 }
 
 // buildJob is one build started through the API. Jobs live in the memory of
-// the instance that started them.
+// the instance that started them, for buildJobRetention after they finish.
 type buildJob struct {
 	mu       sync.Mutex
 	id       string
@@ -40,6 +40,29 @@ type buildJobs struct {
 	mu   sync.Mutex
 	jobs map[string]*buildJob
 	run  sync.Mutex
+}
+
+// buildJobRetention is how long a finished job stays readable; the
+// history keeps what a build wrote for good.
+const buildJobRetention = 24 * time.Hour
+
+// add registers a new job and forgets the jobs that finished more than
+// buildJobRetention before now.
+func (b *buildJobs) add(job *buildJob, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.jobs == nil {
+		b.jobs = map[string]*buildJob{}
+	}
+	for id, j := range b.jobs {
+		j.mu.Lock()
+		old := !j.finished.IsZero() && now.Sub(j.finished) > buildJobRetention
+		j.mu.Unlock()
+		if old {
+			delete(b.jobs, id)
+		}
+	}
+	b.jobs[job.id] = job
 }
 
 type buildRequestJSON struct {
@@ -75,12 +98,7 @@ func (s *Server) startBuild(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	job := &buildJob{id: newJobID(), req: req, status: "queued", started: time.Now()}
-	s.builds.mu.Lock()
-	if s.builds.jobs == nil {
-		s.builds.jobs = map[string]*buildJob{}
-	}
-	s.builds.jobs[job.id] = job
-	s.builds.mu.Unlock()
+	s.builds.add(job, job.started)
 	go s.runBuild(job)
 	w.Header().Set("Location", "/v1/builds/"+job.id)
 	return writeJSON(w, http.StatusAccepted, job.view())
@@ -116,7 +134,8 @@ func (s *Server) getBuild(w http.ResponseWriter, r *http.Request) error {
 	job := s.builds.jobs[chi.URLParam(r, "id")]
 	s.builds.mu.Unlock()
 	if job == nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no build job " + chi.URLParam(r, "id")}
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no build job " + chi.URLParam(r, "id") +
+			" on this instance (jobs are kept in the memory of the instance that started them, for 24 h after they finish)"}
 	}
 	return writeJSON(w, http.StatusOK, job.view())
 }

@@ -300,6 +300,7 @@ func stageLines(ctx context.Context, conn *pgx.Conn, feats []grids.LineFeature) 
 // the transaction ends.
 func stageBuild(ctx context.Context, tx pgx.Tx, communities []string, pieces []piece) error {
 	_, err := tx.Exec(ctx, `CREATE TEMP TABLE build_communities (code text PRIMARY KEY) ON COMMIT DROP;
+		CREATE TEMP TABLE build_retired (code text, version integer, PRIMARY KEY (code, version)) ON COMMIT DROP;
 		CREATE TEMP TABLE build_grids (
 			community_code text NOT NULL, ord integer NOT NULL, wkb bytea NOT NULL, geom geometry,
 			area_m2 double precision, narrow boolean, perimeter_m double precision, on_lines_m double precision,
@@ -357,7 +358,8 @@ func checkBuild(ctx context.Context, tx pgx.Tx, target float64, srid int) ([]che
 
 // applyBuild gives the staged grids their codes and writes them: unchanged
 // grids keep their code and row, changed ones are retired, new ones are
-// inserted; each write goes to the history.
+// inserted; each write goes to the history, and each retired grid is linked
+// in grid_lineage to the new grids that overlap it.
 func applyBuild(ctx context.Context, tx pgx.Tx, req grids.BuildRequest, rep *grids.BuildReport) error {
 	if _, err := tx.Exec(ctx, `SELECT set_config('gridd.actor', $1, true)`, req.Actor); err != nil {
 		return fmt.Errorf("write grids: %w", err)
@@ -375,7 +377,8 @@ func applyBuild(ctx context.Context, tx pgx.Tx, req grids.BuildRequest, rep *gri
 			WHERE g.valid_to IS NULL
 			  AND g.community_code IN (SELECT code FROM build_communities)
 			  AND NOT EXISTS (SELECT 1 FROM build_grids b WHERE b.code = g.code)
-			RETURNING g.code, g.area_m2, g.version, g.geom)
+			RETURNING g.code, g.area_m2, g.version, g.geom),
+		kept AS (INSERT INTO build_retired SELECT code, version FROM retired)
 		INSERT INTO history (actor, action, entity, code, reason, before)
 		SELECT $1, 'retire', 'unit_grid', code, $2,
 		       jsonb_build_object('area_m2', area_m2, 'version', version, 'geometry', ST_AsGeoJSON(geom)::jsonb)
@@ -430,6 +433,20 @@ func applyBuild(ctx context.Context, tx pgx.Tx, req grids.BuildRequest, rep *gri
 		return fmt.Errorf("write new grids: %w", translate(err))
 	}
 	rep.Created = int(tag.RowsAffected())
+	// Lineage: every retired grid version → the new grids sharing more
+	// than the cover tolerance of ground with it (rebuilt edges differ from
+	// the old ones by rounding, which leaves slivers of no real area).
+	_, err = tx.Exec(ctx, `INSERT INTO grid_lineage (parent_code, parent_version, child_code, child_version, operation)
+		SELECT p.code, p.version, c.code, c.version, 'build'
+		FROM build_retired r
+		JOIN unit_grids p ON p.code = r.code AND p.version = r.version
+		JOIN build_grids b ON b.status = 'new' AND b.geom && p.geom AND ST_Relate(p.geom, b.geom, '2********')
+		JOIN unit_grids c ON c.code = b.code AND c.valid_to IS NULL
+		WHERE ST_Area(ST_Intersection(p.geom, b.geom)::geography) > $1
+		ORDER BY p.code, c.code`, coverToleranceM2)
+	if err != nil {
+		return fmt.Errorf("write lineage: %w", err)
+	}
 	// The partition guard and the management-grid trigger query unit_grids
 	// per community at commit; after a bulk write, fresh statistics keep
 	// their plans on the community index instead of a scan of the table.

@@ -441,6 +441,23 @@ func TestBuildDongcheng(t *testing.T) {
 		if n := queryInt(t, pool, `SELECT count(*) FROM history WHERE action = 'retire' AND reason = 'new road'`); n != rep.Retired {
 			t.Errorf("%d retire rows in the history, want %d", n, rep.Retired)
 		}
+		// Lineage: every retired grid leads to at least one new grid and
+		// every new grid comes from at least one retired one, each link
+		// between grids that really share ground.
+		if n := queryInt(t, pool, `SELECT count(*) FROM unit_grids p WHERE p.community_code = $1 AND p.valid_to IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM grid_lineage l WHERE l.parent_code = p.code AND l.parent_version = p.version AND l.operation = 'build')`, comm); n != 0 {
+			t.Errorf("%d retired grids have no lineage to the new grids", n)
+		}
+		if n := queryInt(t, pool, `SELECT count(*) FROM unit_grids c WHERE c.valid_to IS NULL AND c.code <> ALL ($1::text[]) AND c.community_code = $2
+			AND NOT EXISTS (SELECT 1 FROM grid_lineage l WHERE l.child_code = c.code AND l.operation = 'build')`, old, comm); n != 0 {
+			t.Errorf("%d new grids have no lineage to retired grids", n)
+		}
+		if n := queryInt(t, pool, `SELECT count(*) FROM grid_lineage l
+			JOIN unit_grids p ON p.code = l.parent_code AND p.version = l.parent_version
+			JOIN unit_grids c ON c.code = l.child_code AND c.version = l.child_version
+			WHERE l.operation = 'build' AND (l.changeset_id IS NOT NULL OR ST_Area(ST_Intersection(p.geom, c.geom)::geography) < 1)`); n != 0 {
+			t.Errorf("%d lineage links between grids that share no ground", n)
+		}
 		checkGuarantees(t, pool, comm, problemGrids(rep))
 
 		// Back to the stored roads: the shapes of the first build return, but
