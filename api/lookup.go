@@ -392,6 +392,10 @@ func parsePairs(b []byte, i, stop, limit int) ([]orb.Point, int, error) {
 	out := make([]orb.Point, 0, min(limit, (len(b)-i)/16+1))
 	num := func(n int) (float64, error) {
 		i = skipSpace(b, i)
+		if f, k := parseDecimal(b[i:]); k > 0 {
+			i = skipSpace(b, i+k)
+			return f, nil
+		}
 		j := i
 		for j < len(b) && (b[j] == '-' || b[j] == '+' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' || (b[j] >= '0' && b[j] <= '9')) {
 			j++
@@ -399,14 +403,11 @@ func parsePairs(b []byte, i, stop, limit int) ([]orb.Point, int, error) {
 		if j == i {
 			return 0, bad(n, "not a number")
 		}
-		f, ok := parseDecimal(b[i:j])
-		if !ok {
-			var err error
-			// The string shares b's bytes instead of copying them:
-			// ParseFloat keeps no reference (its errors copy the input).
-			if f, err = strconv.ParseFloat(unsafe.String(&b[i], j-i), 64); err != nil {
-				return 0, bad(n, fmt.Sprintf("%q is not a number", b[i:j]))
-			}
+		// The string shares b's bytes instead of copying them: ParseFloat
+		// keeps no reference (its errors copy the input).
+		f, err := strconv.ParseFloat(unsafe.String(&b[i], j-i), 64)
+		if err != nil {
+			return 0, bad(n, fmt.Sprintf("%q is not a number", b[i:j]))
 		}
 		i = skipSpace(b, j)
 		return f, nil
@@ -461,37 +462,46 @@ func parsePairs(b []byte, i, stop, limit int) ([]orb.Point, int, error) {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// parseDecimal reads a plain decimal such as -116.3971234 (no exponent) of
-// at most 15 significant digits, the form coordinates from a GPS usually
-// take, exactly as strconv.ParseFloat would: the digits make an integer
-// below 2^53 and the decimal places a power of ten up to 10^22, both exact
-// in a float64, so one division rounds correctly. It reports false for
-// anything else, which strconv.ParseFloat then reads.
-func parseDecimal(s []byte) (float64, bool) {
-	neg := len(s) > 0 && s[0] == '-'
+// parseDecimal reads the plain decimal at the start of b, such as
+// -116.3971234 (no exponent), of at most 15 significant digits, the form
+// coordinates from a GPS usually take, exactly as strconv.ParseFloat would:
+// the digits make an integer below 2^53 and the decimal places a power of
+// ten up to 10^22, both exact in a float64, so one division rounds
+// correctly. It returns the number and the bytes it took, or 0 bytes for
+// anything else (longer, an exponent, malformed), which the caller then
+// reads with strconv.ParseFloat.
+func parseDecimal(b []byte) (float64, int) {
+	k := 0
+	neg := len(b) > 0 && b[0] == '-'
 	if neg {
-		s = s[1:]
+		k++
 	}
+	start := k
 	var m uint64
 	digits, frac := 0, -1
-	for k, c := range s {
-		switch {
+loop:
+	for ; k < len(b); k++ {
+		switch c := b[k]; {
 		case c >= '0' && c <= '9':
 			m = m*10 + uint64(c-'0')
 			if m > 0 {
-				digits++
+				if digits++; digits > 15 {
+					return 0, 0
+				}
 			}
 			if frac >= 0 {
 				frac++
 			}
-		case c == '.' && frac < 0 && k > 0:
+		case c == '.' && frac < 0 && k > start:
 			frac = 0
+		case c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-':
+			return 0, 0
 		default:
-			return 0, false
+			break loop
 		}
 	}
-	if len(s) == 0 || frac == 0 || digits > 15 || frac >= len(pow10) {
-		return 0, false
+	if k == start || frac == 0 || frac >= len(pow10) {
+		return 0, 0
 	}
 	f := float64(m)
 	if frac > 0 {
@@ -500,7 +510,7 @@ func parseDecimal(s []byte) (float64, bool) {
 	if neg {
 		f = -f
 	}
-	return f, true
+	return f, k
 }
 
 func lookupError(err error) error {

@@ -113,9 +113,12 @@ func TestParseDecimal(t *testing.T) {
 	}
 	fast := 0
 	for _, c := range cases {
-		got, ok := parseDecimal([]byte(c))
-		if !ok {
+		got, n := parseDecimal([]byte(c))
+		if n == 0 {
 			continue
+		}
+		if n != len(c) {
+			t.Fatalf("parseDecimal(%q) took %d bytes", c, n)
 		}
 		fast++
 		want, err := strconv.ParseFloat(c, 64)
@@ -124,7 +127,7 @@ func TestParseDecimal(t *testing.T) {
 		}
 	}
 	for _, c := range []string{"116.3971234", "-33.8688", "0"} {
-		if _, ok := parseDecimal([]byte(c)); !ok {
+		if _, n := parseDecimal([]byte(c + "]")); n != len(c) {
 			t.Errorf("parseDecimal(%q) declined a plain coordinate", c)
 		}
 	}
