@@ -32,8 +32,14 @@ func principalOf(r *http.Request) (principal, bool) {
 }
 
 // tokenCacheTTL bounds how long a revoked token keeps working on an
-// instance that has just seen it.
+// instance that has just seen it, when nothing calls ForgetTokens. gridd
+// serve calls it on every change to api_tokens the change feed announces,
+// so there a revocation takes effect at once.
 const tokenCacheTTL = 30 * time.Second
+
+// ForgetTokens empties the cache of recently seen tokens: the next request
+// with each token checks it against the database again.
+func (s *Server) ForgetTokens() { s.tokens.Clear() }
 
 type cachedToken struct {
 	p   principal

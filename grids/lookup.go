@@ -183,7 +183,7 @@ type fullResult struct {
 // Run returns ctx's error.
 func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 	go l.src.Listen(ctx, poll, func(c Change) { //nolint:errcheck // ends with ctx
-		if c.All || indexedTables[c.Table] {
+		if c.Table == "*" || indexedTables[c.Table] {
 			l.enqueue(c)
 		}
 		l.see(c.Version)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gridd/api"
+	"gridd/grids"
 )
 
 func init() {
@@ -48,6 +49,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Version:        versionString(),
 	}))
 	srv := api.New(cfg)
+	// A revoked token stops working at once (migration 0013); after a
+	// reconnect ("*") a revocation may have been missed.
+	go feed.Listen(ctx, 0, func(c grids.Change) { //nolint:errcheck // ends with ctx
+		if c.Table == "*" || c.Table == "api_tokens" {
+			srv.ForgetTokens()
+		}
+	})
 	watchIndex(srv.Registry(), loc)
 	go loc.Run(ctx, 500*time.Millisecond) //nolint:errcheck // ends with ctx; failures are logged
 	go feed.run(ctx, e, 500*time.Millisecond)

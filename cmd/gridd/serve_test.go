@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 
+	"gridd/grids"
+	"gridd/grids/postgis"
 	"gridd/grids/postgis/pgtest"
 	"gridd/tiles"
 )
@@ -116,6 +118,37 @@ func TestServeStartsAndStops(t *testing.T) {
 	if lookupSeen == 0 || lookupSeen > time.Second || tileSeen == 0 || tileSeen > time.Second {
 		t.Errorf("edit seen by lookup after %v and by the tile after %v, want both within 1 s (0: never)", lookupSeen, tileSeen)
 	}
+
+	// A token revoked by plain SQL stops working within one second, though
+	// the server has just cached it.
+	secret, err := postgis.NewStore(pool).CreateToken(ctx, "app", grids.RoleReporter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withToken := func() int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/divisions", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := withToken(); status != 200 {
+		t.Fatalf("with a fresh token: %d", status)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE name = 'app'`); err != nil {
+		t.Fatal(err)
+	}
+	revoked := time.Now()
+	for withToken() != http.StatusUnauthorized {
+		if time.Since(revoked) > time.Second {
+			t.Fatal("a revoked token still works one second later")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("the revoked token was refused after %v", time.Since(revoked))
 
 	cancel()
 	select {
