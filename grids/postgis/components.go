@@ -41,6 +41,10 @@ const createStaged = `CREATE TEMP TABLE staged_components (
 	accuracy text, note text NOT NULL, geom geometry NOT NULL, pt geometry
 ) ON COMMIT DROP`
 
+// componentImportLock is the advisory lock that serialises component
+// imports ("gridd_ci" in ASCII).
+const componentImportLock = 0x67726964645f6369
+
 // ImportComponents implements grids.ComponentStore.
 func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFeature, opt grids.ComponentImport) (grids.ComponentImportReport, error) {
 	var rep grids.ComponentImportReport
@@ -49,6 +53,13 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rep = grids.ComponentImportReport{}
+		// Imports run one at a time. Two imports rewriting the same
+		// components (and the cluster cells they share) would otherwise
+		// lock rows in different orders and deadlock; one after the other,
+		// each also matches against what the previous one committed.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, componentImportLock); err != nil {
+			return fmt.Errorf("import components: wait for other imports: %w", err)
+		}
 		if err := roomForStaging(ctx, tx); err != nil {
 			return err
 		}

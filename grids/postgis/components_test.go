@@ -589,3 +589,58 @@ func TestComponentCompetentDepartment(t *testing.T) {
 		t.Errorf("a deleted component still routes: %v %v", ok, err)
 	}
 }
+
+// Two imports that move the same components across the map at the same
+// time both complete: neither is failed as a deadlock.
+func TestComponentImportsConcurrentMoves(t *testing.T) {
+	st, _ := componentWorld(t)
+	ctx := context.Background()
+	const n = 3000
+	feature := func(i int, shift float64) grids.ComponentFeature {
+		f := grids.ComponentFeature{Index: i, ClassCode: []string{"01001", "02001", "03001"}[i%3]}
+		f.Geom = pt(116.4006+float64(i%60)*0.00015+shift, 39.9005+float64(i/60)*0.0003)
+		if err := grids.CheckComponentFeature(&f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	var feats []grids.ComponentFeature
+	for i := range n {
+		feats = append(feats, feature(i, 0))
+	}
+	rep, err := st.ImportComponents(ctx, feats, grids.ComponentImport{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := rep.Codes
+	// Each writer moves every component, one east and one west, in
+	// opposite orders, round after round.
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 5 {
+				var batch []grids.ComponentFeature
+				for k := range n {
+					i := k
+					if w == 1 {
+						i = n - 1 - k
+					}
+					f := feature(i, float64(1-2*w)*0.0001*float64(round+1))
+					f.Index, f.Code = k, codes[i]
+					batch = append(batch, f)
+				}
+				if _, err := st.ImportComponents(ctx, batch, grids.ComponentImport{Actor: fmt.Sprintf("writer%d", w)}); err != nil {
+					errs <- fmt.Errorf("writer %d round %d: %w", w, round, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
