@@ -57,6 +57,9 @@ type Config struct {
 	// Classes serves the class catalogue; Components the component CRUD.
 	Classes    Classes
 	Components Components
+	// History reads recorded changes and reverts those of components,
+	// departments and routing rules (/v1/history).
+	History grids.HistoryStore
 	// Builder builds unit grids (POST /v1/builds).
 	Builder Builder
 	// MgmtGrids defines and reads management grids.
@@ -144,6 +147,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Components != nil {
 		s.mountComponents(r)
+	}
+	if s.cfg.History != nil {
+		s.mountHistory(r)
 	}
 	if s.cfg.Builder != nil {
 		r.Method(http.MethodPost, "/v1/builds", s.Require(grids.RoleEditor, s.handle(s.startBuild)))

@@ -134,6 +134,7 @@ type ComponentPage struct {
 
 // ComponentHistoryEntry is one recorded change of a component.
 type ComponentHistoryEntry struct {
+	ID     int64          `json:"id"` // to revert it by (POST /v1/history/{id}/revert)
 	At     time.Time      `json:"at"`
 	Actor  string         `json:"actor"`
 	Action string         `json:"action"`

@@ -42,6 +42,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Classes:    st,
 		Components: st,
 		Builder:    st,
+		History:    st,
 		MgmtGrids:  st,
 		// QGIS edits components over OGC API - Features Part 4.
 		FeatureEditors: map[string]api.FeatureEditor{"components": api.ComponentFeatures(st)},

@@ -51,76 +51,79 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 	if opt.Mode == "" {
 		opt.Mode = grids.AllOrNothing
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rep = grids.ComponentImportReport{}
-		// Imports run one at a time. Two imports rewriting the same
-		// components (and the cluster cells they share) would otherwise
-		// lock rows in different orders and deadlock; one after the other,
-		// each also matches against what the previous one committed.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, componentImportLock); err != nil {
-			return fmt.Errorf("import components: wait for other imports: %w", err)
+	err := s.inTx(ctx, func(tx pgx.Tx) error { return importComponentsTx(ctx, tx, feats, opt, &rep) })
+	return rep, err
+}
+
+// importComponentsTx is ImportComponents in the caller's transaction.
+func importComponentsTx(ctx context.Context, tx pgx.Tx, feats []grids.ComponentFeature, opt grids.ComponentImport, rep *grids.ComponentImportReport) error {
+	*rep = grids.ComponentImportReport{}
+	// Imports run one at a time. Two imports rewriting the same
+	// components (and the cluster cells they share) would otherwise
+	// lock rows in different orders and deadlock; one after the other,
+	// each also matches against what the previous one committed.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, componentImportLock); err != nil {
+		return fmt.Errorf("import components: wait for other imports: %w", err)
+	}
+	if err := roomForStaging(ctx, tx); err != nil {
+		return err
+	}
+	// Big imports hash in memory; the joins of staged rows are hash
+	// joins (a merge join's sorts lose at every size).
+	if _, err := tx.Exec(ctx, `SELECT set_config('gridd.actor', $1, true), set_config('work_mem', '256MB', true),
+		set_config('enable_mergejoin', 'off', true)`, opt.Actor); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := stageComponents(ctx, tx, feats); err != nil {
+		return err
+	}
+	trace(t0, "stage")
+	// Scripts of several statements go by the simple protocol.
+	if _, err := tx.Exec(ctx, query("components_place"), pgx.QueryExecModeSimpleProtocol, grids.SnapDistanceM); err != nil {
+		return fmt.Errorf("import components: place: %w", err)
+	}
+	trace(t0, "place")
+	if _, err := tx.Exec(ctx, query("components_resolve"), pgx.QueryExecModeSimpleProtocol); err != nil {
+		return fmt.Errorf("import components: resolve: %w", err)
+	}
+	trace(t0, "resolve")
+	rows, err := tx.Query(ctx, query("components_reject"), grids.SnapDistanceM)
+	if err != nil {
+		return fmt.Errorf("import components: validate: %w", err)
+	}
+	rejected, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grids.Rejection])
+	if err != nil {
+		return fmt.Errorf("import components: validate: %w", err)
+	}
+	trace(t0, "reject")
+	rejected = mergeRejections(opt.Rejected, rejected)
+	if len(rejected) > 0 {
+		if opt.Mode == grids.AllOrNothing {
+			return &grids.RejectedError{What: "component", Rejected: rejected}
 		}
-		if err := roomForStaging(ctx, tx); err != nil {
-			return err
+		idx := make([]int32, len(rejected))
+		for i, r := range rejected {
+			idx[i] = int32(r.Index)
 		}
-		// Big imports hash in memory; the joins of staged rows are hash
-		// joins (a merge join's sorts lose at every size).
-		if _, err := tx.Exec(ctx, `SELECT set_config('gridd.actor', $1, true), set_config('work_mem', '256MB', true),
-			set_config('enable_mergejoin', 'off', true)`, opt.Actor); err != nil {
-			return err
-		}
-		t0 := time.Now()
-		if err := stageComponents(ctx, tx, feats); err != nil {
-			return err
-		}
-		trace(t0, "stage")
-		// Scripts of several statements go by the simple protocol.
-		if _, err := tx.Exec(ctx, query("components_place"), pgx.QueryExecModeSimpleProtocol, grids.SnapDistanceM); err != nil {
-			return fmt.Errorf("import components: place: %w", err)
-		}
-		trace(t0, "place")
-		if _, err := tx.Exec(ctx, query("components_resolve"), pgx.QueryExecModeSimpleProtocol); err != nil {
-			return fmt.Errorf("import components: resolve: %w", err)
-		}
-		trace(t0, "resolve")
-		rows, err := tx.Query(ctx, query("components_reject"), grids.SnapDistanceM)
-		if err != nil {
-			return fmt.Errorf("import components: validate: %w", err)
-		}
-		rejected, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grids.Rejection])
-		if err != nil {
-			return fmt.Errorf("import components: validate: %w", err)
-		}
-		trace(t0, "reject")
-		rejected = mergeRejections(opt.Rejected, rejected)
-		if len(rejected) > 0 {
-			if opt.Mode == grids.AllOrNothing {
-				return &grids.RejectedError{What: "component", Rejected: rejected}
-			}
-			idx := make([]int32, len(rejected))
-			for i, r := range rejected {
-				idx[i] = int32(r.Index)
-			}
-			for _, t := range []string{"staged_components", "staged_resolved"} {
-				if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE idx = ANY($1)`, idx); err != nil {
-					return err
-				}
-			}
-			rep.Rejected = rejected
-			// Renumber the remaining features to allocate without gaps.
-			if _, err := tx.Exec(ctx, `UPDATE staged_resolved r SET rn = n.rn
-				FROM (SELECT idx, row_number() OVER (PARTITION BY district_code, class_code ORDER BY idx) AS rn
-				      FROM staged_resolved WHERE new_code IS NULL) n
-				WHERE r.idx = n.idx`); err != nil {
+		for _, t := range []string{"staged_components", "staged_resolved"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE idx = ANY($1)`, idx); err != nil {
 				return err
 			}
 		}
-		if err := checkMatchRule(ctx, tx, opt); err != nil {
+		rep.Rejected = rejected
+		// Renumber the remaining features to allocate without gaps.
+		if _, err := tx.Exec(ctx, `UPDATE staged_resolved r SET rn = n.rn
+			FROM (SELECT idx, row_number() OVER (PARTITION BY district_code, class_code ORDER BY idx) AS rn
+			      FROM staged_resolved WHERE new_code IS NULL) n
+			WHERE r.idx = n.idx`); err != nil {
 			return err
 		}
-		return writeComponents(ctx, tx, opt, t0, len(feats) <= 10000, &rep)
-	})
-	return rep, err
+	}
+	if err := checkMatchRule(ctx, tx, opt); err != nil {
+		return err
+	}
+	return writeComponents(ctx, tx, opt, t0, len(feats) <= 10000, rep)
 }
 
 // trace prints the time since t0 when GRIDD_TRACE_IMPORT is set: a way to
@@ -435,7 +438,7 @@ func (s *Store) RetireComponent(ctx context.Context, code, actor, reason string)
 
 // ComponentHistory implements grids.ComponentStore.
 func (s *Store) ComponentHistory(ctx context.Context, code string) ([]grids.ComponentHistoryEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT at, actor, action, reason, before, after FROM history
+	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, action, reason, before, after FROM history
 		WHERE entity = 'component' AND code = $1 ORDER BY at, id`, code)
 	if err != nil {
 		return nil, fmt.Errorf("history of component %s: %w", code, err)

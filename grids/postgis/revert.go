@@ -1,0 +1,335 @@
+package postgis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/geojson"
+
+	"gridd/grids"
+)
+
+const historyColumns = `id, at, actor, action, entity, code, reason, before, after, changeset_id`
+
+func scanHistory(row pgx.Row) (grids.HistoryEntry, error) {
+	var h grids.HistoryEntry
+	var before, after []byte
+	err := row.Scan(&h.ID, &h.At, &h.Actor, &h.Action, &h.Entity, &h.Code, &h.Reason, &before, &after, &h.ChangesetID)
+	h.Before, h.After = before, after
+	return h, err
+}
+
+// History implements grids.HistoryStore.
+func (s *Store) History(ctx context.Context, entity, code string) ([]grids.HistoryEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+historyColumns+` FROM history WHERE entity = $1 AND code = $2 ORDER BY at, id`, entity, code)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s %s: %w", entity, code, err)
+	}
+	defer rows.Close()
+	var out []grids.HistoryEntry
+	for rows.Next() {
+		h, err := scanHistory(rows)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s %s: %w", entity, code, err)
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history of %s %s: %w", entity, code, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no history of %s %s: %w", entity, code, grids.ErrNotFound)
+	}
+	return out, nil
+}
+
+// HistoryEntry implements grids.HistoryStore.
+func (s *Store) HistoryEntry(ctx context.Context, id int64) (grids.HistoryEntry, error) {
+	h, err := scanHistory(s.pool.QueryRow(ctx, `SELECT `+historyColumns+` FROM history WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return h, fmt.Errorf("change %d: %w", id, grids.ErrNotFound)
+	}
+	return h, err
+}
+
+// RevertChange implements grids.HistoryStore.
+func (s *Store) RevertChange(ctx context.Context, id int64, actor, reason string) (grids.HistoryEntry, error) {
+	h, err := s.HistoryEntry(ctx, id)
+	if err != nil {
+		return h, err
+	}
+	why := fmt.Sprintf("revert of change %d", id)
+	if reason != "" {
+		why += ": " + reason
+	}
+	entity, code := h.Entity, h.Code
+	switch h.Entity {
+	case grids.EntityDepartment:
+		err = s.revertDepartment(ctx, h, actor, why)
+	case grids.EntityRoutingRule:
+		code, err = s.revertRule(ctx, h, actor, why)
+	case grids.EntityComponent:
+		err = s.inTx(ctx, func(tx pgx.Tx) error { return revertComponent(ctx, tx, h, actor, why) })
+	default:
+		if h.ChangesetID != nil {
+			return h, fmt.Errorf("%w: change %d belongs to changeset %d; grid changes are reverted as a whole changeset (POST /v1/changesets/%d/revert)",
+				grids.ErrConflict, id, *h.ChangesetID, *h.ChangesetID)
+		}
+		return h, fmt.Errorf("%w: change %d is to a %s; only changes to components, departments and routing rules are reverted one by one",
+			grids.ErrConflict, id, h.Entity)
+	}
+	if err != nil {
+		return grids.HistoryEntry{}, err
+	}
+	out, err := scanHistory(s.pool.QueryRow(ctx, `SELECT `+historyColumns+` FROM history
+		WHERE entity = $1 AND code = $2 AND id > $3 ORDER BY id DESC LIMIT 1`, entity, code, id))
+	if err != nil {
+		return out, fmt.Errorf("read the revert's history: %w", translate(err))
+	}
+	return out, nil
+}
+
+// changedSince is the refusal of a revert whose record has moved on.
+func changedSince(h grids.HistoryEntry, now string) error {
+	return fmt.Errorf("%w: %s %s %s since change %d; revert the later changes first (GET its history)",
+		grids.ErrConflict, h.Entity, h.Code, now, h.ID)
+}
+
+// revertDepartment undoes a department's creation, update or retirement.
+// The check and the write are separate transactions: departments are
+// managed by a few administrators, and the write itself is validated as
+// any other.
+func (s *Store) revertDepartment(ctx context.Context, h grids.HistoryEntry, actor, why string) error {
+	var before, after grids.Department
+	if err := unmarshalSide(h.Before, &before); err != nil {
+		return err
+	}
+	if err := unmarshalSide(h.After, &after); err != nil {
+		return err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT code, name, contact, territory_code FROM departments WHERE code = $1 AND valid_to IS NULL`, h.Code)
+	if err != nil {
+		return err
+	}
+	cur, err := scanDepartments(rows)
+	if err != nil {
+		return err
+	}
+	switch h.Action {
+	case "create", "update":
+		if len(cur) == 0 {
+			return changedSince(h, "was retired")
+		}
+		if cur[0] != after {
+			return changedSince(h, "has changed")
+		}
+		if h.Action == "create" {
+			return s.RetireDepartment(ctx, h.Code, actor, why)
+		}
+		_, err := s.PutDepartment(ctx, before, actor, why)
+		return err
+	case "retire":
+		if len(cur) > 0 {
+			return changedSince(h, "was created again")
+		}
+		_, err := s.PutDepartment(ctx, before, actor, why)
+		return err
+	}
+	return fmt.Errorf("%w: change %d (%s) cannot be reverted", grids.ErrConflict, h.ID, h.Action)
+}
+
+// revertRule undoes a rule's creation (the rule is retired) or retirement
+// (the same rule is added again, under a new id). It returns the code
+// (the id) whose history records the revert.
+func (s *Store) revertRule(ctx context.Context, h grids.HistoryEntry, actor, why string) (string, error) {
+	switch h.Action {
+	case "create":
+		id, err := strconv.ParseInt(h.Code, 10, 64)
+		if err != nil {
+			return "", fmt.Errorf("change %d: rule id %q: %w", h.ID, h.Code, err)
+		}
+		if err := s.RetireRule(ctx, id, actor, why); err != nil {
+			if errors.Is(err, grids.ErrNotFound) {
+				return "", changedSince(h, "was retired")
+			}
+			return "", err
+		}
+		return h.Code, nil
+	case "retire":
+		var r grids.Rule
+		if err := unmarshalSide(h.Before, &r); err != nil {
+			return "", err
+		}
+		r.ID = 0
+		added, err := s.AddRule(ctx, r, actor, why)
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatInt(added.ID, 10), nil
+	}
+	return "", fmt.Errorf("%w: change %d (%s) cannot be reverted", grids.ErrConflict, h.ID, h.Action)
+}
+
+// revertComponent undoes a component's creation (it is retired), update
+// (its recorded state before comes back as a new version) or retirement
+// (it is current again, as it was). The component is placed in the grids of
+// today, which may differ from those it had then.
+func revertComponent(ctx context.Context, tx pgx.Tx, h grids.HistoryEntry, actor, why string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1), set_config('gridd.actor', $2, true)`, componentImportLock, actor); err != nil {
+		return err
+	}
+	// side is the state the component must still be in for the revert to
+	// apply: what the change made of it (what it undid, for a retirement).
+	// A creation's history row holds no copy of the record: the state as
+	// created is the "before" of the next change that has one, and with no
+	// such change the component is still as created.
+	var side any
+	switch h.Action {
+	case "update":
+		side = []byte(h.After)
+	case "retire":
+		side = []byte(h.Before)
+	case "create":
+		var first []byte
+		err := tx.QueryRow(ctx, `SELECT before FROM history WHERE entity = 'component' AND code = $1 AND id > $2 AND before IS NOT NULL
+			ORDER BY id LIMIT 1`, h.Code, h.ID).Scan(&first)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if first != nil {
+			side = first
+		}
+	}
+	var current, matches bool
+	err := tx.QueryRow(ctx, `SELECT valid_to IS NULL, $2::jsonb IS NULL OR gridd_component_json(c) = $2::jsonb FROM components c WHERE code = $1 FOR UPDATE`,
+		h.Code, side).Scan(&current, &matches)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("component %s: %w", h.Code, grids.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	switch h.Action {
+	case "create":
+		if !current {
+			return changedSince(h, "was deleted")
+		}
+		if !matches {
+			return changedSince(h, "has changed")
+		}
+		_, err := tx.Exec(ctx, `WITH gone AS (
+				UPDATE components SET valid_to = now(), updated_at = now(), version = version + 1
+				WHERE code = $1 AND valid_to IS NULL RETURNING *)
+			INSERT INTO history (actor, action, entity, code, reason, before)
+			SELECT $2, 'retire', 'component', g.code, $3, gridd_component_json(g::components) FROM gone g`, h.Code, actor, why)
+		return translate(err)
+	case "update":
+		if !current {
+			return changedSince(h, "was deleted")
+		}
+		if !matches {
+			return changedSince(h, "has changed")
+		}
+		f, err := componentFeature(h.Before)
+		if err != nil {
+			return fmt.Errorf("change %d: %w", h.ID, err)
+		}
+		var rep grids.ComponentImportReport
+		if err := importComponentsTx(ctx, tx, []grids.ComponentFeature{f}, grids.ComponentImport{Mode: grids.AllOrNothing, Actor: actor, Reason: why}, &rep); err != nil {
+			return err
+		}
+		if rep.Updated == 0 {
+			return fmt.Errorf("%w: change %d only moved component %s into the grids of its place, which it follows by itself; there is nothing to revert",
+				grids.ErrConflict, h.ID, h.Code)
+		}
+		return nil
+	case "retire":
+		if current {
+			return changedSince(h, "is current again")
+		}
+		if !matches {
+			return changedSince(h, "has changed")
+		}
+		_, err := tx.Exec(ctx, `WITH back AS (
+				UPDATE components SET valid_to = NULL, updated_at = now(), version = version + 1
+				WHERE code = $1 AND valid_to IS NOT NULL RETURNING *)
+			INSERT INTO history (actor, action, entity, code, reason, after)
+			SELECT $2, 'revert', 'component', b.code, $3, gridd_component_json(b::components) FROM back b`, h.Code, actor, why)
+		if err != nil {
+			return translate(err)
+		}
+		// Place it in today's grids (an update with its own history row
+		// when they changed meanwhile).
+		f, err := componentFeature(h.Before)
+		if err != nil {
+			return fmt.Errorf("change %d: %w", h.ID, err)
+		}
+		var rep grids.ComponentImportReport
+		return importComponentsTx(ctx, tx, []grids.ComponentFeature{f}, grids.ComponentImport{Mode: grids.AllOrNothing, Actor: actor, Reason: why}, &rep)
+	}
+	return fmt.Errorf("%w: change %d (%s) cannot be reverted", grids.ErrConflict, h.ID, h.Action)
+}
+
+// unmarshalSide decodes one side of a history entry (nothing if absent).
+func unmarshalSide(side json.RawMessage, v any) error {
+	if len(side) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(side, v); err != nil {
+		return fmt.Errorf("history record: %w", err)
+	}
+	return nil
+}
+
+// componentFeature turns a component as the history records it
+// (gridd_component_json) back into a feature to write.
+func componentFeature(side json.RawMessage) (grids.ComponentFeature, error) {
+	var c struct {
+		Code, LegacyCode, ClassCode, Name                            string
+		DeptCode, DeptName, OwnerUnit, MaintUnit, Status, DataSource string
+		Accuracy, Note, InitialDate, ChangeDate                      string
+		Geometry                                                     json.RawMessage
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(side, &raw); err != nil {
+		return grids.ComponentFeature{}, fmt.Errorf("history record: %w", err)
+	}
+	for key, dst := range map[string]*string{
+		"code": &c.Code, "legacy_code": &c.LegacyCode, "class_code": &c.ClassCode, "name": &c.Name,
+		"competent_dept_code": &c.DeptCode, "competent_dept_name": &c.DeptName, "owner_unit": &c.OwnerUnit,
+		"maint_unit": &c.MaintUnit, "status": &c.Status, "data_source": &c.DataSource, "accuracy": &c.Accuracy,
+		"note": &c.Note, "initial_date": &c.InitialDate, "change_date": &c.ChangeDate,
+	} {
+		if v, ok := raw[key]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return grids.ComponentFeature{}, fmt.Errorf("history record: %s: %w", key, err)
+			}
+		}
+	}
+	g, err := geojson.UnmarshalGeometry(raw["geometry"])
+	if err != nil {
+		return grids.ComponentFeature{}, fmt.Errorf("history record: geometry: %w", err)
+	}
+	date := func(s string) (*time.Time, error) {
+		if s == "" {
+			return nil, nil
+		}
+		t, err := time.Parse(time.DateOnly, s)
+		return &t, err
+	}
+	f := grids.ComponentFeature{Code: c.Code, LegacyCode: c.LegacyCode, ClassCode: c.ClassCode, Geom: g.Geometry()}
+	f.ComponentAttrs = grids.ComponentAttrs{Name: c.Name, DeptCode: c.DeptCode, DeptName: c.DeptName, OwnerUnit: c.OwnerUnit,
+		MaintUnit: c.MaintUnit, Status: c.Status, DataSource: c.DataSource, Accuracy: c.Accuracy, Note: c.Note}
+	if f.InitialDate, err = date(c.InitialDate); err != nil {
+		return f, fmt.Errorf("history record: initial_date: %w", err)
+	}
+	if f.ChangeDate, err = date(c.ChangeDate); err != nil {
+		return f, fmt.Errorf("history record: change_date: %w", err)
+	}
+	return f, grids.CheckComponentFeature(&f)
+}
