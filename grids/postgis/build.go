@@ -435,17 +435,24 @@ func applyBuild(ctx context.Context, tx pgx.Tx, req grids.BuildRequest, rep *gri
 	rep.Created = int(tag.RowsAffected())
 	// Lineage: every retired grid version → the new grids sharing more
 	// than the cover tolerance of ground with it (rebuilt edges differ from
-	// the old ones by rounding, which leaves slivers of no real area).
-	_, err = tx.Exec(ctx, `INSERT INTO grid_lineage (parent_code, parent_version, child_code, child_version, operation)
-		SELECT p.code, p.version, c.code, c.version, 'build'
-		FROM build_retired r
-		JOIN unit_grids p ON p.code = r.code AND p.version = r.version
-		JOIN build_grids b ON b.status = 'new' AND b.geom && p.geom AND ST_Relate(p.geom, b.geom, '2********')
-		JOIN unit_grids c ON c.code = b.code AND c.valid_to IS NULL
-		WHERE ST_Area(ST_Intersection(p.geom, b.geom)::geography) > $1
-		ORDER BY p.code, c.code`, coverToleranceM2)
-	if err != nil {
-		return fmt.Errorf("write lineage: %w", err)
+	// the old ones by rounding, which leaves slivers of no real area). The
+	// lateral join makes the plan go from each retired grid to the staged
+	// grids through their GiST index.
+	if rep.Retired > 0 {
+		if _, err := tx.Exec(ctx, `ANALYZE build_retired`); err != nil {
+			return fmt.Errorf("write lineage: %w", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO grid_lineage (parent_code, parent_version, child_code, child_version, operation)
+			SELECT p.code, p.version, c.code, c.version, 'build'
+			FROM build_retired r
+			JOIN unit_grids p ON p.code = r.code AND p.version = r.version
+			CROSS JOIN LATERAL (SELECT b.code, b.geom FROM build_grids b WHERE b.status = 'new' AND b.geom && p.geom) b
+			JOIN unit_grids c ON c.code = b.code AND c.valid_to IS NULL
+			WHERE ST_Relate(p.geom, b.geom, '2********') AND ST_Area(ST_Intersection(p.geom, b.geom)::geography) > $1
+			ORDER BY p.code, c.code`, coverToleranceM2)
+		if err != nil {
+			return fmt.Errorf("write lineage: %w", err)
+		}
 	}
 	// The partition guard and the management-grid trigger query unit_grids
 	// per community at commit; after a bulk write, fresh statistics keep
