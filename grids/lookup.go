@@ -410,9 +410,6 @@ func NewBatch(ix *geo.View, pts []orb.Point, opt LookupOptions, workers int) *Ba
 	return b
 }
 
-// Len is the number of points.
-func (b *Batch) Len() int { return len(b.pts) }
-
 // Locate fills loc with the answer for point i, reusing loc's candidate
 // slice, and reports false where LocateIn would answer ErrOutside. It may
 // be called from several goroutines, each with its own loc.
