@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -219,6 +220,31 @@ func TestLookupBatch(t *testing.T) {
 	}
 	if kinds["outside"] == 0 || kinds["snapped"] == 0 || kinds["candidates"] == 0 {
 		t.Errorf("the large batch should hold outside, snapped and candidate results: %v", kinds)
+	}
+
+	// The same for GCJ-02 points (as phones send them), which a large
+	// batch converts in parallel.
+	pts, single = nil, nil
+	for i := 0; i < 3000; i++ {
+		g := geo.WGS84ToGCJ02(orb.Point{116.3995 + float64(i%71)*0.00015, 39.8995 + float64(i%67)*0.00016})
+		lon, lat := strconv.FormatFloat(g[0], 'f', -1, 64), strconv.FormatFloat(g[1], 'f', -1, 64)
+		pts = append(pts, "["+lon+","+lat+"]")
+		status, body := get(t, ts.URL+"/v1/lookup?crs=gcj02&lon="+lon+"&lat="+lat)
+		if status == 200 {
+			single = append(single, strings.TrimSpace(body))
+		} else {
+			single = append(single, "null")
+		}
+	}
+	status, body = post(`{"crs":"gcj02","points":[` + strings.Join(pts, ",") + `]}`)
+	raw.Results = nil
+	if err := json.Unmarshal([]byte(body), &raw); status != 200 || err != nil || len(raw.Results) != len(single) {
+		t.Fatalf("GCJ-02 batch: %d %v %.200s", status, err, body)
+	}
+	for i, r := range raw.Results {
+		if string(r) != single[i] {
+			t.Fatalf("GCJ-02 batch result %d:\n%s\nsingle lookup:\n%s", i, r, single[i])
+		}
 	}
 
 	for _, c := range []struct{ body, want string }{

@@ -293,11 +293,23 @@ func benchLookupHTTP(b *bench, ix *geo.Index, pts []orb.Point) error {
 	if b.quick {
 		rounds = 3
 	}
+	gcj := make([]orb.Point, api.MaxBatchPoints)
+	for i, p := range pts[:api.MaxBatchPoints] {
+		gcj[i] = geo.WGS84ToGCJ02(p)
+	}
 	for _, c := range []struct {
 		decimals int
+		crs      string
 		what     string
-	}{{7, "7 decimals as from GPS"}, {-1, "full float64 digits"}} {
-		body := api.BatchBody(pts[:api.MaxBatchPoints], c.decimals)
+	}{{7, "", "7 decimals as from GPS"}, {-1, "", "full float64 digits"}, {7, "gcj02", "GCJ-02, 7 decimals as from a phone map"}} {
+		batch := pts[:api.MaxBatchPoints]
+		if c.crs == "gcj02" {
+			batch = gcj
+		}
+		body := api.BatchBody(batch, c.decimals)
+		if c.crs != "" {
+			body = append([]byte(`{"crs":"`+c.crs+`",`), body[1:]...)
+		}
 		start, c0 = time.Now(), cpuTime()
 		for i := 0; i < rounds; i++ {
 			resp, err := client.Post(base+"/v1/lookup", "application/json", bytes.NewReader(body))
