@@ -103,19 +103,27 @@ func (s *Server) lookupToken(ctx context.Context, secret string) (principal, err
 //	r.Method("POST", "/v1/builds", s.Require(grids.RoleEditor, h))
 func (s *Server) Require(role grids.Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := principalOf(r)
-		if !ok {
-			s.writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
-				Message: "this needs an API token with role " + role.String() + " (Authorization: Bearer TOKEN)"})
-			return
-		}
-		if p.Role < role {
-			s.writeError(w, r, &Error{Status: http.StatusForbidden, Code: "forbidden",
-				Message: "token " + p.Name + " has role " + p.Role.String() + "; this needs " + role.String()})
+		if err := needRole(r, role, "this"); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// needRole is nil when the request's token has at least role: no token is
+// a 401, a weaker role a 403. what names the guarded action in the 403.
+func needRole(r *http.Request, role grids.Role, what string) error {
+	p, ok := principalOf(r)
+	if !ok {
+		return &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+			Message: "this needs an API token with role " + role.String() + " (Authorization: Bearer TOKEN)"}
+	}
+	if p.Role < role {
+		return &Error{Status: http.StatusForbidden, Code: "forbidden",
+			Message: "token " + p.Name + " has role " + p.Role.String() + "; " + what + " needs " + role.String()}
+	}
+	return nil
 }
 
 // Public wraps a read that is open to everyone unless configuration makes

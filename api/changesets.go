@@ -11,10 +11,12 @@ import (
 	"gridd/grids"
 )
 
-func changesetID(r *http.Request) (int64, error) {
+// idParam reads the route's positive numeric {id}; what names its kind in
+// the error ("changeset", "change").
+func idParam(r *http.Request, what string) (int64, error) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil || id < 1 {
-		return 0, grids.Invalid("id", "%q is not a changeset id", chi.URLParam(r, "id"))
+		return 0, grids.Invalid("id", "%q is not a %s id", chi.URLParam(r, "id"), what)
 	}
 	return id, nil
 }
@@ -43,7 +45,7 @@ func (s *Server) postChangeset(w http.ResponseWriter, r *http.Request) error {
 
 // GET /v1/changesets/{id}.
 func (s *Server) getChangeset(w http.ResponseWriter, r *http.Request) error {
-	id, err := changesetID(r)
+	id, err := idParam(r, "changeset")
 	if err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func (s *Server) getChangeset(w http.ResponseWriter, r *http.Request) error {
 // inverse as a new changeset (201), or 409 when later changes touched its
 // grids.
 func (s *Server) revertChangeset(w http.ResponseWriter, r *http.Request) error {
-	id, err := changesetID(r)
+	id, err := idParam(r, "changeset")
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -15,14 +14,6 @@ func (s *Server) mountHistory(r chi.Router) {
 	r.Method(http.MethodGet, "/v1/history", s.Public(grids.RoleViewer, s.handle(s.listHistory)))
 	r.Method(http.MethodGet, "/v1/history/{id}", s.Public(grids.RoleViewer, s.handle(s.getChange)))
 	r.Method(http.MethodPost, "/v1/history/{id}/revert", s.Require(grids.RoleEditor, s.handle(s.revertChange)))
-}
-
-func historyID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, grids.Invalid("id", "%q is not a change id (the id of a history entry)", chi.URLParam(r, "id"))
-	}
-	return id, nil
 }
 
 // GET /v1/history?entity=department&code=..: the recorded changes of one
@@ -45,7 +36,7 @@ func (s *Server) listHistory(w http.ResponseWriter, r *http.Request) error {
 
 // GET /v1/history/{id}: one recorded change.
 func (s *Server) getChange(w http.ResponseWriter, r *http.Request) error {
-	id, err := historyID(r)
+	id, err := idParam(r, "change")
 	if err != nil {
 		return err
 	}
@@ -61,7 +52,7 @@ func (s *Server) getChange(w http.ResponseWriter, r *http.Request) error {
 // the inverse change; answers 201 with the history entry that records it,
 // 409 when the record has changed since or the change is a grid change.
 func (s *Server) revertChange(w http.ResponseWriter, r *http.Request) error {
-	id, err := historyID(r)
+	id, err := idParam(r, "change")
 	if err != nil {
 		return err
 	}
@@ -80,9 +71,8 @@ func (s *Server) revertChange(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if h.Entity == grids.EntityDepartment || h.Entity == grids.EntityRoutingRule {
-		if p, _ := principalOf(r); p.Role < grids.RoleAdmin {
-			return &Error{Status: http.StatusForbidden, Code: "forbidden",
-				Message: "token " + p.Name + " has role " + p.Role.String() + "; reverting a change to a " + h.Entity + " needs admin"}
+		if err := needRole(r, grids.RoleAdmin, "reverting a change to a "+h.Entity); err != nil {
+			return err
 		}
 	}
 	out, err := s.cfg.History.RevertChange(r.Context(), id, actor(r), body.Reason)
