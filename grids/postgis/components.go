@@ -419,21 +419,24 @@ func escapeLike(s string) string {
 
 // RetireComponent implements grids.ComponentStore.
 func (s *Store) RetireComponent(ctx context.Context, code, actor, reason string) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `WITH gone AS (
-				UPDATE components SET valid_to = now(), updated_at = now(), version = version + 1
-				WHERE code = $1 AND valid_to IS NULL RETURNING *)
-			INSERT INTO history (actor, action, entity, code, reason, before)
-			SELECT $2, 'retire', 'component', g.code, $3, gridd_component_json(g::components) FROM gone g`,
-			code, actor, reason)
-		if err != nil {
-			return fmt.Errorf("retire component %s: %w", code, translate(err))
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("component %s: %w", code, grids.ErrNotFound)
-		}
-		return nil
-	})
+	return s.inTx(ctx, func(tx pgx.Tx) error { return retireComponentTx(ctx, tx, code, actor, reason) })
+}
+
+// retireComponentTx is RetireComponent in the caller's transaction.
+func retireComponentTx(ctx context.Context, tx pgx.Tx, code, actor, reason string) error {
+	tag, err := tx.Exec(ctx, `WITH gone AS (
+			UPDATE components SET valid_to = now(), updated_at = now(), version = version + 1
+			WHERE code = $1 AND valid_to IS NULL RETURNING *)
+		INSERT INTO history (actor, action, entity, code, reason, before)
+		SELECT $2, 'retire', 'component', g.code, $3, gridd_component_json(g::components) FROM gone g`,
+		code, actor, reason)
+	if err != nil {
+		return fmt.Errorf("retire component %s: %w", code, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("component %s: %w", code, grids.ErrNotFound)
+	}
+	return nil
 }
 
 // ComponentHistory implements grids.ComponentStore.

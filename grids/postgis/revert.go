@@ -222,12 +222,7 @@ func revertComponent(ctx context.Context, tx pgx.Tx, h grids.HistoryEntry, actor
 		if !matches {
 			return changedSince(h, "has changed")
 		}
-		_, err := tx.Exec(ctx, `WITH gone AS (
-				UPDATE components SET valid_to = now(), updated_at = now(), version = version + 1
-				WHERE code = $1 AND valid_to IS NULL RETURNING *)
-			INSERT INTO history (actor, action, entity, code, reason, before)
-			SELECT $2, 'retire', 'component', g.code, $3, gridd_component_json(g::components) FROM gone g`, h.Code, actor, why)
-		return translate(err)
+		return retireComponentTx(ctx, tx, h.Code, actor, why)
 	case "update":
 		if !current {
 			return changedSince(h, "was deleted")
@@ -235,12 +230,8 @@ func revertComponent(ctx context.Context, tx pgx.Tx, h grids.HistoryEntry, actor
 		if !matches {
 			return changedSince(h, "has changed")
 		}
-		f, err := componentFeature(h.Before)
+		rep, err := writeRecordedComponent(ctx, tx, h, actor, why)
 		if err != nil {
-			return fmt.Errorf("change %d: %w", h.ID, err)
-		}
-		var rep grids.ComponentImportReport
-		if err := importComponentsTx(ctx, tx, []grids.ComponentFeature{f}, grids.ComponentImport{Mode: grids.AllOrNothing, Actor: actor, Reason: why}, &rep); err != nil {
 			return err
 		}
 		if rep.Updated == 0 {
@@ -265,12 +256,8 @@ func revertComponent(ctx context.Context, tx pgx.Tx, h grids.HistoryEntry, actor
 		}
 		// Place it in today's grids (an update with its own history row
 		// when they changed meanwhile).
-		f, err := componentFeature(h.Before)
-		if err != nil {
-			return fmt.Errorf("change %d: %w", h.ID, err)
-		}
-		var rep grids.ComponentImportReport
-		return importComponentsTx(ctx, tx, []grids.ComponentFeature{f}, grids.ComponentImport{Mode: grids.AllOrNothing, Actor: actor, Reason: why}, &rep)
+		_, err = writeRecordedComponent(ctx, tx, h, actor, why)
+		return err
 	}
 	return fmt.Errorf("%w: change %d (%s) cannot be reverted", grids.ErrConflict, h.ID, h.Action)
 }
@@ -286,32 +273,43 @@ func unmarshalSide(side json.RawMessage, v any) error {
 	return nil
 }
 
+// writeRecordedComponent writes the component as change h recorded it
+// before (its "before"), through the import path: validated, placed in
+// today's grids, with history.
+func writeRecordedComponent(ctx context.Context, tx pgx.Tx, h grids.HistoryEntry, actor, why string) (grids.ComponentImportReport, error) {
+	var rep grids.ComponentImportReport
+	f, err := componentFeature(h.Before)
+	if err != nil {
+		return rep, fmt.Errorf("change %d: %w", h.ID, err)
+	}
+	err = importComponentsTx(ctx, tx, []grids.ComponentFeature{f}, grids.ComponentImport{Mode: grids.AllOrNothing, Actor: actor, Reason: why}, &rep)
+	return rep, err
+}
+
 // componentFeature turns a component as the history records it
 // (gridd_component_json) back into a feature to write.
 func componentFeature(side json.RawMessage) (grids.ComponentFeature, error) {
 	var c struct {
-		Code, LegacyCode, ClassCode, Name                            string
-		DeptCode, DeptName, OwnerUnit, MaintUnit, Status, DataSource string
-		Accuracy, Note, InitialDate, ChangeDate                      string
-		Geometry                                                     json.RawMessage
+		Code        string          `json:"code"`
+		LegacyCode  string          `json:"legacy_code"`
+		ClassCode   string          `json:"class_code"`
+		Name        string          `json:"name"`
+		DeptCode    string          `json:"competent_dept_code"`
+		DeptName    string          `json:"competent_dept_name"`
+		OwnerUnit   string          `json:"owner_unit"`
+		MaintUnit   string          `json:"maint_unit"`
+		Status      string          `json:"status"`
+		InitialDate string          `json:"initial_date"`
+		ChangeDate  string          `json:"change_date"`
+		DataSource  string          `json:"data_source"`
+		Accuracy    string          `json:"accuracy"`
+		Note        string          `json:"note"`
+		Geometry    json.RawMessage `json:"geometry"`
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(side, &raw); err != nil {
+	if err := json.Unmarshal(side, &c); err != nil {
 		return grids.ComponentFeature{}, fmt.Errorf("history record: %w", err)
 	}
-	for key, dst := range map[string]*string{
-		"code": &c.Code, "legacy_code": &c.LegacyCode, "class_code": &c.ClassCode, "name": &c.Name,
-		"competent_dept_code": &c.DeptCode, "competent_dept_name": &c.DeptName, "owner_unit": &c.OwnerUnit,
-		"maint_unit": &c.MaintUnit, "status": &c.Status, "data_source": &c.DataSource, "accuracy": &c.Accuracy,
-		"note": &c.Note, "initial_date": &c.InitialDate, "change_date": &c.ChangeDate,
-	} {
-		if v, ok := raw[key]; ok {
-			if err := json.Unmarshal(v, dst); err != nil {
-				return grids.ComponentFeature{}, fmt.Errorf("history record: %s: %w", key, err)
-			}
-		}
-	}
-	g, err := geojson.UnmarshalGeometry(raw["geometry"])
+	g, err := geojson.UnmarshalGeometry(c.Geometry)
 	if err != nil {
 		return grids.ComponentFeature{}, fmt.Errorf("history record: geometry: %w", err)
 	}
