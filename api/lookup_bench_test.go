@@ -19,16 +19,24 @@ import (
 
 type benchLookup struct{ ix *geo.View }
 
+// benchIndex indexes a side × side jittered lattice of ~100 m grids from
+// 116.0, 39.5 (320: about 100k grids over 0.288°; 1000: a million over 0.9°).
+func benchIndex(b *testing.B, side int) *geo.Index {
+	b.Helper()
+	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: side, NY: side, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
+	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ix
+}
+
 func (b benchLookup) Index() *geo.View { return b.ix }
 
 // BenchmarkBatchLookup: one POST /v1/lookup of 100,000 random points over
 // about 100k grids, handler only (no network).
 func BenchmarkBatchLookup(b *testing.B) {
-	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 320, NY: 320, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
-	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	ix := benchIndex(b, 320)
 	rng := rand.New(rand.NewSource(1))
 	pts := make([][2]float64, MaxBatchPoints)
 	for i := range pts {
@@ -49,11 +57,7 @@ func BenchmarkBatchLookup(b *testing.B) {
 
 // BenchmarkGetLookup: GET /v1/lookup through the router, handler only.
 func BenchmarkGetLookup(b *testing.B) {
-	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 320, NY: 320, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
-	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	ix := benchIndex(b, 320)
 	h := New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler()
 	req := httptest.NewRequest(http.MethodGet, "/v1/lookup?lon=116.1234567&lat=39.6234567", nil)
 	b.ResetTimer()
@@ -69,11 +73,7 @@ func BenchmarkGetLookup(b *testing.B) {
 // BenchmarkHTTPGetLookup: GET /v1/lookup over loopback with keep-alive,
 // eight clients, client and server in this process.
 func BenchmarkHTTPGetLookup(b *testing.B) {
-	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 320, NY: 320, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
-	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	ix := benchIndex(b, 320)
 	ts := httptest.NewServer(New(Config{Lookup: benchLookup{geo.NewView(ix)}}).Handler())
 	defer ts.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8, MaxConnsPerHost: 8}}
@@ -99,11 +99,7 @@ func BenchmarkHTTPGetLookup(b *testing.B) {
 // points written with 7 decimals as GPS apps send them, and with every
 // digit of a float64.
 func BenchmarkHTTPBatchLookup(b *testing.B) {
-	lat := synth.Lattice{Origin: orb.Point{116.0, 39.5}, NX: 1000, NY: 1000, Cell: 0.0009, Jitter: 0.2, District: "110101", Street: "001", PerCommunity: 999}
-	ix, err := geo.NewIndex(geo.IndexInput{Grids: lat.Grids(1)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	ix := benchIndex(b, 1000)
 	rng := rand.New(rand.NewSource(1))
 	pts := make([]orb.Point, MaxBatchPoints)
 	for i := range pts {
