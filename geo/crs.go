@@ -117,9 +117,8 @@ func WGS84ToGCJ02(p orb.Point) orb.Point {
 // GCJ02ToWGS84 inverts WGS84ToGCJ02 by fixed-point iteration: each step
 // moves the estimate by the forward transform's error at it, and shrinks
 // the error about a thousandfold. It stops after a step of less than
-// 1e-10° (about 11 µm), which leaves an error under 0.1 µm (measured over
-// 200,000 points across China against the iteration run to its limit); on
-// average four steps.
+// 1e-10° (about 11 µm), which leaves it within 1e-12° (0.1 µm) of the
+// iteration run to its limit anywhere in China (TestGCJ02InverseConverged).
 func GCJ02ToWGS84(p orb.Point) orb.Point {
 	if !InChina(p) {
 		return p

@@ -54,6 +54,38 @@ func TestRoundTripsAcrossChina(t *testing.T) {
 	}
 }
 
+// GCJ02ToWGS84 stops its fixed-point iteration after a step under 1e-10°;
+// across China it must still land within 1e-12° (about 0.1 µm) of the
+// iteration run to its limit.
+func TestGCJ02InverseConverged(t *testing.T) {
+	rng := rand.New(rand.NewSource(20261122))
+	limit := func(p orb.Point) (orb.Point, int) { // iterate until a step moves nothing
+		w := p
+		for n := 1; n <= 30; n++ {
+			g := WGS84ToGCJ02(w)
+			dx, dy := p[0]-g[0], p[1]-g[1]
+			w = orb.Point{w[0] + dx, w[1] + dy}
+			if dx == 0 && dy == 0 {
+				return w, n
+			}
+		}
+		return w, 30
+	}
+	worst, steps := 0.0, 0
+	const n = 200_000
+	for i := 0; i < n; i++ {
+		p := WGS84ToGCJ02(orb.Point{73 + rng.Float64()*62, 18 + rng.Float64()*35})
+		want, k := limit(p)
+		steps += k
+		got := GCJ02ToWGS84(p)
+		worst = math.Max(worst, math.Max(math.Abs(got[0]-want[0]), math.Abs(got[1]-want[1])))
+	}
+	t.Logf("worst distance from the limit %.3g° over %d points; the limit takes %.2f steps on average", worst, n, float64(steps)/n)
+	if worst > 1e-12 {
+		t.Errorf("GCJ02ToWGS84 lands %.3g° from the converged inverse, want within 1e-12°", worst)
+	}
+}
+
 func TestOutsideChinaUnchanged(t *testing.T) {
 	p := orb.Point{2.35, 48.85} // Paris
 	if q := WGS84ToGCJ02(p); q != p {
