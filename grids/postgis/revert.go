@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/paulmach/orb/geojson"
 
+	"gridd/geo"
 	"gridd/grids"
 )
 
@@ -287,47 +286,34 @@ func writeRecordedComponent(ctx context.Context, tx pgx.Tx, h grids.HistoryEntry
 }
 
 // componentFeature turns a component as the history records it
-// (gridd_component_json) back into a feature to write.
+// (gridd_component_json) back into a feature to write, read as a component
+// file's GeoJSON feature would be. The record names the competent
+// department competent_dept_*, a component file dept_*; the fields gridd
+// derives (grid_code, grids, snapped, snap_m) are ignored there.
 func componentFeature(side json.RawMessage) (grids.ComponentFeature, error) {
-	var c struct {
-		Code        string          `json:"code"`
-		LegacyCode  string          `json:"legacy_code"`
-		ClassCode   string          `json:"class_code"`
-		Name        string          `json:"name"`
-		DeptCode    string          `json:"competent_dept_code"`
-		DeptName    string          `json:"competent_dept_name"`
-		OwnerUnit   string          `json:"owner_unit"`
-		MaintUnit   string          `json:"maint_unit"`
-		Status      string          `json:"status"`
-		InitialDate string          `json:"initial_date"`
-		ChangeDate  string          `json:"change_date"`
-		DataSource  string          `json:"data_source"`
-		Accuracy    string          `json:"accuracy"`
-		Note        string          `json:"note"`
-		Geometry    json.RawMessage `json:"geometry"`
-	}
-	if err := json.Unmarshal(side, &c); err != nil {
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(side, &rec); err != nil {
 		return grids.ComponentFeature{}, fmt.Errorf("history record: %w", err)
 	}
-	g, err := geojson.UnmarshalGeometry(c.Geometry)
-	if err != nil {
-		return grids.ComponentFeature{}, fmt.Errorf("history record: geometry: %w", err)
-	}
-	date := func(s string) (*time.Time, error) {
-		if s == "" {
-			return nil, nil
+	geom := rec["geometry"]
+	delete(rec, "geometry")
+	for from, to := range map[string]string{"competent_dept_code": "dept_code", "competent_dept_name": "dept_name"} {
+		if v, ok := rec[from]; ok {
+			rec[to] = v
+			delete(rec, from)
 		}
-		t, err := time.Parse(time.DateOnly, s)
-		return &t, err
 	}
-	f := grids.ComponentFeature{Code: c.Code, LegacyCode: c.LegacyCode, ClassCode: c.ClassCode, Geom: g.Geometry()}
-	f.ComponentAttrs = grids.ComponentAttrs{Name: c.Name, DeptCode: c.DeptCode, DeptName: c.DeptName, OwnerUnit: c.OwnerUnit,
-		MaintUnit: c.MaintUnit, Status: c.Status, DataSource: c.DataSource, Accuracy: c.Accuracy, Note: c.Note}
-	if f.InitialDate, err = date(c.InitialDate); err != nil {
-		return f, fmt.Errorf("history record: initial_date: %w", err)
+	props, err := json.Marshal(rec)
+	if err != nil {
+		return grids.ComponentFeature{}, err
 	}
-	if f.ChangeDate, err = date(c.ChangeDate); err != nil {
-		return f, fmt.Errorf("history record: change_date: %w", err)
+	feat, err := json.Marshal(map[string]json.RawMessage{"type": json.RawMessage(`"Feature"`), "properties": props, "geometry": geom})
+	if err != nil {
+		return grids.ComponentFeature{}, err
 	}
-	return f, grids.CheckComponentFeature(&f)
+	f, err := grids.ComponentFromGeoJSON(0, feat, geo.WGS84)
+	if err != nil {
+		return f, fmt.Errorf("history record: %w", err)
+	}
+	return f, nil
 }
