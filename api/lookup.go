@@ -116,9 +116,7 @@ func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 	}
 	pts := req.Points
 	workers := runtime.GOMAXPROCS(0)
-	if crs != geo.WGS84 {
-		toWGS84(pts, crs, workers)
-	}
+	geo.PointsToWGS84(pts, crs, workers)
 	batch := grids.NewBatch(ix, pts, opt, workers)
 
 	nb := (len(pts) + batchBlock - 1) / batchBlock
@@ -187,24 +185,6 @@ func BatchBody(pts []orb.Point, decimals int) []byte {
 		b = append(b, ']')
 	}
 	return append(b, "]}"...)
-}
-
-// toWGS84 converts pts in place, in parallel: the GCJ-02 and BD-09
-// inverses iterate, and cost about as much as a lookup.
-func toWGS84(pts []orb.Point, crs geo.CRS, workers int) {
-	workers = max(1, min(workers, len(pts)/1024))
-	var wg sync.WaitGroup
-	for w := range workers {
-		part := pts[w*len(pts)/workers : (w+1)*len(pts)/workers]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i, p := range part {
-				part[i] = geo.ToWGS84(p, crs)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // readBody reads the whole request body, at most limit bytes, into a

@@ -61,6 +61,20 @@ func ToWGS84(p orb.Point, c CRS) orb.Point {
 	return p
 }
 
+// PointsToWGS84 converts pts from c to WGS-84 in place, on up to workers
+// goroutines: the GCJ-02 and BD-09 inverses iterate, and for a large batch
+// cost about as much as looking the points up.
+func PointsToWGS84(pts []orb.Point, c CRS, workers int) {
+	if c == WGS84 || c == CGCS2000 || c == "" {
+		return
+	}
+	inParallel(len(pts), workers, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			pts[i] = ToWGS84(pts[i], c)
+		}
+	})
+}
+
 // GeometryToWGS84 converts every coordinate of g from c to WGS-84 in place
 // and returns g (a Point, being a value, comes back converted).
 func GeometryToWGS84(g orb.Geometry, c CRS) orb.Geometry {

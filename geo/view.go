@@ -2,7 +2,6 @@ package geo
 
 import (
 	"sort"
-	"sync"
 
 	"github.com/paulmach/orb"
 )
@@ -161,21 +160,13 @@ func (v *View) Code(id int) Code {
 // it gains only when a batch holds about one point per grid, and loses
 // otherwise.)
 func (v *View) Owners(pts []orb.Point, ids []int32, workers int) {
-	workers = max(1, min(workers, len(pts)/1024))
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*len(pts)/workers, (w+1)*len(pts)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				id, ok := v.Owner(pts[i])
-				if !ok {
-					id = -1
-				}
-				ids[i] = int32(id)
+	inParallel(len(pts), workers, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			id, ok := v.Owner(pts[i])
+			if !ok {
+				id = -1
 			}
-		}()
-	}
-	wg.Wait()
+			ids[i] = int32(id)
+		}
+	})
 }
