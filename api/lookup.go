@@ -97,18 +97,9 @@ func (s *Server) postLookup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return grids.Invalid("crs", "%v", err)
 	}
-	var opt grids.LookupOptions
-	if req.AccuracyM != nil {
-		if *req.AccuracyM < 0 || *req.AccuracyM > 10_000 {
-			return grids.Invalid("accuracy_m", "%g is out of range [0, 10000]", *req.AccuracyM)
-		}
-		opt.AccuracyM = *req.AccuracyM
-	}
-	if req.MaxSnapM != nil {
-		if *req.MaxSnapM < 0 || *req.MaxSnapM > 10_000 {
-			return grids.Invalid("max_snap_m", "%g is out of range [0, 10000]", *req.MaxSnapM)
-		}
-		opt.MaxSnapM = snapOption(*req.MaxSnapM)
+	opt, err := checkOptions(req.AccuracyM, req.MaxSnapM)
+	if err != nil {
+		return err
 	}
 	ix := s.cfg.Lookup.Index()
 	if ix == nil {
@@ -526,24 +517,36 @@ func snapOption(m float64) float64 {
 }
 
 func lookupOptions(q url.Values) (grids.LookupOptions, error) {
-	var opt grids.LookupOptions
 	acc, err := floatParam(q, "accuracy_m", false)
 	if err != nil {
-		return opt, err
+		return grids.LookupOptions{}, err
 	}
-	if acc < 0 || acc > 10_000 {
-		return opt, grids.Invalid("accuracy_m", "%g is out of range [0, 10000]", acc)
-	}
-	opt.AccuracyM = acc
+	var snap *float64
 	if q.Has("max_snap_m") {
-		snap, err := floatParam(q, "max_snap_m", true)
+		v, err := floatParam(q, "max_snap_m", true)
 		if err != nil {
-			return opt, err
+			return grids.LookupOptions{}, err
 		}
-		if snap < 0 || snap > 10_000 {
-			return opt, grids.Invalid("max_snap_m", "%g is out of range [0, 10000]", snap)
+		snap = &v
+	}
+	return checkOptions(&acc, snap)
+}
+
+// checkOptions checks accuracy_m and max_snap_m (nil: not given) and makes
+// them lookup options.
+func checkOptions(acc, snap *float64) (grids.LookupOptions, error) {
+	var opt grids.LookupOptions
+	if acc != nil {
+		if *acc < 0 || *acc > 10_000 {
+			return opt, grids.Invalid("accuracy_m", "%g is out of range [0, 10000]", *acc)
 		}
-		opt.MaxSnapM = snapOption(snap)
+		opt.AccuracyM = *acc
+	}
+	if snap != nil {
+		if *snap < 0 || *snap > 10_000 {
+			return opt, grids.Invalid("max_snap_m", "%g is out of range [0, 10000]", *snap)
+		}
+		opt.MaxSnapM = snapOption(*snap)
 	}
 	return opt, nil
 }
