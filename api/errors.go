@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"gridd/grids"
 )
@@ -18,6 +19,10 @@ type Error struct {
 	// Details, when set, is sent as the error's "details" (for a 412, the
 	// current versions).
 	Details any
+	// RetryAfter, when positive, is sent as Retry-After (seconds): the
+	// request may succeed if repeated then (a 503 for a busy or unreachable
+	// database, a full queue).
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -88,6 +93,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Error.Details = apiErr.Details
 	} else if errors.As(err, &stale) {
 		body.Error.Details = stale
+	}
+	if apiErr != nil && apiErr.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(apiErr.RetryAfter))
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gridd"`)
