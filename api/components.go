@@ -22,7 +22,7 @@ type Components interface {
 	ImportComponents(ctx context.Context, feats []grids.ComponentFeature, opt grids.ComponentImport) (grids.ComponentImportReport, error)
 	Component(ctx context.Context, code string) (grids.Component, error)
 	SearchComponents(ctx context.Context, q grids.ComponentQuery) (grids.ComponentPage, error)
-	RetireComponent(ctx context.Context, code, actor, reason string) error
+	RetireComponent(ctx context.Context, code string, version int, actor, reason string) error
 	ComponentHistory(ctx context.Context, code string) ([]grids.ComponentHistoryEntry, error)
 }
 
@@ -37,6 +37,7 @@ func (s *Server) mountComponents(r chi.Router) {
 	r.Method(http.MethodGet, "/v1/components", read(s.listComponents))
 	r.Method(http.MethodPost, "/v1/components", write(s.createComponent))
 	r.Method(http.MethodGet, "/v1/components/{code}", read(s.getComponent))
+	r.Method(http.MethodHead, "/v1/components/{code}", read(s.getComponent))
 	r.Method(http.MethodPut, "/v1/components/{code}", write(s.replaceComponent))
 	r.Method(http.MethodDelete, "/v1/components/{code}", write(s.deleteComponent))
 	r.Method(http.MethodGet, "/v1/components/{code}/history", read(s.componentHistory))
@@ -121,11 +122,15 @@ func (s *Server) listComponents(w http.ResponseWriter, r *http.Request) error {
 	return writeGeoJSON(w, http.StatusOK, fc)
 }
 
-// GET /v1/components/{code}
+// GET /v1/components/{code}: the component with its version as a strong
+// ETag (304 when If-None-Match names it).
 func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.cfg.Components.Component(r.Context(), chi.URLParam(r, "code"))
 	if err != nil {
 		return err
+	}
+	if notModified(w, r, c.Version) {
+		return nil
 	}
 	return writeGeoJSON(w, http.StatusOK, componentFeature(c))
 }
@@ -170,6 +175,7 @@ func (s *Server) writeOne(w http.ResponseWriter, r *http.Request, f grids.Compon
 		return err
 	}
 	w.Header().Set("Location", "/v1/components/"+code)
+	w.Header().Set("ETag", etag(c.Version))
 	return writeGeoJSON(w, status, componentFeature(c))
 }
 
@@ -183,9 +189,14 @@ func (s *Server) createComponent(w http.ResponseWriter, r *http.Request) error {
 	return s.writeOne(w, r, f, grids.ComponentImport{OnlyNew: true}, http.StatusCreated)
 }
 
-// PUT /v1/components/{code}: replace a component's attributes and geometry.
+// PUT /v1/components/{code} with If-Match: replace a component's
+// attributes and geometry, if it is still at the version named.
 func (s *Server) replaceComponent(w http.ResponseWriter, r *http.Request) error {
 	code := chi.URLParam(r, "code")
+	version, err := requireIfMatch(r, "PUT on a component", "/v1/components/"+code)
+	if err != nil {
+		return err
+	}
 	f, err := readComponent(r)
 	if err != nil {
 		return err
@@ -200,17 +211,21 @@ func (s *Server) replaceComponent(w http.ResponseWriter, r *http.Request) error 
 	if err := grids.CheckComponentFeature(&f); err != nil {
 		return grids.Invalid("body", "%v", err)
 	}
-	return s.writeOne(w, r, f, grids.ComponentImport{OnlyExisting: true}, http.StatusOK)
+	return s.writeOne(w, r, f, grids.ComponentImport{OnlyExisting: true, IfVersion: version}, http.StatusOK)
 }
 
 // DELETE /v1/components/{code}[?reason=]: retire a component; its code is
-// never used again.
+// never used again. With If-Match, only the version named.
 func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) error {
+	version, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	reason := r.URL.Query().Get("reason")
 	if reason == "" {
 		reason = "deleted through the API"
 	}
-	if err := s.cfg.Components.RetireComponent(r.Context(), chi.URLParam(r, "code"), actor(r), reason); err != nil {
+	if err := s.cfg.Components.RetireComponent(r.Context(), chi.URLParam(r, "code"), version, actor(r), reason); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -130,6 +130,7 @@ func TestServerComponents(t *testing.T) {
 		{"outside", "POST", "/v1/components", strings.Replace(lamp, "116.405", "116.5", 1), 422, []string{"outside every unit grid"}},
 		{"unknown class", "POST", "/v1/components", strings.Replace(lamp, "01037", "01016", 1), 422, []string{"unknown component class 01016"}},
 		{"exists", "POST", "/v1/components", strings.Replace(lamp, `"class_code"`, `"code":"11010101037000001","class_code"`, 1), 409, []string{"already exists"}},
+		{"replace without If-Match", "PUT", "/v1/components/11010101037000001", strings.Replace(lamp, "intact", "damaged", 1), 428, []string{"precondition_required", "If-Match"}},
 		{"replace", "PUT", "/v1/components/11010101037000001", strings.Replace(lamp, "intact", "damaged", 1), 200, []string{`"status":"damaged"`, `"version":2`}},
 		{"replace missing", "PUT", "/v1/components/11010101037000077", lamp, 404, []string{"not_found"}},
 		{"replace other code", "PUT", "/v1/components/11010101037000001", strings.Replace(lamp, `"class_code"`, `"code":"11010101037000002","class_code"`, 1), 400, []string{"never changes"}},
@@ -141,7 +142,13 @@ func TestServerComponents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := do(t, tok, tt.method, ts.URL+tt.path, tt.body)
+			// PUTs name the version they replace (v1), unless the
+			// case is about leaving it out.
+			var hdr []string
+			if tt.method == "PUT" && !strings.Contains(tt.name, "without If-Match") {
+				hdr = []string{"If-Match", `"v1"`}
+			}
+			status, _, body := client{t: t, base: ts.URL, token: tok}.do(tt.method, tt.path, tt.body, hdr...)
 			if status != tt.status {
 				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
 			}

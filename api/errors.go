@@ -52,6 +52,7 @@ func (s *Server) handle(fn handlerFunc) http.HandlerFunc {
 func statusOf(err error) (int, string, string) {
 	var apiErr *Error
 	var stale *grids.StaleError
+	var verr *grids.VersionError
 	var part *grids.PartitionError
 	var inv *grids.InvalidError
 	var rej *grids.RejectedError
@@ -61,6 +62,8 @@ func statusOf(err error) (int, string, string) {
 		return apiErr.Status, apiErr.Code, apiErr.Message
 	case errors.As(err, &stale):
 		return http.StatusPreconditionFailed, "stale_version", stale.Error()
+	case errors.As(err, &verr):
+		return http.StatusPreconditionFailed, "stale_version", verr.Error()
 	case errors.As(err, &part):
 		return http.StatusUnprocessableEntity, "partition", part.Error()
 	case errors.As(err, &inv):
@@ -89,10 +92,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body.Error.Code, body.Error.Message = code, msg
 	var apiErr *Error
 	var stale *grids.StaleError
+	var verr *grids.VersionError
 	if errors.As(err, &apiErr) {
 		body.Error.Details = apiErr.Details
 	} else if errors.As(err, &stale) {
 		body.Error.Details = stale
+	} else if errors.As(err, &verr) {
+		body.Error.Details = verr
 	}
 	if apiErr != nil && apiErr.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(apiErr.RetryAfter))

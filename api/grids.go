@@ -28,6 +28,7 @@ func (s *Server) mountEditing(r chi.Router) {
 	r.Method(http.MethodGet, "/edit", s.handle(s.editPageHandler))
 	r.Method(http.MethodGet, "/v1/grids", read(s.listGrids))
 	r.Method(http.MethodGet, "/v1/grids/{code}", read(s.getGrid))
+	r.Method(http.MethodHead, "/v1/grids/{code}", read(s.getGrid))
 	r.Method(http.MethodPut, "/v1/grids/{code}", edit(s.putGrid))
 	r.Method(http.MethodGet, "/v1/grids/{code}/history", read(s.gridHistory))
 	r.Method(http.MethodPost, "/v1/changesets", edit(s.postChangeset))
@@ -43,18 +44,18 @@ func gridCode(r *http.Request) (geo.Code, error) {
 	return c, nil
 }
 
-// etag is the strong ETag of a grid version.
+// etag is the strong ETag of a version of a grid or a component.
 func etag(v int) string { return fmt.Sprintf(`"v%d"`, v) }
 
 // parseETag reads If-Match: "vN" (a list takes its first entry).
 func parseETag(h string) (int, error) {
 	h = strings.TrimSpace(strings.Split(h, ",")[0])
 	if strings.HasPrefix(h, "W/") {
-		return 0, grids.Invalid("If-Match", "a weak ETag cannot match; send the grid's ETag as returned")
+		return 0, grids.Invalid("If-Match", "a weak ETag cannot match; send the ETag as returned")
 	}
 	v, err := strconv.Atoi(strings.TrimPrefix(strings.Trim(h, `"`), "v"))
 	if err != nil || v < 1 {
-		return 0, grids.Invalid("If-Match", "%q is not a grid ETag (\"v3\")", h)
+		return 0, grids.Invalid("If-Match", "%q is not an ETag of a version (\"v3\")", h)
 	}
 	return v, nil
 }

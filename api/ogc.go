@@ -26,11 +26,13 @@ type Features interface {
 
 // FeatureEditor takes OGC API - Features Part 4 edits of one collection
 // other than grids (components, for one): each call gets the request's
-// GeoJSON Feature and is one transaction. Errors map as everywhere.
+// GeoJSON Feature and is one transaction. A positive version is the
+// request's If-Match: the write applies only to that version (else a
+// *grids.VersionError). Errors map as everywhere.
 type FeatureEditor interface {
 	CreateFeature(ctx context.Context, actor string, feature []byte) (id string, err error)
-	ReplaceFeature(ctx context.Context, actor, id string, feature []byte) error
-	DeleteFeature(ctx context.Context, actor, id string) error
+	ReplaceFeature(ctx context.Context, actor, id string, version int, feature []byte) error
+	DeleteFeature(ctx context.Context, actor, id string, version int) error
 }
 
 // The OGC API - Features conformance classes gridd implements.
@@ -74,6 +76,7 @@ func (s *Server) mountOGC(r chi.Router) {
 	r.Method(http.MethodGet, "/ogc/collections/{coll}", read(s.ogcCollection))
 	r.Method(http.MethodGet, "/ogc/collections/{coll}/items", read(s.ogcItems))
 	r.Method(http.MethodGet, "/ogc/collections/{coll}/items/{id}", read(s.ogcItem))
+	r.Method(http.MethodHead, "/ogc/collections/{coll}/items/{id}", read(s.ogcItem))
 	r.Method(http.MethodOptions, "/ogc/collections/{coll}/items", s.handle(s.ogcOptions))
 	r.Method(http.MethodOptions, "/ogc/collections/{coll}/items/{id}", s.handle(s.ogcOptions))
 	r.Method(http.MethodPost, "/ogc/collections/{coll}/items", edit(s.ogcCreate))
@@ -246,14 +249,14 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if id == "grids" {
+	if id == "grids" || id == "components" {
 		var v struct {
 			Properties struct {
 				Version int `json:"version"`
 			} `json:"properties"`
 		}
-		if json.Unmarshal(f, &v) == nil && v.Properties.Version > 0 {
-			w.Header().Set("ETag", etag(v.Properties.Version))
+		if json.Unmarshal(f, &v) == nil && v.Properties.Version > 0 && notModified(w, r, v.Properties.Version) {
+			return nil
 		}
 	}
 	return writeGeoJSON(w, http.StatusOK, f)
@@ -364,17 +367,22 @@ func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
 
 // PUT or PATCH /ogc/collections/grids/items/{code}: a redraw and/or new
 // attributes. QGIS sends no If-Match: then the edit applies to the current
-// version; the partition guard keeps it exact either way.
+// version; the partition guard keeps it exact either way. Other editable
+// collections take If-Match the same way: optional, and a stale one is 412.
 func (s *Server) ogcReplace(w http.ResponseWriter, r *http.Request) error {
 	if fe, ok := s.featureEditor(r); ok {
+		version, err := ifMatch(r)
+		if err != nil {
+			return err
+		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
 		if err != nil {
 			return err
 		}
 		if fp, ok := fe.(FeaturePatcher); ok && r.Method == http.MethodPatch {
-			err = fp.PatchFeature(r.Context(), actor(r), chi.URLParam(r, "id"), body)
+			err = fp.PatchFeature(r.Context(), actor(r), chi.URLParam(r, "id"), version, body)
 		} else {
-			err = fe.ReplaceFeature(r.Context(), actor(r), chi.URLParam(r, "id"), body)
+			err = fe.ReplaceFeature(r.Context(), actor(r), chi.URLParam(r, "id"), version, body)
 		}
 		if err != nil {
 			return err
@@ -411,7 +419,11 @@ func (s *Server) ogcReplace(w http.ResponseWriter, r *http.Request) error {
 // neighbour sharing its longest border.
 func (s *Server) ogcDelete(w http.ResponseWriter, r *http.Request) error {
 	if fe, ok := s.featureEditor(r); ok {
-		if err := fe.DeleteFeature(r.Context(), actor(r), chi.URLParam(r, "id")); err != nil {
+		version, err := ifMatch(r)
+		if err != nil {
+			return err
+		}
+		if err := fe.DeleteFeature(r.Context(), actor(r), chi.URLParam(r, "id"), version); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -440,10 +452,9 @@ func (s *Server) ogcDelete(w http.ResponseWriter, r *http.Request) error {
 }
 
 // gridRef is the version a single-feature edit is made against: If-Match
-// when given, else the current one.
+// when given, else (also for If-Match: *) the current one.
 func (s *Server) gridRef(r *http.Request, code geo.Code) (grids.GridRef, error) {
-	if im := r.Header.Get("If-Match"); im != "" {
-		v, err := parseETag(im)
+	if v, err := ifMatch(r); err != nil || v > 0 {
 		return grids.GridRef{Code: code, Version: v}, err
 	}
 	g, err := s.cfg.Editor.Grid(r.Context(), code)

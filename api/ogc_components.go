@@ -15,7 +15,7 @@ import (
 // the stored one.
 type FeaturePatcher interface {
 	FeatureEditor
-	PatchFeature(ctx context.Context, actor, id string, patch []byte) error
+	PatchFeature(ctx context.Context, actor, id string, version int, patch []byte) error
 }
 
 // ComponentFeatures makes the component store the Part 4 editor of the OGC
@@ -63,8 +63,9 @@ func (cf componentFeatures) CreateFeature(ctx context.Context, actor string, bod
 }
 
 // ReplaceFeature replaces a component's attributes and geometry; its code
-// never changes. Read-only properties (grid, names, version) are ignored.
-func (cf componentFeatures) ReplaceFeature(ctx context.Context, actor, id string, body []byte) error {
+// never changes. Read-only properties (grid, names, version) are ignored;
+// the version that counts is If-Match's.
+func (cf componentFeatures) ReplaceFeature(ctx context.Context, actor, id string, version int, body []byte) error {
 	if err := grids.CheckComponentCode(id); err != nil {
 		return grids.Invalid("id", "%v", err)
 	}
@@ -85,7 +86,7 @@ func (cf componentFeatures) ReplaceFeature(ctx context.Context, actor, id string
 	if f.ClassCode == "" {
 		f.ClassCode = id[6:11]
 	}
-	_, err = cf.write(ctx, actor, f, grids.ComponentImport{OnlyExisting: true})
+	_, err = cf.write(ctx, actor, f, grids.ComponentImport{OnlyExisting: true, IfVersion: version})
 	return err
 }
 
@@ -111,8 +112,15 @@ func withCode(body []byte, props map[string]any, id string) []byte {
 	return b
 }
 
+// patchAttempts bounds how often a PATCH without If-Match merges again
+// when another writer changed the component between its read and its write.
+const patchAttempts = 3
+
 // PatchFeature merges the patch into the stored component and replaces it.
-func (cf componentFeatures) PatchFeature(ctx context.Context, actor, id string, patch []byte) error {
+// The replace is made against the version the merge read, so a write that
+// comes in between is never overwritten with the older fields: with
+// If-Match that is a 412, without it the merge is done again.
+func (cf componentFeatures) PatchFeature(ctx context.Context, actor, id string, version int, patch []byte) error {
 	if err := grids.CheckComponentCode(id); err != nil {
 		return grids.Invalid("id", "%v", err)
 	}
@@ -123,9 +131,24 @@ func (cf componentFeatures) PatchFeature(ctx context.Context, actor, id string, 
 	if err := json.Unmarshal(patch, &p); err != nil {
 		return grids.Invalid("body", "not a GeoJSON Feature: %v", err)
 	}
+	for attempt := 1; ; attempt++ {
+		err := cf.patchOnce(ctx, actor, id, version, p.Geometry, p.Properties)
+		var verr *grids.VersionError
+		if version > 0 || attempt == patchAttempts || !errors.As(err, &verr) || len(verr.Current) == 0 {
+			return err
+		}
+	}
+}
+
+// patchOnce reads the component, merges the patch and writes it against
+// the version read (or the one wanted, when positive).
+func (cf componentFeatures) patchOnce(ctx context.Context, actor, id string, version int, geom json.RawMessage, props map[string]json.RawMessage) error {
 	c, err := cf.c.Component(ctx, id)
 	if err != nil {
 		return err
+	}
+	if version > 0 && c.Version != version {
+		return grids.NewVersionError("component", id, version, c.Version)
 	}
 	cur, err := json.Marshal(componentFeature(c))
 	if err != nil {
@@ -140,10 +163,10 @@ func (cf componentFeatures) PatchFeature(ctx context.Context, actor, id string, 
 	if err := json.Unmarshal(cur, &f); err != nil {
 		return err
 	}
-	if len(p.Geometry) > 0 && string(p.Geometry) != "null" {
-		f.Geometry = p.Geometry
+	if len(geom) > 0 && string(geom) != "null" {
+		f.Geometry = geom
 	}
-	for k, v := range p.Properties {
+	for k, v := range props {
 		if string(v) == "null" {
 			delete(f.Properties, k)
 		} else {
@@ -154,12 +177,12 @@ func (cf componentFeatures) PatchFeature(ctx context.Context, actor, id string, 
 	if err != nil {
 		return err
 	}
-	return cf.ReplaceFeature(ctx, actor, id, body)
+	return cf.ReplaceFeature(ctx, actor, id, c.Version, body)
 }
 
 // DeleteFeature retires a component; its code is never used again.
-func (cf componentFeatures) DeleteFeature(ctx context.Context, actor, id string) error {
-	if err := cf.c.RetireComponent(ctx, id, actor, "deleted through the OGC API"); err != nil {
+func (cf componentFeatures) DeleteFeature(ctx context.Context, actor, id string, version int) error {
+	if err := cf.c.RetireComponent(ctx, id, version, actor, "deleted through the OGC API"); err != nil {
 		return err
 	}
 	return nil

@@ -51,7 +51,7 @@ func (m *memFeatures) CreateFeature(ctx context.Context, actor string, f []byte)
 	m.items[id] = f
 	return id, nil
 }
-func (m *memFeatures) ReplaceFeature(ctx context.Context, actor, id string, f []byte) error {
+func (m *memFeatures) ReplaceFeature(ctx context.Context, actor, id string, version int, f []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.items[id]; !ok {
@@ -60,7 +60,7 @@ func (m *memFeatures) ReplaceFeature(ctx context.Context, actor, id string, f []
 	m.items[id] = f
 	return nil
 }
-func (m *memFeatures) DeleteFeature(ctx context.Context, actor, id string) error {
+func (m *memFeatures) DeleteFeature(ctx context.Context, actor, id string, version int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.items[id]; !ok {

@@ -107,6 +107,12 @@ type ComponentImport struct {
 	// OnlyNew refuses features that match a stored component (create);
 	// OnlyExisting refuses features that match none (replace).
 	OnlyNew, OnlyExisting bool
+	// IfVersion, when positive, makes the write conditional: the import
+	// is of one feature naming a stored component by its code, and it is
+	// written only if that component is still at this version (else a
+	// *VersionError, or ErrNotFound for a code never stored). The compare
+	// and the write are one transaction, the row locked in between.
+	IfVersion int
 	// Rejected are features refused before they reached the store (a bad
 	// date, a bad coordinate); they count like the store's own rejections.
 	Rejected []Rejection
@@ -158,8 +164,9 @@ type ComponentStore interface {
 	// SearchComponents returns one page of current components.
 	SearchComponents(ctx context.Context, q ComponentQuery) (ComponentPage, error)
 	// RetireComponent deletes a component: it leaves every listing and its
-	// code is never used again.
-	RetireComponent(ctx context.Context, code, actor, reason string) error
+	// code is never used again. A positive version makes it conditional, as
+	// ComponentImport.IfVersion does.
+	RetireComponent(ctx context.Context, code string, version int, actor, reason string) error
 	// ComponentHistory lists the changes of a component, oldest first.
 	ComponentHistory(ctx context.Context, code string) ([]ComponentHistoryEntry, error)
 }

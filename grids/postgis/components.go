@@ -65,6 +65,14 @@ func importComponentsTx(ctx context.Context, tx pgx.Tx, feats []grids.ComponentF
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, componentImportLock); err != nil {
 		return fmt.Errorf("import components: wait for other imports: %w", err)
 	}
+	if opt.IfVersion > 0 {
+		if len(feats) != 1 || feats[0].Code == "" {
+			return fmt.Errorf("import components: a conditional write is of one feature with a code, got %d", len(feats))
+		}
+		if err := lockComponentVersion(ctx, tx, feats[0].Code, opt.IfVersion); err != nil {
+			return err
+		}
+	}
 	if err := roomForStaging(ctx, tx); err != nil {
 		return err
 	}
@@ -418,8 +426,38 @@ func escapeLike(s string) string {
 }
 
 // RetireComponent implements grids.ComponentStore.
-func (s *Store) RetireComponent(ctx context.Context, code, actor, reason string) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error { return retireComponentTx(ctx, tx, code, actor, reason) })
+func (s *Store) RetireComponent(ctx context.Context, code string, version int, actor, reason string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if version > 0 {
+			if err := lockComponentVersion(ctx, tx, code, version); err != nil {
+				return err
+			}
+		}
+		return retireComponentTx(ctx, tx, code, actor, reason)
+	})
+}
+
+// lockComponentVersion locks the component's row until the transaction
+// ends and checks that it is current at the version: the compare of a
+// conditional write (If-Match), in the write's transaction so that no other
+// writer can come in between.
+func lockComponentVersion(ctx context.Context, tx pgx.Tx, code string, version int) error {
+	var cur int
+	var retired bool
+	err := tx.QueryRow(ctx, `SELECT version, valid_to IS NOT NULL FROM components WHERE code = $1 FOR UPDATE`, code).Scan(&cur, &retired)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("component %s: %w", code, grids.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("component %s: %w", code, translate(err))
+	}
+	if retired {
+		return grids.NewVersionError("component", code, version, 0)
+	}
+	if cur != version {
+		return grids.NewVersionError("component", code, version, cur)
+	}
+	return nil
 }
 
 // retireComponentTx is RetireComponent in the caller's transaction.

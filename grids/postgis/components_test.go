@@ -224,7 +224,7 @@ func TestComponentRejections(t *testing.T) {
 		t.Fatal(err)
 	}
 	deleted := rep.Codes[0]
-	if err := st.RetireComponent(ctx, deleted, "test", "removed in the field"); err != nil {
+	if err := st.RetireComponent(ctx, deleted, 0, "test", "removed in the field"); err != nil {
 		t.Fatal(err)
 	}
 	good := pointFeature(116.403, 39.906, "class_code", "01003")
@@ -387,7 +387,7 @@ func TestComponentCodesConcurrent(t *testing.T) {
 	}
 	sort.Strings(codes)
 	for _, c := range codes[len(codes)-5:] {
-		if err := st.RetireComponent(ctx, c, "test", "test"); err != nil {
+		if err := st.RetireComponent(ctx, c, 0, "test", "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -582,7 +582,7 @@ func TestComponentCompetentDepartment(t *testing.T) {
 	if c.DeptName != "北京市自来水集团" {
 		t.Errorf("component's department name %q, want the department's", c.DeptName)
 	}
-	if err := st.RetireComponent(ctx, code, "test", "removed"); err != nil {
+	if err := st.RetireComponent(ctx, code, 0, "test", "removed"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, err := st.CompetentDepartment(ctx, code); ok || err != nil {

@@ -159,7 +159,7 @@ func TestRevertComponents(t *testing.T) {
 	}
 	refused(t, st, updated, "has changed")
 
-	if err := st.RetireComponent(ctx, code, "editor", "removed by mistake"); err != nil {
+	if err := st.RetireComponent(ctx, code, 0, "editor", "removed by mistake"); err != nil {
 		t.Fatal(err)
 	}
 	retired := lastChange(t, st, grids.EntityComponent, code)
