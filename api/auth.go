@@ -98,9 +98,9 @@ func (s *Server) lookupToken(ctx context.Context, secret string) (principal, err
 }
 
 // Require wraps a handler so that only tokens with at least the role reach
-// it: no token gives 401, a weaker role 403. Protecting a route is one wrap:
-//
-//	r.Method("POST", "/v1/builds", s.Require(grids.RoleEditor, h))
+// it: no token gives 401, a weaker role 403. Routes need no wrap: the access
+// table (access.go) decides for each; Require is for a handler that needs
+// more than its route's rule.
 func (s *Server) Require(role grids.Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := needRole(r, role, "this"); err != nil {
@@ -124,16 +124,6 @@ func needRole(r *http.Request, role grids.Role, what string) error {
 			Message: "token " + p.Name + " has role " + p.Role.String() + "; " + what + " needs " + role.String()}
 	}
 	return nil
-}
-
-// Public wraps a read that is open to everyone unless configuration makes
-// reads private (Config.PrivateReads, GRIDD_PUBLIC_READS=false); then it
-// needs a token with at least the role.
-func (s *Server) Public(role grids.Role, h http.Handler) http.Handler {
-	if !s.cfg.PrivateReads {
-		return h
-	}
-	return s.Require(role, h)
 }
 
 // actor is the name the history records for the request's writes.

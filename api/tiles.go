@@ -117,6 +117,9 @@ func (s *Server) getTile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t, hit, err := s.cfg.Tiles.Tile(r.Context(), layers, id)
+	if errors.Is(err, tiles.ErrBusy) {
+		return busy("tile renderings")
+	}
 	if err != nil {
 		return err
 	}

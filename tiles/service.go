@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/paulmach/orb"
 	"golang.org/x/sync/singleflight"
@@ -51,10 +53,12 @@ type Stats struct {
 // Service serves tiles through the cache and keeps the cache fresh from the
 // change feed.
 type Service struct {
-	src      Source
-	cache    *Cache
-	maxBytes int
-	group    singleflight.Group
+	src         Source
+	cache       *Cache
+	maxBytes    int
+	group       singleflight.Group
+	renderSlots chan struct{} // renderings running; nil: no limit
+	renderWait  time.Duration
 
 	boundsMu sync.Mutex
 	bounds   map[string]orb.Bound // DataBounds by layer key, until the next change
@@ -70,6 +74,41 @@ func NewService(src Source, cacheBytes int64, maxTileBytes int) *Service {
 		maxTileBytes = DefaultMaxTileBytes
 	}
 	return &Service{src: src, cache: NewCache(cacheBytes, Buffer, Extent), maxBytes: maxTileBytes}
+}
+
+// ErrBusy fails a cache miss that found every rendering slot busy for the
+// whole wait (see LimitRenders).
+var ErrBusy = errors.New("tile rendering busy")
+
+// LimitRenders lets at most n tiles be rendered at once; a cache miss that
+// finds them all busy waits up to wait for one and then fails with ErrBusy.
+// Requests sharing one rendering share its slot, and cache hits are never
+// limited. n <= 0 removes the limit. Call it before serving.
+func (s *Service) LimitRenders(n int, wait time.Duration) {
+	s.renderSlots, s.renderWait = nil, wait
+	if n > 0 {
+		s.renderSlots = make(chan struct{}, n)
+	}
+}
+
+// renderSlot takes a rendering slot, waiting up to the limit's wait; the
+// release func gives it back.
+func (s *Service) renderSlot() (release func(), err error) {
+	if s.renderSlots == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.renderSlots <- struct{}{}:
+	default:
+		t := time.NewTimer(s.renderWait)
+		defer t.Stop()
+		select {
+		case s.renderSlots <- struct{}{}:
+		case <-t.C:
+			return nil, ErrBusy
+		}
+	}
+	return func() { <-s.renderSlots }, nil
 }
 
 // Cache exposes the cache, for its size.
@@ -102,6 +141,11 @@ func (s *Service) Tile(ctx context.Context, layers []*Layer, t ID) (tile *Tile, 
 	}
 	s.misses.Add(1)
 	v, err, _ := s.group.Do(k.Layers+"/"+t.String(), func() (any, error) {
+		release, err := s.renderSlot()
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		gen := s.cache.Generation()
 		// Other requests wait on this rendering: one leaving must not fail it.
 		tile, err := s.render(context.WithoutCancel(ctx), layers, t)
