@@ -15,7 +15,7 @@ DATABASE_URL := $(shell scripts/db.sh url)
 endif
 export DATABASE_URL
 
-.PHONY: all build run db db-stop test test-deps vet check-imports bench clean web
+.PHONY: all build run db db-stop test test-deps vet check-imports bench soak clean web
 
 all: build
 
@@ -73,6 +73,13 @@ $(WEB_DIST): web/package.json web/package-lock.json $(wildcard web/src/*)
 
 bench: build db
 	$(GO) run ./cmd/griddbench
+
+# A bounded load test of a served gridd on loopback: the demo district in a
+# scratch database, SOAK_DURATION of mixed lookups, tiles, edits and imports
+# with tokens; fails on any error or a growing RSS.
+SOAK_DURATION ?= 3m
+soak: build db
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) run ./cmd/griddsoak -gridd $(BIN)
 
 db-stop:
 	@scripts/db.sh stop
