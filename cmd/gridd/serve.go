@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"gridd/api"
@@ -22,9 +25,24 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	tileOpts := tileFlags(fs)
 	publicReads := fs.Bool("public-reads", envOr("GRIDD_PUBLIC_READS", "true") == "true",
 		"serve reads (map, tiles, lookups, grids) without a token (env GRIDD_PUBLIC_READS)")
+	publicMetrics := fs.Bool("public-metrics", false,
+		"serve /metrics without a token (env GRIDD_PUBLIC_METRICS; default: as --public-reads)")
+	o := serveFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if o.err != nil {
+		return o.err
+	}
+	metricsOpen := *publicReads
+	if v := os.Getenv("GRIDD_PUBLIC_METRICS"); v != "" {
+		metricsOpen = v == "true"
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "public-metrics" {
+			metricsOpen = *publicMetrics
+		}
+	})
 	st, err := openStore(ctx, e, *db, true)
 	if err != nil {
 		return err
@@ -47,6 +65,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// QGIS edits components over OGC API - Features Part 4.
 		FeatureEditors: map[string]api.FeatureEditor{"components": api.ComponentFeatures(st)},
 		PrivateReads:   !*publicReads,
+		PrivateMetrics: !metricsOpen,
+		Limits:         o.limits,
 		Version:        versionString(),
 	}))
 	srv := api.New(cfg)
@@ -60,7 +80,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	watchIndex(srv.Registry(), loc)
 	go loc.Run(ctx, 500*time.Millisecond) //nolint:errcheck // ends with ctx; failures are logged
 	go feed.run(ctx, e, 500*time.Millisecond)
-	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: o.readTimeout, WriteTimeout: o.writeTimeout, IdleTimeout: o.idleTimeout}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
 	e.log.Info("serving", "addr", *addr)
@@ -76,4 +97,64 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// serveOptions are gridd serve's limits and timeouts.
+type serveOptions struct {
+	limits api.Limits
+	// readTimeout bounds reading a whole request, body included: a client
+	// trickling a body is cut off. writeTimeout bounds a request from its
+	// headers to the end of its response: a client that stops reading is
+	// cut off. idleTimeout closes keep-alive connections left idle.
+	readTimeout, writeTimeout, idleTimeout time.Duration
+	err                                    error // a malformed environment variable
+}
+
+// Default timeouts. The largest legitimate bodies (a 64 MiB batch, an
+// 8 MiB changeset) need 1 MiB/s to arrive within a minute; the largest
+// responses (a 100,000-point batch, about 25 MB; a tile is at most 500 KiB;
+// builds run in the background) need 85 kB/s within five minutes.
+const (
+	defaultReadTimeout  = time.Minute
+	defaultWriteTimeout = 5 * time.Minute
+	defaultIdleTimeout  = 2 * time.Minute
+)
+
+func serveFlags(fs *flag.FlagSet) *serveOptions {
+	o := &serveOptions{}
+	envInt := func(key string, def int) int {
+		v := os.Getenv(key)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil && o.err == nil {
+			o.err = fmt.Errorf("%s=%q: not a whole number", key, v)
+		}
+		return n
+	}
+	envDuration := func(key string, def time.Duration) time.Duration {
+		v := os.Getenv(key)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil && o.err == nil {
+			o.err = fmt.Errorf("%s=%q: not a duration (like 30s or 2m)", key, v)
+		}
+		return d
+	}
+	fs.IntVar(&o.limits.BatchLookups, "max-batch-lookups", envInt("GRIDD_MAX_BATCH_LOOKUPS", api.DefaultBatchLookups),
+		"batch lookups over 64 KiB run at once; more wait, then get 503 (env GRIDD_MAX_BATCH_LOOKUPS; -1: no limit)")
+	fs.IntVar(&o.limits.TileRenders, "max-tile-renders", envInt("GRIDD_MAX_TILE_RENDERS", api.DefaultTileRenders),
+		"tiles rendered in PostGIS at once; cached tiles are not limited (env GRIDD_MAX_TILE_RENDERS; -1: no limit)")
+	fs.DurationVar(&o.limits.Wait, "busy-wait", envDuration("GRIDD_BUSY_WAIT", api.DefaultLimitWait),
+		"how long a request beyond a limit waits before its 503 (env GRIDD_BUSY_WAIT)")
+	fs.DurationVar(&o.readTimeout, "read-timeout", envDuration("GRIDD_READ_TIMEOUT", defaultReadTimeout),
+		"time to read a whole request, body included (env GRIDD_READ_TIMEOUT; 0: none)")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", envDuration("GRIDD_WRITE_TIMEOUT", defaultWriteTimeout),
+		"time from a request's headers to the end of its response (env GRIDD_WRITE_TIMEOUT; 0: none)")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", envDuration("GRIDD_IDLE_TIMEOUT", defaultIdleTimeout),
+		"how long an idle keep-alive connection stays open (env GRIDD_IDLE_TIMEOUT)")
+	return o
 }
