@@ -300,7 +300,10 @@ func (op Operation) validate(f string) error {
 		if !ok || len(ls) < 2 {
 			return Invalid(f+".line", "want a LineString of at least 2 points")
 		}
-		return checkCoords(f+".line", ls)
+		if err := geo.ValidateLineString(ls, geo.GridPolygonLimits); err != nil {
+			return Invalid(f+".line", "%v", err)
+		}
+		return nil
 	}
 	switch op.Op {
 	case Reshape:
@@ -315,6 +318,9 @@ func (op Operation) validate(f string) error {
 		}
 		if len(op.Grids) < 1 {
 			return Invalid(f+".grids", "a reshape names the grids that have the moved vertices")
+		}
+		if n := geo.GridPolygonLimits.MaxVertices; len(op.Moves) > n {
+			return Invalid(f+".moves", "%d moves; a reshape moves at most %d vertices", len(op.Moves), n)
 		}
 		for j, m := range op.Moves {
 			if err := checkCoords(fmt.Sprintf("%s.moves[%d]", f, j), []orb.Point{m.From, m.To}); err != nil {
@@ -372,13 +378,19 @@ func polygonField(f string, g *geojson.Geometry) error {
 		return Invalid(f, "missing")
 	}
 	p, ok := g.Geometry().(orb.Polygon)
-	if !ok || len(p) == 0 || len(p[0]) < 4 {
-		return Invalid(f, "want a Polygon with a closed ring of at least 4 points")
+	if !ok {
+		return Invalid(f, "want a Polygon, got a %s", g.Geometry().GeoJSONType())
 	}
-	for _, r := range p {
-		if err := checkCoords(f, r); err != nil {
-			return err
-		}
+	return CheckGridPolygon(f, p)
+}
+
+// CheckGridPolygon checks a grid geometry an edit brings in, before any of
+// it reaches PostGIS: a valid polygon (as ST_IsValid defines it) within
+// geo.GridPolygonLimits. The *InvalidError names the field, the problem and
+// its place.
+func CheckGridPolygon(field string, p orb.Polygon) error {
+	if err := geo.ValidatePolygon(p, geo.GridPolygonLimits); err != nil {
+		return Invalid(field, "%v", err)
 	}
 	return nil
 }

@@ -876,6 +876,11 @@ func (s *Store) GridHistory(ctx context.Context, code geo.Code) ([]grids.GridHis
 
 // UpdateGrid implements grids.Editor.
 func (s *Store) UpdateGrid(ctx context.Context, actor string, ref grids.GridRef, attrs grids.GridAttributes, geom orb.Polygon, message string) (grids.Changeset, error) {
+	if geom != nil {
+		if err := grids.CheckGridPolygon("geometry", geom); err != nil {
+			return grids.Changeset{}, err
+		}
+	}
 	if message == "" {
 		message = "update grid " + ref.Code.String()
 	}

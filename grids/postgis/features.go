@@ -99,6 +99,9 @@ func (s *Store) Item(ctx context.Context, coll, id string) (json.RawMessage, err
 
 // CarveGrid implements grids.GridShaper.
 func (s *Store) CarveGrid(ctx context.Context, actor string, geom orb.Polygon, message string) (grids.Changeset, error) {
+	if err := grids.CheckGridPolygon("geometry", geom); err != nil {
+		return grids.Changeset{}, err
+	}
 	b, err := toWKB(geom)
 	if err != nil {
 		return grids.Changeset{}, err
