@@ -190,7 +190,7 @@ func checkPoints(rs []orb.Ring, l PolygonLimits, what ...string) error {
 				return polyErr(NotFinite, i, j, "%s point %d (%v, %v) is not a finite number", name(i), j, pt[0], pt[1])
 			}
 			if pt[0] < l.Bounds.Min[0] || pt[0] > l.Bounds.Max[0] || pt[1] < l.Bounds.Min[1] || pt[1] > l.Bounds.Max[1] {
-				return polyErr(OutOfRange, i, j, "%s point %d (%s) is not a WGS-84 lon, lat within lon %g..%g, lat %g..%g",
+				return polyErr(OutOfRange, i, j, "%s point %d (%s) is not a WGS-84 lon,lat within lon %g..%g, lat %g..%g",
 					name(i), j, fmtVertex(pt), l.Bounds.Min[0], l.Bounds.Max[0], l.Bounds.Min[1], l.Bounds.Max[1]).at(pt)
 			}
 			b.Min[0], b.Max[0] = math.Min(b.Min[0], pt[0]), math.Max(b.Max[0], pt[0])
