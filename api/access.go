@@ -132,31 +132,36 @@ var access = map[string]rule{
 // routeContexts recycles the routing contexts authorize matches with.
 var routeContexts = sync.Pool{New: func() any { return chi.NewRouteContext() }}
 
-// authorize applies the access table to every request the router has a
-// route for (unknown paths and methods go on to the 404 and 405 answers).
-// It runs before routing, so it finds the route itself; a route missing
-// from the table is refused.
-func (s *Server) authorize(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rctx := chi.RouteContext(r.Context())
-		path := r.URL.RawPath
-		if path == "" {
-			path = r.URL.Path
-		}
-		mctx := routeContexts.Get().(*chi.Context)
-		mctx.Reset()
-		pattern := rctx.Routes.Find(mctx, r.Method, path)
-		routeContexts.Put(mctx)
-		if pattern == "" {
+// authorize applies the access table to every request the router mux has
+// a route for (unknown paths and methods go on to the 404 and 405 answers).
+// It runs before routing, so it finds the route itself, as mux will; a
+// route missing from the table is refused.
+func (s *Server) authorize(mux chi.Routes) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rctx := chi.RouteContext(r.Context())
+			method, path := rctx.RouteMethod, rctx.RoutePath
+			if method == "" {
+				method = r.Method
+			}
+			if path == "" {
+				if path = r.URL.RawPath; path == "" {
+					path = r.URL.Path
+				}
+			}
+			mctx := routeContexts.Get().(*chi.Context)
+			mctx.Reset()
+			pattern := mux.Find(mctx, method, path)
+			routeContexts.Put(mctx)
+			if pattern != "" {
+				if err := s.allowed(r, method+" "+pattern); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
+			}
 			next.ServeHTTP(w, r)
-			return
-		}
-		if err := s.allowed(r, r.Method+" "+pattern); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+		})
+	}
 }
 
 // allowed is nil when the access table lets the request's token (or its

@@ -199,8 +199,22 @@ func TestPrivateReadsCoverTheMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.PrivateReads, cfg.PrivateMetrics = true, true
-	ts := httptest.NewServer(api.New(cfg).Handler())
+	h := api.New(cfg).Handler()
+	ts := httptest.NewServer(h)
 	defer ts.Close()
+	// Mounted under another router, the rules are the same.
+	parent := chi.NewRouter()
+	parent.Mount("/gridd", h)
+	mounted := httptest.NewServer(parent)
+	defer mounted.Close()
+	for _, path := range []string{"/styles/gridd.json", "/tiles/grids/10/843/388.mvt"} {
+		if status, _, body := request(t, http.MethodGet, mounted.URL+"/gridd"+path, "", ""); status != 401 {
+			t.Errorf("GET /gridd%s, mounted, without a token: %d %.200q, want 401", path, status, body)
+		}
+		if status, _, body := request(t, http.MethodGet, mounted.URL+"/gridd"+path, viewer, ""); status != 200 {
+			t.Errorf("GET /gridd%s, mounted, with a viewer token: %d %.200q, want 200", path, status, body)
+		}
+	}
 	for _, path := range []string{
 		"/tiles/grids,communities/10/843/388.mvt", "/tiles/grids.json", "/styles/gridd.json",
 		"/fonts/Open%20Sans%20Regular/0-255.pbf", "/v1/search?code=110101001007", "/metrics",

@@ -123,7 +123,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 // Handler returns the router with every mounted endpoint.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, s.observe, s.authenticate, s.authorize)
+	r.Use(middleware.Recoverer, s.observe, s.authenticate, s.authorize(r))
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + r.URL.Path}
 	}))
