@@ -18,7 +18,8 @@ type Limits struct {
 	// not limited.
 	BatchLookups int
 	// TileRenders is how many tiles are rendered in PostGIS at once
-	// (default 4); tiles served from the cache are never limited.
+	// (default 4); tiles served from the cache are never limited. New sets
+	// it on Config.Tiles (tiles.Service.LimitRenders).
 	TileRenders int
 	// Wait is how long a request waits for a slot (default 1 s).
 	Wait time.Duration
