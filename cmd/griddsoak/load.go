@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -195,26 +197,40 @@ func (w *workload) start(ctx context.Context, wg *sync.WaitGroup) {
 	spawn("import-cli", 80, 1/importEvery.Seconds(), w.importCLI)
 }
 
+// maxAttempts bounds how often a request answered 503 with Retry-After
+// (the server's "busy, repeat later") is sent.
+const maxAttempts = 3
+
 // call sends a request, times it and records it under kind; it returns the
-// body when the status is the one wanted.
+// body when the status is one of those wanted. A 503 with Retry-After is
+// repeated after the time it asks for, as clients are meant to, and counted
+// as a retry; the latency is the whole wait. The request itself is not
+// cancelled when the run ends: it finishes (within the client's timeout)
+// and the worker stops after it.
 func (w *workload) call(ctx context.Context, kind, method, path, token string, body []byte, hdr map[string]string, want ...int) ([]byte, map[string][]string, bool) {
+	rctx := context.WithoutCancel(ctx)
 	t := time.Now()
-	st, h, b, err := w.c.do(ctx, method, path, token, body, hdr)
-	d := time.Since(t)
-	if err != nil {
-		if ctx.Err() == nil {
+	for attempt := 1; ; attempt++ {
+		st, h, b, err := w.c.do(rctx, method, path, token, body, hdr)
+		if err != nil {
 			w.stats.fail(kind, fmt.Sprintf("%s %s: %v", method, pathShape(path), err))
+			return nil, nil, false
 		}
+		for _, s := range want {
+			if st == s {
+				w.stats.ok(kind, time.Since(t))
+				return b, h, true
+			}
+		}
+		secs, _ := strconv.Atoi(strings.Join(h["Retry-After"], ""))
+		if st == http.StatusServiceUnavailable && secs > 0 && attempt < maxAttempts {
+			w.stats.retry(kind, fmt.Sprintf("%s %s: %d %.200s", method, pathShape(path), st, strings.TrimSpace(string(b))))
+			time.Sleep(time.Duration(min(secs, 10)) * time.Second)
+			continue
+		}
+		w.stats.fail(kind, fmt.Sprintf("%s %s: %d %.200s", method, pathShape(path), st, strings.TrimSpace(string(b))))
 		return nil, nil, false
 	}
-	for _, s := range want {
-		if st == s {
-			w.stats.ok(kind, d)
-			return b, h, true
-		}
-	}
-	w.stats.fail(kind, fmt.Sprintf("%s %s: %d %.200s", method, pathShape(path), st, strings.TrimSpace(string(b))))
-	return nil, nil, false
 }
 
 // pathShape is a path without its query, so that one kind of error is
@@ -356,9 +372,8 @@ func (w *workload) edit(ctx context.Context, rng *rand.Rand, i int) {
 		w.stats.fail("move", fmt.Sprintf("changeset answer without an id: %.200s", b))
 		return
 	}
-	// A revert of a changeset nobody touched since never fails, even when
-	// the soak is ending.
-	w.call(context.WithoutCancel(ctx), "revert", "POST", fmt.Sprintf("/v1/changesets/%d/revert", cs.ID), w.c.editor,
+	// The move is always reverted, even when the run is ending.
+	w.call(ctx, "revert", "POST", fmt.Sprintf("/v1/changesets/%d/revert", cs.ID), w.c.editor,
 		[]byte(`{"message":"soak: move it back"}`), nil, 201)
 }
 

@@ -28,18 +28,20 @@ type stats struct {
 	kinds  map[string]*kindStats
 	order  []string
 	errors map[string]int // distinct error → how many times
+	busy   map[string]int // distinct 503 answered with Retry-After → how many times
 	errOut io.Writer
 }
 
 type kindStats struct {
 	total, errors int
+	retries       int // 503s with Retry-After, repeated
 	interval      []time.Duration
 	all           []time.Duration
 	hits, misses  int // tiles: the server's X-Tile-Cache answer
 }
 
 func newStats(kinds []string, errOut io.Writer) *stats {
-	s := &stats{kinds: map[string]*kindStats{}, order: kinds, errors: map[string]int{}, errOut: errOut}
+	s := &stats{kinds: map[string]*kindStats{}, order: kinds, errors: map[string]int{}, busy: map[string]int{}, errOut: errOut}
 	for _, k := range kinds {
 		s.kinds[k] = &kindStats{}
 	}
@@ -84,6 +86,19 @@ func (s *stats) fail(kind, what string) {
 	s.errors[key]++
 }
 
+// retry records a 503 with Retry-After that the request repeats; the first
+// of each distinct answer is printed at once.
+func (s *stats) retry(kind, what string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kinds[kind].retries++
+	key := kind + ": " + what
+	if s.busy[key] == 0 {
+		fmt.Fprintf(s.errOut, "griddsoak: busy, retrying: %s\n", key)
+	}
+	s.busy[key]++
+}
+
 func (s *stats) errorCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,7 +118,11 @@ func (s *stats) line(elapsed time.Duration, rssKB int64) string {
 	for _, c := range s.errors {
 		errs += c
 	}
-	fmt.Fprintf(&b, "[%4.0fs] rss %s errors %d", elapsed.Seconds(), mib(rssKB), errs)
+	retries := 0
+	for _, c := range s.busy {
+		retries += c
+	}
+	fmt.Fprintf(&b, "[%4.0fs] rss %s errors %d retries %d", elapsed.Seconds(), mib(rssKB), errs, retries)
 	for _, name := range s.order {
 		k := s.kinds[name]
 		if name == serverKind {
@@ -125,7 +144,7 @@ func (s *stats) summary(w io.Writer, run time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\trequests\tper s\terrors\tp50\tp90\tp99\tmax\tcache misses\t")
+	fmt.Fprintln(tw, "kind\trequests\tper s\terrors\tretried 503\tp50\tp90\tp99\tmax\tcache misses\t")
 	for _, name := range s.order {
 		k := s.kinds[name]
 		miss := ""
@@ -133,22 +152,28 @@ func (s *stats) summary(w io.Writer, run time.Duration) {
 			miss = fmt.Sprintf("%.0f%%", 100*float64(k.misses)/float64(k.hits+k.misses))
 		}
 		if name == serverKind { // what the server logged or did: no requests
-			fmt.Fprintf(tw, "%s\t-\t-\t%d\t\t\t\t\t\t\n", name, k.errors)
+			fmt.Fprintf(tw, "%s\t-\t-\t%d\t\t\t\t\t\t\t\n", name, k.errors)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%d\t%s\t%s\t%s\t%s\t%s\t\n", name, k.total, float64(k.total)/run.Seconds(), k.errors,
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", name, k.total, float64(k.total)/run.Seconds(), k.errors, k.retries,
 			ms(percentile(k.all, 0.5)), ms(percentile(k.all, 0.9)), ms(percentile(k.all, 0.99)), ms(percentile(k.all, 1)), miss)
 	}
 	tw.Flush()
-	if len(s.errors) > 0 {
-		keys := make([]string, 0, len(s.errors))
-		for k := range s.errors {
+	for _, set := range []struct {
+		title string
+		m     map[string]int
+	}{{"distinct errors:", s.errors}, {"distinct 503s with Retry-After, repeated (not errors):", s.busy}} {
+		if len(set.m) == 0 {
+			continue
+		}
+		keys := make([]string, 0, len(set.m))
+		for k := range set.m {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		fmt.Fprintln(w, "distinct errors:")
+		fmt.Fprintln(w, set.title)
 		for _, k := range keys {
-			fmt.Fprintf(w, "  %6d × %s\n", s.errors[k], k)
+			fmt.Fprintf(w, "  %6d × %s\n", set.m[k], k)
 		}
 	}
 }
