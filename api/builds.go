@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
@@ -78,12 +77,13 @@ type buildRequestJSON struct {
 // Needs an editor token.
 func (s *Server) startBuild(w http.ResponseWriter, r *http.Request) error {
 	var body buildRequestJSON
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return grids.Invalid("body", "not a build request: %v", err)
+	if err := readJSON(w, r, maxSmallBody, &body); err != nil {
+		return err
 	}
 	area, err := geo.ParseCode(body.Area)
+	if err != nil && len(body.Area) > maxQuoted {
+		return grids.Invalid("area", "%s is not a division code", quote(body.Area))
+	}
 	if err != nil {
 		return grids.Invalid("area", "%v", err)
 	}

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -27,13 +25,9 @@ func idParam(r *http.Request, what string) (int64, error) {
 // made against an old one; 422 when the partition would break; 400 for a
 // bad request or a hard-limit violation.
 func (s *Server) postChangeset(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
-	if err != nil {
-		return err
-	}
 	var req grids.ChangesetRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return grids.Invalid("body", "not a changeset: %v", err)
+	if err := readJSON(w, r, maxEditBody, &req); err != nil {
+		return err
 	}
 	cs, err := s.cfg.Editor.ApplyChangeset(r.Context(), actor(r), req)
 	if err != nil {
@@ -67,14 +61,8 @@ func (s *Server) revertChangeset(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Message string `json:"message"`
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
-	if err != nil {
+	if err := readOptionalJSON(w, r, maxSmallBody, &req); err != nil {
 		return err
-	}
-	if len(body) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			return grids.Invalid("body", "want {\"message\": \"...\"}: %v", err)
-		}
 	}
 	cs, err := s.cfg.Editor.RevertChangeset(r.Context(), actor(r), id, req.Message)
 	if err != nil {

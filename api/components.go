@@ -3,14 +3,10 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"gridd/geo"
@@ -25,9 +21,6 @@ type Components interface {
 	RetireComponent(ctx context.Context, code string, version int, actor, reason string) error
 	ComponentHistory(ctx context.Context, code string) ([]grids.ComponentHistoryEntry, error)
 }
-
-// maxComponentBody bounds a component request body.
-const maxComponentBody = 1 << 20
 
 // mountComponents mounts the component endpoints: reads as public as the
 // configuration makes them, writes for editors.
@@ -78,36 +71,9 @@ func componentFeature(c grids.Component) *geojson.Feature {
 // one page of current components as a FeatureCollection, in code order;
 // "next" is the after= of the next page.
 func (s *Server) listComponents(w http.ResponseWriter, r *http.Request) error {
-	v := r.URL.Query()
-	q := grids.ComponentQuery{
-		CodePrefix: v.Get("code"), ClassCode: v.Get("class"), Status: v.Get("status"),
-		GridCode: v.Get("grid"), CommunityCode: v.Get("community"), After: v.Get("after"), Limit: 100,
-	}
-	for name, val := range map[string]string{"code": q.CodePrefix, "class": q.ClassCode, "grid": q.GridCode, "community": q.CommunityCode, "after": q.After} {
-		if val != "" && !digits(val) {
-			return grids.Invalid(name, "only digits are allowed, got %q", val)
-		}
-	}
-	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			return grids.Invalid("limit", "want a number from 1 to 1000, got %q", l)
-		}
-		q.Limit = n
-	}
-	if b := v.Get("bbox"); b != "" {
-		parts := strings.Split(b, ",")
-		var f [4]float64
-		ok := len(parts) == 4
-		for i := 0; ok && i < 4; i++ {
-			var err error
-			f[i], err = strconv.ParseFloat(strings.TrimSpace(parts[i]), 64)
-			ok = err == nil
-		}
-		if !ok || f[0] > f[2] || f[1] > f[3] {
-			return grids.Invalid("bbox", "want minlon,minlat,maxlon,maxlat, got %q", b)
-		}
-		q.BBox = &orb.Bound{Min: orb.Point{f[0], f[1]}, Max: orb.Point{f[2], f[3]}}
+	q, err := componentQuery(r.URL.Query())
+	if err != nil {
+		return err
 	}
 	page, err := s.cfg.Components.SearchComponents(r.Context(), q)
 	if err != nil {
@@ -124,7 +90,11 @@ func (s *Server) listComponents(w http.ResponseWriter, r *http.Request) error {
 // GET /v1/components/{code}: the component with its version as a strong
 // ETag (304 when If-None-Match names it).
 func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.cfg.Components.Component(r.Context(), chi.URLParam(r, "code"))
+	code, err := pathText(r, "code")
+	if err != nil {
+		return err
+	}
+	c, err := s.cfg.Components.Component(r.Context(), code)
 	if err != nil {
 		return err
 	}
@@ -135,24 +105,21 @@ func (s *Server) getComponent(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readComponent reads a GeoJSON Feature from the body (?crs= says its
-// coordinate system).
-func readComponent(r *http.Request) (grids.ComponentFeature, error) {
-	crs, err := geo.ParseCRS(r.URL.Query().Get("crs"))
+// coordinate system, ?reason= why it is written).
+func readComponent(w http.ResponseWriter, r *http.Request) (grids.ComponentFeature, error) {
+	q := r.URL.Query()
+	if err := checkParams(q, "crs", "reason"); err != nil {
+		return grids.ComponentFeature{}, err
+	}
+	crs, err := geo.ParseCRS(q.Get("crs"))
 	if err != nil {
 		return grids.ComponentFeature{}, grids.Invalid("crs", "%v", err)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxComponentBody+1))
+	body, err := readBytes(w, r, maxComponentBody)
 	if err != nil {
 		return grids.ComponentFeature{}, err
 	}
-	if len(body) > maxComponentBody {
-		return grids.ComponentFeature{}, grids.Invalid("body", "larger than %d bytes; use gridd import components for files", maxComponentBody)
-	}
-	f, err := grids.ComponentFromGeoJSON(0, body, crs)
-	if err != nil {
-		return f, grids.Invalid("body", "%v", err)
-	}
-	return f, nil
+	return parseComponentFeature(body, crs)
 }
 
 // writeOne imports one feature and answers with the stored component.
@@ -181,7 +148,7 @@ func (s *Server) writeOne(w http.ResponseWriter, r *http.Request, f grids.Compon
 // POST /v1/components: create one component from a GeoJSON Feature; the code
 // is allocated unless given.
 func (s *Server) createComponent(w http.ResponseWriter, r *http.Request) error {
-	f, err := readComponent(r)
+	f, err := readComponent(w, r)
 	if err != nil {
 		return err
 	}
@@ -192,11 +159,14 @@ func (s *Server) createComponent(w http.ResponseWriter, r *http.Request) error {
 // attributes and geometry, if it is still at the version named.
 func (s *Server) replaceComponent(w http.ResponseWriter, r *http.Request) error {
 	code := chi.URLParam(r, "code")
+	if err := grids.CheckComponentCode(code); err != nil {
+		return grids.Invalid("code", "%v", err)
+	}
 	version, err := requireIfMatch(r, "PUT on a component", "/v1/components/"+code)
 	if err != nil {
 		return err
 	}
-	f, err := readComponent(r)
+	f, err := readComponent(w, r)
 	if err != nil {
 		return err
 	}
@@ -220,11 +190,18 @@ func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	reason := r.URL.Query().Get("reason")
+	reason, err := textParam(r.URL.Query(), "reason")
+	if err != nil {
+		return err
+	}
 	if reason == "" {
 		reason = "deleted through the API"
 	}
-	if err := s.cfg.Components.RetireComponent(r.Context(), chi.URLParam(r, "code"), version, actor(r), reason); err != nil {
+	code, err := pathText(r, "code")
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Components.RetireComponent(r.Context(), code, version, actor(r), reason); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -233,7 +210,10 @@ func (s *Server) deleteComponent(w http.ResponseWriter, r *http.Request) error {
 
 // GET /v1/components/{code}/history: every recorded change, oldest first.
 func (s *Server) componentHistory(w http.ResponseWriter, r *http.Request) error {
-	code := chi.URLParam(r, "code")
+	code, err := pathText(r, "code")
+	if err != nil {
+		return err
+	}
 	hs, err := s.cfg.Components.ComponentHistory(r.Context(), code)
 	if err != nil {
 		return err

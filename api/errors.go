@@ -84,6 +84,7 @@ func statusOf(err error) (int, string, string) {
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := statusOf(err)
+	msg = clipMessage(msg)
 	if status >= 500 {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request_failed",
 			slog.String("path", r.URL.Path), slog.String("error", err.Error()))

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,9 +14,6 @@ import (
 	"gridd/geo"
 	"gridd/grids"
 )
-
-// maxEditBody bounds a changeset or feature body.
-const maxEditBody = 8 << 20
 
 // mountEditing mounts the grid, history and changeset endpoints; writes
 // need an editor token.
@@ -112,19 +107,9 @@ func (s *Server) putGrid(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
-	if err != nil {
+	var f gridFeatureBody
+	if err := readJSON(w, r, maxEditBody, &f); err != nil {
 		return err
-	}
-	var f struct {
-		Geometry   *geojson.Geometry `json:"geometry"`
-		Properties struct {
-			grids.GridAttributes
-			Message string `json:"message"`
-		} `json:"properties"`
-	}
-	if err := json.Unmarshal(body, &f); err != nil {
-		return grids.Invalid("body", "not a GeoJSON Feature: %v", err)
 	}
 	var geom orb.Polygon
 	if f.Geometry != nil {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -20,6 +19,9 @@ func (s *Server) mountHistory(r chi.Router) {
 // record, oldest first, each with the id to revert it by.
 func (s *Server) listHistory(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	if err := checkParams(q, "entity", "code"); err != nil {
+		return err
+	}
 	entity, code := q.Get("entity"), q.Get("code")
 	if entity == "" {
 		return grids.Invalid("entity", "is required: component, department, routing_rule, unit_grid, mgmt_grid, district, street, community or line_layer")
@@ -59,12 +61,8 @@ func (s *Server) revertChange(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	if r.ContentLength != 0 {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
-			return grids.Invalid("body", "want {\"reason\": \"...\"}: %v", err)
-		}
+	if err := readOptionalJSON(w, r, maxSmallBody, &body); err != nil {
+		return err
 	}
 	h, err := s.cfg.History.HistoryEntry(r.Context(), id)
 	if err != nil {

@@ -35,6 +35,9 @@ const MaxBatchPoints = 100_000
 // GET /v1/lookup?lon=..&lat=..[&crs=..][&accuracy_m=..][&max_snap_m=..]
 func (s *Server) getLookup(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	if err := checkParams(q, lookupParams...); err != nil {
+		return err
+	}
 	crs, err := geo.ParseCRS(q.Get("crs"))
 	if err != nil {
 		return grids.Invalid("crs", "%v", err)
@@ -279,6 +282,9 @@ func parseBatchRequest(b []byte) (batchRequest, error) {
 		}
 		return req, malformed(i, "',' or '}'")
 	}
+	if end := skipSpace(b, i+1); end < len(b) {
+		return req, malformed(end, "the end of the body")
+	}
 	if !seenPoints || req.Points == nil {
 		return req, grids.Invalid("points", "is required: [[lon, lat], ...]")
 	}
@@ -379,16 +385,19 @@ func parsePairs(b []byte, i, stop, limit int) ([]orb.Point, int, error) {
 	out := make([]orb.Point, 0, min(limit, (len(b)-i)/16+1))
 	num := func(n int) (float64, error) {
 		i = skipSpace(b, i)
-		if f, k := parseDecimal(b[i:]); k > 0 {
+		if f, k := parseDecimal(b[i:]); k > 0 && (i+k == len(b) || !numberByte[b[i+k]]) {
 			i = skipSpace(b, i+k)
 			return f, nil
 		}
 		j := i
-		for j < len(b) && (b[j] == '-' || b[j] == '+' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' || (b[j] >= '0' && b[j] <= '9')) {
+		for j < len(b) && numberByte[b[j]] {
 			j++
 		}
 		if j == i {
 			return 0, bad(n, "not a number")
+		}
+		if jsonNumberLen(b[i:j]) != j-i {
+			return 0, bad(n, fmt.Sprintf("%s is not a JSON number", quote(string(b[i:j]))))
 		}
 		// The string shares b's bytes instead of copying them: ParseFloat
 		// keeps no reference (its errors copy the input).
@@ -445,6 +454,15 @@ func parsePairs(b []byte, i, stop, limit int) ([]orb.Point, int, error) {
 	}
 }
 
+// numberByte marks the bytes a number, or a token meant as one (0x1p7,
+// Infinity, 1_000), is made of: a number must end before the next of them.
+var numberByte = func() (t [256]bool) {
+	for _, c := range []byte("+-._0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+		t[c] = true
+	}
+	return t
+}()
+
 // pow10 holds the powers of ten that are exact in a float64.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
@@ -487,7 +505,7 @@ loop:
 			break loop
 		}
 	}
-	if k == start || frac == 0 || frac >= len(pow10) {
+	if k == start || frac == 0 || frac >= len(pow10) || (b[start] == '0' && k > start+1 && b[start+1] != '.') {
 		return 0, 0
 	}
 	f := float64(m)
@@ -549,22 +567,6 @@ func checkOptions(acc, snap *float64) (grids.LookupOptions, error) {
 		opt.MaxSnapM = snapOption(*snap)
 	}
 	return opt, nil
-}
-
-// floatParam reads a numeric query parameter; a missing optional one is 0.
-func floatParam(q url.Values, name string, required bool) (float64, error) {
-	v := q.Get(name)
-	if v == "" {
-		if required {
-			return 0, grids.Invalid(name, "is required")
-		}
-		return 0, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, grids.Invalid(name, "%q is not a number", v)
-	}
-	return f, nil
 }
 
 // checkLonLat rejects coordinates outside the valid ranges, calling out a

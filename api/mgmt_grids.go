@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/paulmach/orb/geojson"
 
 	"gridd/geo"
@@ -31,10 +29,8 @@ type mgmtGridRequest struct {
 // Needs an editor token.
 func (s *Server) createMgmtGrid(w http.ResponseWriter, r *http.Request) error {
 	var body mgmtGridRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return grids.Invalid("body", "not a management grid: %v", err)
+	if err := readJSON(w, r, maxMgmtGridBody, &body); err != nil {
+		return err
 	}
 	code, name, members, err := grids.ParseMgmtGrid(body.Code, body.Name, body.Grids)
 	if err != nil {
@@ -55,7 +51,11 @@ func (s *Server) createMgmtGrid(w http.ResponseWriter, r *http.Request) error {
 // GET /v1/mgmt-grids/{code}: the current management grid as a GeoJSON
 // Feature with its members.
 func (s *Server) getMgmtGrid(w http.ResponseWriter, r *http.Request) error {
-	m, err := s.cfg.MgmtGrids.MgmtGrid(r.Context(), chi.URLParam(r, "code"))
+	code, err := pathText(r, "code")
+	if err != nil {
+		return err
+	}
+	m, err := s.cfg.MgmtGrids.MgmtGrid(r.Context(), code)
 	if err != nil {
 		return err
 	}

@@ -3,15 +3,12 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -175,40 +172,9 @@ func (s *Server) ogcItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkF(r); err != nil {
+	q, err := featureQuery(r.URL.Query())
+	if err != nil {
 		return err
-	}
-	q := grids.FeatureQuery{Limit: ogcDefaultLimit}
-	v := r.URL.Query()
-	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 {
-			return grids.Invalid("limit", "%q is not a positive integer", l)
-		}
-		q.Limit = min(n, ogcMaxLimit)
-	}
-	if o := v.Get("offset"); o != "" {
-		n, err := strconv.Atoi(o)
-		if err != nil || n < 0 {
-			return grids.Invalid("offset", "%q is not a non-negative integer", o)
-		}
-		q.Offset = n
-	}
-	if bb := v.Get("bbox"); bb != "" {
-		parts := strings.Split(bb, ",")
-		if len(parts) != 4 {
-			return grids.Invalid("bbox", "want minlon,minlat,maxlon,maxlat")
-		}
-		var f [4]float64
-		for i, p := range parts {
-			if f[i], err = strconv.ParseFloat(strings.TrimSpace(p), 64); err != nil {
-				return grids.Invalid("bbox", "%q is not a number", p)
-			}
-		}
-		if f[0] > f[2] || f[1] > f[3] {
-			return grids.Invalid("bbox", "min must not exceed max")
-		}
-		q.BBox = &orb.Bound{Min: orb.Point{f[0], f[1]}, Max: orb.Point{f[2], f[3]}}
 	}
 	page, err := s.cfg.Features.Items(r.Context(), id, q)
 	if err != nil {
@@ -244,7 +210,11 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.cfg.Features.Item(r.Context(), id, chi.URLParam(r, "id"))
+	item, err := pathText(r, "id")
+	if err != nil {
+		return err
+	}
+	f, err := s.cfg.Features.Item(r.Context(), id, item)
 	if err != nil {
 		return err
 	}
@@ -292,20 +262,10 @@ func (s *Server) editableGrids(r *http.Request) error {
 
 // ogcFeatureBody reads a GeoJSON Feature of a grid edit: its polygon (if
 // any), attributes and message.
-func ogcFeatureBody(r *http.Request) (orb.Polygon, grids.GridAttributes, string, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
-	if err != nil {
+func ogcFeatureBody(w http.ResponseWriter, r *http.Request) (orb.Polygon, grids.GridAttributes, string, error) {
+	var f gridFeatureBody
+	if err := readJSON(w, r, maxEditBody, &f); err != nil {
 		return nil, grids.GridAttributes{}, "", err
-	}
-	var f struct {
-		Geometry   *geojson.Geometry `json:"geometry"`
-		Properties struct {
-			grids.GridAttributes
-			Message string `json:"message"`
-		} `json:"properties"`
-	}
-	if err := json.Unmarshal(body, &f); err != nil {
-		return nil, grids.GridAttributes{}, "", grids.Invalid("body", "not a GeoJSON Feature: %v", err)
 	}
 	var p orb.Polygon
 	if f.Geometry != nil {
@@ -328,7 +288,7 @@ func ogcFeatureBody(r *http.Request) (orb.Polygon, grids.GridAttributes, string,
 // covers.
 func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
 	if fe, ok := s.featureEditor(r); ok {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
+		body, err := readFeatureBody(w, r, maxComponentBody)
 		if err != nil {
 			return err
 		}
@@ -347,7 +307,7 @@ func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "creating grids is not available"}
 	}
-	p, _, msg, err := ogcFeatureBody(r)
+	p, _, msg, err := ogcFeatureBody(w, r)
 	if err != nil {
 		return err
 	}
@@ -374,7 +334,7 @@ func (s *Server) ogcReplace(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxEditBody))
+		body, err := readFeatureBody(w, r, maxComponentBody)
 		if err != nil {
 			return err
 		}
@@ -400,7 +360,7 @@ func (s *Server) ogcReplace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, attrs, msg, err := ogcFeatureBody(r)
+	p, attrs, msg, err := ogcFeatureBody(w, r)
 	if err != nil {
 		return err
 	}
@@ -422,7 +382,11 @@ func (s *Server) ogcDelete(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := fe.DeleteFeature(r.Context(), actor(r), chi.URLParam(r, "id"), version); err != nil {
+		item, err := pathText(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := fe.DeleteFeature(r.Context(), actor(r), item, version); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

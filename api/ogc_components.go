@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -41,11 +42,16 @@ func (cf componentFeatures) write(ctx context.Context, actor string, f grids.Com
 	return rep.Codes[0], nil
 }
 
-func parseComponentFeature(body []byte) (grids.ComponentFeature, error) {
+// parseComponentFeature checks a component Feature against the decoding
+// policy (componentBody) and reads it, its coordinates in crs.
+func parseComponentFeature(body []byte, crs geo.CRS) (grids.ComponentFeature, error) {
 	if len(body) > maxComponentBody {
-		return grids.ComponentFeature{}, grids.Invalid("body", "larger than %d bytes", maxComponentBody)
+		return grids.ComponentFeature{}, tooLarge(maxComponentBody)
 	}
-	f, err := grids.ComponentFromGeoJSON(0, body, geo.WGS84)
+	if err := checkJSON(body, reflect.TypeFor[componentBody]()); err != nil {
+		return grids.ComponentFeature{}, err
+	}
+	f, err := grids.ComponentFromGeoJSON(0, body, crs)
 	if err != nil {
 		return f, grids.Invalid("body", "%v", err)
 	}
@@ -55,7 +61,7 @@ func parseComponentFeature(body []byte) (grids.ComponentFeature, error) {
 // CreateFeature adds a component; its code is allocated unless the feature
 // names a new one.
 func (cf componentFeatures) CreateFeature(ctx context.Context, actor string, body []byte) (string, error) {
-	f, err := parseComponentFeature(body)
+	f, err := parseComponentFeature(body, geo.WGS84)
 	if err != nil {
 		return "", err
 	}
@@ -76,7 +82,7 @@ func (cf componentFeatures) ReplaceFeature(ctx context.Context, actor, id string
 	if err := json.Unmarshal(body, &head); err != nil {
 		return grids.Invalid("body", "not a GeoJSON Feature: %v", err)
 	}
-	f, err := parseComponentFeature(withCode(body, head.Properties, id))
+	f, err := parseComponentFeature(withCode(body, head.Properties, id), geo.WGS84)
 	if err != nil {
 		return err
 	}
@@ -125,11 +131,14 @@ func (cf componentFeatures) PatchFeature(ctx context.Context, actor, id string, 
 		return grids.Invalid("id", "%v", err)
 	}
 	var p struct {
+		Type       string                     `json:"type"`
+		ID         any                        `json:"id"`
+		BBox       []float64                  `json:"bbox"`
 		Geometry   json.RawMessage            `json:"geometry"`
 		Properties map[string]json.RawMessage `json:"properties"`
 	}
-	if err := json.Unmarshal(patch, &p); err != nil {
-		return grids.Invalid("body", "not a GeoJSON Feature: %v", err)
+	if err := decodeJSON(patch, &p); err != nil {
+		return err
 	}
 	for attempt := 1; ; attempt++ {
 		err := cf.patchOnce(ctx, actor, id, version, p.Geometry, p.Properties)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -51,9 +50,8 @@ func (s *Server) postRoute(w http.ResponseWriter, r *http.Request) error {
 		Component string   `json:"component"`
 		AccuracyM float64  `json:"accuracy_m"`
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		return grids.Invalid("body", "want {\"lon\", \"lat\", \"crs\", \"class\", \"kind\"?, \"component\"?}: %v", err)
+	if err := readJSON(w, r, maxSmallBody, &req); err != nil {
+		return err
 	}
 	if req.Lon == nil {
 		return grids.Invalid("lon", "is required")

@@ -1,7 +1,7 @@
 package api
 
 import (
-	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -31,8 +31,8 @@ func (s *Server) putDepartment(w http.ResponseWriter, r *http.Request) error {
 		TerritoryCode string `json:"territory_code"`
 		Reason        string `json:"reason"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
-		return grids.Invalid("body", "want {\"name\", \"contact\", \"territory_code\"}: %v", err)
+	if err := readJSON(w, r, maxSmallBody, &body); err != nil {
+		return err
 	}
 	d := grids.Department{Code: chi.URLParam(r, "code"), Name: body.Name, Contact: body.Contact, TerritoryCode: geo.Code(body.TerritoryCode)}
 	created, err := s.cfg.RoutingAdmin.PutDepartment(r.Context(), d, actor(r), body.Reason)
@@ -48,7 +48,15 @@ func (s *Server) putDepartment(w http.ResponseWriter, r *http.Request) error {
 
 // DELETE /v1/departments/{code}?reason=..
 func (s *Server) deleteDepartment(w http.ResponseWriter, r *http.Request) error {
-	if err := s.cfg.RoutingAdmin.RetireDepartment(r.Context(), chi.URLParam(r, "code"), actor(r), r.URL.Query().Get("reason")); err != nil {
+	code, err := pathText(r, "code")
+	if err != nil {
+		return err
+	}
+	reason, err := textParam(r.URL.Query(), "reason")
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.RoutingAdmin.RetireDepartment(r.Context(), code, actor(r), reason); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -79,8 +87,8 @@ func (s *Server) postRule(w http.ResponseWriter, r *http.Request) error {
 		Note       string `json:"note"`
 		Reason     string `json:"reason"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
-		return grids.Invalid("body", "want {\"class\", \"kind\", \"scope\", \"department\", \"priority\"}: %v", err)
+	if err := readJSON(w, r, maxSmallBody, &body); err != nil {
+		return err
 	}
 	rule, err := ParseRule(body.Class, body.Kind, body.Scheme, body.Scope, body.Department, body.Priority, body.Note)
 	if err != nil {
@@ -95,6 +103,9 @@ func (s *Server) postRule(w http.ResponseWriter, r *http.Request) error {
 
 // ParseRule validates a rule as the API and CLI give it.
 func ParseRule(class, kind, scheme, scope, department string, priority int, note string) (grids.Rule, error) {
+	if priority < math.MinInt32 || priority > math.MaxInt32 {
+		return grids.Rule{}, grids.Invalid("priority", "want a whole number from %d to %d, got %d", math.MinInt32, math.MaxInt32, priority)
+	}
 	if kind == "" {
 		return grids.Rule{}, grids.Invalid("kind", "is required for a rule (component or matter)")
 	}
@@ -118,7 +129,11 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return grids.Invalid("id", "%q is not a rule id", chi.URLParam(r, "id"))
 	}
-	if err := s.cfg.RoutingAdmin.RetireRule(r.Context(), id, actor(r), r.URL.Query().Get("reason")); err != nil {
+	reason, err := textParam(r.URL.Query(), "reason")
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.RoutingAdmin.RetireRule(r.Context(), id, actor(r), reason); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
