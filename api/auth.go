@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"gridd/grids"
@@ -31,19 +32,101 @@ func principalOf(r *http.Request) (principal, bool) {
 	return p, ok
 }
 
-// tokenCacheTTL bounds how long a revoked token keeps working on an
-// instance that has just seen it, when nothing calls ForgetTokens. gridd
-// serve calls it on every change to api_tokens the change feed announces,
-// so there a revocation takes effect at once.
-const tokenCacheTTL = 30 * time.Second
+// DefaultTokenCacheTTL is how long a verified token is used without asking
+// the database again (Config.TokenCacheTTL). It bounds how long a revoked
+// token keeps working on an instance that has just seen it when nothing
+// calls ForgetTokens; gridd serve calls it on every change to api_tokens the
+// change feed announces, so there a revocation takes effect at once.
+const DefaultTokenCacheTTL = 30 * time.Second
+
+// invalidTokenTTL is how long an unknown or revoked token is refused
+// without asking the database again.
+const invalidTokenTTL = 10 * time.Second
+
+// staleTokenRecheck is how often, while the database cannot say, a request
+// with a token verified earlier asks it again (the others use the earlier
+// answer).
+const staleTokenRecheck = 5 * time.Second
+
+// maxCachedTokens bounds the token cache: requests with ever new invalid
+// tokens cannot grow it past this many entries.
+const maxCachedTokens = 10_000
 
 // ForgetTokens empties the cache of recently seen tokens: the next request
 // with each token checks it against the database again.
 func (s *Server) ForgetTokens() { s.tokens.Clear() }
 
+// tokenCache remembers the answers the database gave for tokens: valid ones
+// (with their principal) and invalid ones, each until exp. An expired valid
+// entry is kept: it answers for its token while the database cannot.
+type tokenCache struct {
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]cachedToken
+	// stale is set while expired entries answer for an unreachable
+	// database, so that it is logged once per outage.
+	stale bool
+}
+
 type cachedToken struct {
-	p   principal
-	exp time.Time
+	p     principal
+	valid bool
+	exp   time.Time
+}
+
+func (c *tokenCache) get(key [sha256.Size]byte) (cachedToken, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	return e, ok
+}
+
+// put stores an entry. When the cache is full, the invalid entries go
+// first, then arbitrary ones.
+func (c *tokenCache) put(key [sha256.Size]byte, e cachedToken) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[[sha256.Size]byte]cachedToken{}
+	}
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= maxCachedTokens {
+		for k, old := range c.entries {
+			if !old.valid {
+				delete(c.entries, k)
+			}
+		}
+		for k := range c.entries {
+			if len(c.entries) < maxCachedTokens {
+				break
+			}
+			delete(c.entries, k)
+		}
+	}
+	c.entries[key] = e
+}
+
+// Clear forgets every entry.
+func (c *tokenCache) Clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+}
+
+// setStale records whether expired entries are answering for the database
+// and reports whether that just began.
+func (c *tokenCache) setStale(stale bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	began := stale && !c.stale
+	c.stale = stale
+	return began
+}
+
+// tokenTTL is how long a verified token is used without asking again.
+func (s *Server) tokenTTL() time.Duration {
+	if s.cfg.TokenCacheTTL > 0 {
+		return s.cfg.TokenCacheTTL
+	}
+	return DefaultTokenCacheTTL
 }
 
 // authenticate reads "Authorization: Bearer SECRET" (or "X-API-Key") and
@@ -81,20 +164,35 @@ func (s *Server) lookupToken(ctx context.Context, secret string) (principal, err
 		return principal{}, grids.ErrNotFound
 	}
 	key := sha256.Sum256([]byte(secret))
-	if v, ok := s.tokens.Load(key); ok {
-		c := v.(cachedToken)
-		if time.Now().Before(c.exp) {
-			return c.p, nil
+	c, cached := s.tokens.get(key)
+	if cached && time.Now().Before(c.exp) {
+		if !c.valid {
+			return principal{}, grids.ErrNotFound
 		}
-		s.tokens.Delete(key)
+		return c.p, nil
 	}
 	t, err := s.cfg.Tokens.Authenticate(ctx, secret)
-	if err != nil {
+	switch {
+	case err == nil:
+		p := principal{Name: t.Name, Role: t.Role}
+		s.tokens.put(key, cachedToken{p: p, valid: true, exp: time.Now().Add(s.tokenTTL())})
+		s.tokens.setStale(false)
+		return p, nil
+	case errors.Is(err, grids.ErrNotFound):
+		s.tokens.put(key, cachedToken{exp: time.Now().Add(invalidTokenTTL)})
 		return principal{}, err
+	case cached && c.valid && ctx.Err() == nil:
+		// The database could not answer (down, busy). A token it verified
+		// before keeps working: a revocation since would have reached this
+		// instance through the change feed and emptied the cache.
+		c.exp = time.Now().Add(staleTokenRecheck)
+		s.tokens.put(key, c)
+		if s.tokens.setStale(true) {
+			s.log.Warn("token_check_failed_using_cached_tokens", "error", err.Error())
+		}
+		return c.p, nil
 	}
-	p := principal{Name: t.Name, Role: t.Role}
-	s.tokens.Store(key, cachedToken{p: p, exp: time.Now().Add(tokenCacheTTL)})
-	return p, nil
+	return principal{}, err
 }
 
 // Require wraps a handler so that only tokens with at least the role reach

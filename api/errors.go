@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -60,6 +61,13 @@ func statusOf(err error) (int, string, string) {
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
+	case errors.Is(err, grids.ErrUnavailable):
+		return http.StatusServiceUnavailable, "unavailable", "the database is unavailable; try again shortly"
+	case errors.Is(err, grids.ErrBusy), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "busy",
+			"the database is busy: the work ran out of time or waited too long for a lock another writer holds; try again shortly"
+	case errors.Is(err, context.Canceled):
+		return statusClientClosed, "canceled", "the client closed the request"
 	case errors.As(err, &stale):
 		return http.StatusPreconditionFailed, "stale_version", stale.Error()
 	case errors.As(err, &verr):
@@ -82,6 +90,33 @@ func statusOf(err error) (int, string, string) {
 	return http.StatusInternalServerError, "internal", "internal error"
 }
 
+// statusClientClosed is the status logged and counted for a request whose
+// client went away before the answer (nginx's 499); nobody reads it.
+const statusClientClosed = 499
+
+// Retry-After (seconds) for a database that cannot be reached (a restart
+// takes seconds) and for one that is busy (edits wait at most a few seconds
+// for their locks).
+const (
+	retryUnavailable = 5
+	retryBusy        = 2
+)
+
+// retryAfter is the Retry-After, in seconds, of an error worth repeating
+// later, else 0.
+func retryAfter(err error) int {
+	var apiErr *Error
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr.RetryAfter
+	case errors.Is(err, grids.ErrUnavailable):
+		return retryUnavailable
+	case errors.Is(err, grids.ErrBusy), errors.Is(err, context.DeadlineExceeded):
+		return retryBusy
+	}
+	return 0
+}
+
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := statusOf(err)
 	msg = clipMessage(msg)
@@ -101,8 +136,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else if errors.As(err, &verr) {
 		body.Error.Details = verr
 	}
-	if apiErr != nil && apiErr.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(apiErr.RetryAfter))
+	if secs := retryAfter(err); secs > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gridd"`)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -45,6 +44,9 @@ type Config struct {
 	FeatureEditors map[string]FeatureEditor
 	// Tokens authenticates API tokens; with none, every write is refused.
 	Tokens Tokens
+	// TokenCacheTTL is how long a verified token is used without asking
+	// Tokens again; zero is DefaultTokenCacheTTL.
+	TokenCacheTTL time.Duration
 	// PrivateReads makes every read need a token (lookups a reporter's,
 	// everything else a viewer's: tiles, TileJSON, style, glyphs, search,
 	// divisions, grids, history, OGC API...); by default they are public.
@@ -93,7 +95,7 @@ type Server struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	tokens   sync.Map // sha256(secret) → cachedToken
+	tokens   tokenCache
 	builds   buildJobs
 	batches  *slots // large batch lookups running; nil: no limit
 }

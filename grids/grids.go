@@ -23,6 +23,14 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrOutside: a location lies outside every unit grid.
 	ErrOutside = errors.New("outside")
+	// ErrUnavailable: the database cannot be reached (stopped, restarting,
+	// shutting down, the network between is down). Nothing was done; the
+	// request may succeed later.
+	ErrUnavailable = errors.New("database unavailable")
+	// ErrBusy: the work did not finish within its time budget (a statement
+	// timeout) or waited too long for a lock another writer holds (a lock
+	// timeout). It was rolled back; the request may succeed later.
+	ErrBusy = errors.New("database busy")
 )
 
 // InvalidError is bad input: which field, and why.

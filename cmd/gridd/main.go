@@ -116,13 +116,19 @@ func actorFlag(fs *flag.FlagSet) *string {
 	return fs.String("actor", envOr("GRIDD_ACTOR", def), "who the history records for this change (env GRIDD_ACTOR)")
 }
 
-// openStore connects to the database; with migrate it also applies pending
-// migrations.
+// openStore connects to the database with no time limits (an import or a
+// build of a whole district is never cut off); with migrate it also applies
+// pending migrations.
 func openStore(ctx context.Context, e *env, url string, migrate bool) (*postgis.Store, error) {
+	return openStoreWith(ctx, e, url, migrate, postgis.Timeouts{})
+}
+
+// openStoreWith is openStore with the time budgets t.
+func openStoreWith(ctx context.Context, e *env, url string, migrate bool, t postgis.Timeouts) (*postgis.Store, error) {
 	if url == "" {
 		return nil, errors.New("no database: set DATABASE_URL or pass --db (make run provisions one)")
 	}
-	st, err := postgis.Open(ctx, url)
+	st, err := postgis.OpenWith(ctx, url, t)
 	if err != nil {
 		return nil, err
 	}

@@ -28,8 +28,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	publicMetrics := fs.Bool("public-metrics", false,
 		"serve /metrics without a token (env GRIDD_PUBLIC_METRICS; default: as --public-reads)")
 	o := serveFlags(fs)
+	dbo := databaseFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if dbo.err != nil {
+		return dbo.err
 	}
 	if o.err != nil {
 		return o.err
@@ -43,7 +47,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			metricsOpen = *publicMetrics
 		}
 	})
-	st, err := openStore(ctx, e, *db, true)
+	st, err := openStoreWith(ctx, e, *db, true, dbo.timeouts)
 	if err != nil {
 		return err
 	}
@@ -65,6 +69,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// QGIS edits components over OGC API - Features Part 4.
 		FeatureEditors: map[string]api.FeatureEditor{"components": api.ComponentFeatures(st)},
 		PrivateReads:   !*publicReads,
+		TokenCacheTTL:  dbo.tokenTTL,
 		PrivateMetrics: !metricsOpen,
 		Limits:         o.limits,
 		Version:        versionString(),

@@ -63,7 +63,7 @@ func (s *Store) Build(ctx context.Context, req grids.BuildRequest, progress func
 	}
 	area, communities, srid, err := s.buildScope(ctx, req)
 	if err != nil {
-		return rep, err
+		return rep, translateCtx(ctx, err)
 	}
 	prog := grids.BuildProgress{CommunitiesTotal: len(communities), Stage: "partition"}
 	progress(prog)
@@ -72,11 +72,11 @@ func (s *Store) Build(ctx context.Context, req grids.BuildRequest, progress func
 		progress(prog)
 	})
 	if err != nil {
-		return rep, err
+		return rep, translateCtx(ctx, err)
 	}
 	prog.Stage = "check"
 	progress(prog)
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inWorkTx(ctx, func(tx pgx.Tx) error {
 		if err := stageBuild(ctx, tx, communities, pieces); err != nil {
 			return err
 		}
@@ -214,6 +214,11 @@ func (s *Store) partition(ctx context.Context, req grids.BuildRequest, communiti
 				return
 			}
 			defer conn.Release()
+			if err := s.workBudget(ctx, conn); err != nil {
+				fail(fmt.Errorf("build: %w", err))
+				return
+			}
+			defer resetBudget(ctx, conn)
 			q := query("build_partition")
 			args := func(code string) []any { return []any{code, req.Target(), srid, req.Layer} }
 			if req.Lines != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/paulmach/orb"
 
 	"gridd/grids"
@@ -55,6 +57,11 @@ func (s *Store) MapVersion(ctx context.Context) (int64, error) {
 // on Listen's goroutine, one change at a time.
 func (s *Store) Listen(ctx context.Context, poll time.Duration, fn func(grids.Change)) error {
 	cfg := s.pool.Config().ConnConfig.Copy()
+	// The poll timer ends a wait for notifications, not a statement: it
+	// must not send PostgreSQL a cancel request every interval.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
 	seen := int64(-1)
 	first := true
 	for ctx.Err() == nil {

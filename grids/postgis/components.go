@@ -51,7 +51,13 @@ func (s *Store) ImportComponents(ctx context.Context, feats []grids.ComponentFea
 	if opt.Mode == "" {
 		opt.Mode = grids.AllOrNothing
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error { return importComponentsTx(ctx, tx, feats, opt, &rep) })
+	// One feature is a single write (the API's creates and replaces): it
+	// has an edit's budget; more is an import, with a build's.
+	run := s.inWorkTx
+	if len(feats) == 1 {
+		run = s.inTx
+	}
+	err := run(ctx, func(tx pgx.Tx) error { return importComponentsTx(ctx, tx, feats, opt, &rep) })
 	return rep, err
 }
 

@@ -24,7 +24,7 @@ const overlapToleranceM2 = 1.0
 // ImportDivisions implements grids.DivisionStore.
 func (s *Store) ImportDivisions(ctx context.Context, feats []grids.DivisionFeature, actor, reason string) (grids.ImportReport, error) {
 	var rep grids.ImportReport
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inWorkTx(ctx, func(tx pgx.Tx) error {
 		if err := stageDivisions(ctx, tx, feats); err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ func (s *Store) ImportLines(ctx context.Context, layer string, feats []grids.Lin
 	if _, err := grids.ParseLayer(layer); err != nil {
 		return rep, err
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inWorkTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `CREATE TEMP TABLE staged_lines (
 			idx integer NOT NULL, source_id text, class text NOT NULL, name text NOT NULL,
 			wkb bytea NOT NULL, geom geometry) ON COMMIT DROP`)

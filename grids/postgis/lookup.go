@@ -33,7 +33,9 @@ func (s *Store) indexInput(ctx context.Context, within *orb.Bound) (geo.IndexInp
 		where = " AND geom && ST_MakeEnvelope($1, $2, $3, $4, 4326)"
 		args = []any{within.Min[0], within.Min[1], within.Max[0], within.Max[1]}
 	}
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	// Reading a large map takes seconds: it has a build's budget.
+	begin := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = " + millis(s.timeouts.Work)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{BeginQuery: begin}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&in.MapVersion); err != nil {
 			return fmt.Errorf("read map version: %w", err)
 		}
@@ -105,5 +107,5 @@ func (s *Store) indexInput(ctx context.Context, within *orb.Bound) (geo.IndexInp
 		}
 		return nil
 	})
-	return in, err
+	return in, translateCtx(ctx, err)
 }

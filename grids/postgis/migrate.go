@@ -87,6 +87,12 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Release()
+	// Migrations may rewrite large tables and wait for other migrators and
+	// for readers: no statement or lock timeout applies to them.
+	if _, err := conn.Exec(ctx, "SET statement_timeout = 0; SET lock_timeout = 0"); err != nil {
+		return nil, fmt.Errorf("migrate: %w", translate(err))
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "RESET statement_timeout; RESET lock_timeout") //nolint:errcheck
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLock); err != nil {
 		return nil, fmt.Errorf("migrate: lock: %w", err)
 	}
