@@ -233,13 +233,20 @@ func (w *workload) call(ctx context.Context, kind, method, path, token string, b
 	}
 }
 
-// pathShape is a path without its query, so that one kind of error is
-// reported once whatever the point or tile.
+// pathShape is a path without its query and with numbers (codes, ids,
+// tile addresses) as {n}, so that one kind of error is reported once
+// whatever the point, component or tile.
 func pathShape(p string) string {
 	if i := strings.IndexByte(p, '?'); i >= 0 {
-		return p[:i]
+		p = p[:i]
 	}
-	return p
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if n := strings.TrimSuffix(s, ".mvt"); n != "" && strings.Trim(n, "0123456789") == "" {
+			parts[i] = "{n}" + s[len(n):]
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 func (w *workload) point(rng *rand.Rand) [2]float64 { return w.inside[rng.IntN(len(w.inside))] }
