@@ -131,6 +131,9 @@ func TestServeSurvivesDatabaseRestart(t *testing.T) {
 		{"GET", "/v1/divisions/" + comm, token, ""},
 		{"GET", "/v1/history?entity=unit_grid&code=" + west, token, ""},
 		{"GET", "/ogc/collections/grids/items?limit=1", token, ""},
+		{"GET", fmt.Sprintf("/tiles/grids/15/%d/%d.mvt", x+1, y), token, ""}, // not cached
+		{"GET", "/tiles/grids.json", token, ""},
+		{"GET", "/v1/search?code=" + west, token, ""},
 		{"GET", "/v1/lookup?" + eastPt, "gridd_unknown", ""}, // a token never seen cannot be checked
 		{"GET", "/readyz", "", ""},
 	}
