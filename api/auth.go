@@ -48,6 +48,11 @@ const invalidTokenTTL = 10 * time.Second
 // answer).
 const staleTokenRecheck = 5 * time.Second
 
+// tokenCheckTimeout bounds asking the database about a token: a database
+// that does not answer (a network that drops packets) costs a request at
+// most this long before an earlier answer is used or the request gets 503.
+const tokenCheckTimeout = 2 * time.Second
+
 // maxCachedTokens bounds the token cache: requests with ever new invalid
 // tokens cannot grow it past this many entries.
 const maxCachedTokens = 10_000
@@ -171,7 +176,9 @@ func (s *Server) lookupToken(ctx context.Context, secret string) (principal, err
 		}
 		return c.p, nil
 	}
-	t, err := s.cfg.Tokens.Authenticate(ctx, secret)
+	actx, cancel := context.WithTimeout(ctx, tokenCheckTimeout)
+	t, err := s.cfg.Tokens.Authenticate(actx, secret)
+	cancel()
 	switch {
 	case err == nil:
 		p := principal{Name: t.Name, Role: t.Role}

@@ -20,6 +20,7 @@ type switchTokens struct {
 	mu    sync.Mutex
 	valid map[string]grids.Role
 	down  bool
+	hang  bool // do not answer until asked to give up, as over a network dropping packets
 	asked int
 }
 
@@ -27,6 +28,12 @@ func (s *switchTokens) Authenticate(ctx context.Context, secret string) (grids.T
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.asked++
+	if s.hang {
+		s.mu.Unlock()
+		<-ctx.Done()
+		s.mu.Lock()
+		return grids.Token{}, ctx.Err()
+	}
 	if s.down {
 		return grids.Token{}, fmt.Errorf("%w: connection refused", grids.ErrUnavailable)
 	}
@@ -161,4 +168,28 @@ func TestInvalidTokensCachedInBoundedCache(t *testing.T) {
 	if _, err := s.lookupToken(ctx, "gridd_a"); err != nil || tokens.set(false) != asked {
 		t.Errorf("the valid token after a flood of invalid ones: %v, asked the database again: %v", err, tokens.set(false) != asked)
 	}
+}
+
+// A database that does not answer at all does not hold requests with
+// tokens: the token check gives up, and a token verified before is used.
+func TestTokenCheckGivesUpOnASilentDatabase(t *testing.T) {
+	tokens := &switchTokens{valid: map[string]grids.Role{"gridd_a": grids.RoleViewer}}
+	s := New(Config{Tokens: tokens, TokenCacheTTL: time.Millisecond})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	if status, _ := statusWith(t, ts.URL+"/healthz", "gridd_a"); status != 200 {
+		t.Fatalf("with the database up: %d", status)
+	}
+	time.Sleep(5 * time.Millisecond)
+	tokens.mu.Lock()
+	tokens.hang = true
+	tokens.mu.Unlock()
+	start := time.Now()
+	if status, _ := statusWith(t, ts.URL+"/healthz", "gridd_a"); status != 200 {
+		t.Errorf("a verified token with the database silent: %d, want 200", status)
+	}
+	if status, hdr := statusWith(t, ts.URL+"/healthz", "gridd_unknown"); status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+		t.Errorf("a token never seen with the database silent: %d, want 503 with Retry-After", status)
+	}
+	t.Logf("answered after %v (the token check gives up after %v)", time.Since(start).Round(time.Millisecond), tokenCheckTimeout)
 }

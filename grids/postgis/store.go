@@ -72,6 +72,10 @@ var ServeTimeouts = Timeouts{
 // PostgreSQL 14 and later), so that the work of a vanished client stops.
 const connectionCheck = time.Second
 
+// connectTimeout bounds a connection attempt unless the URL sets
+// connect_timeout.
+const connectTimeout = 10 * time.Second
+
 // cancelGrace is how long a connection waits for PostgreSQL to answer the
 // cancel request of a cancelled context before it is closed.
 const cancelGrace = 2 * time.Second
@@ -92,6 +96,12 @@ func OpenWith(ctx context.Context, url string, t Timeouts) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A server that does not answer at all (packets dropped) is
+		// unavailable after this long, not waited for until the caller
+		// gives up.
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	params := cfg.ConnConfig.RuntimeParams
 	for name, d := range map[string]time.Duration{
