@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -215,7 +216,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Ready != nil {
 		if err := s.cfg.Ready(r.Context()); err != nil {
-			return &Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: err.Error()}
+			// The driver's words name the database host and user: they go
+			// to the log, the open endpoint says only what is wrong.
+			msg := err.Error()
+			if errors.Is(err, grids.ErrUnavailable) {
+				s.log.LogAttrs(r.Context(), slog.LevelWarn, "not_ready", slog.String("error", msg))
+				msg = "database unreachable"
+			}
+			return &Error{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: msg, RetryAfter: 5}
 		}
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

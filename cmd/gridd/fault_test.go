@@ -141,8 +141,11 @@ func TestServeSurvivesDatabaseRestart(t *testing.T) {
 		r := call(t, u.method, base+u.path, u.token, u.body, "If-Match", `"v1"`)
 		if r.status != http.StatusServiceUnavailable {
 			t.Errorf("%s %s while the database is down: %d %s, want 503", u.method, u.path, r.status, r.body)
-		} else if u.path != "/readyz" && r.header.Get("Retry-After") == "" {
+		} else if r.header.Get("Retry-After") == "" {
 			t.Errorf("%s %s while the database is down: 503 without Retry-After", u.method, u.path)
+		}
+		if strings.Contains(r.body, "127.0.0.1") || strings.Contains(r.body, "user=") {
+			t.Errorf("%s %s while the database is down tells where the database is: %s", u.method, u.path, r.body)
 		}
 	}
 	t.Logf("database down for %v", time.Since(stopped).Round(time.Millisecond))

@@ -189,7 +189,7 @@ func (s *Store) Close() { s.pool.Close() }
 // Ready reports whether the database answers and its schema is current.
 func (s *Store) Ready(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("database unreachable: %w", err)
+		return fmt.Errorf("%w: %w", grids.ErrUnavailable, err)
 	}
 	pending, err := Pending(ctx, s.pool.Pool)
 	if err != nil {
