@@ -338,7 +338,7 @@ func checkJSON(b []byte, t reflect.Type) error {
 	if c.i == len(b) {
 		return grids.Invalid("body", "is empty; want a JSON document")
 	}
-	if err := c.value(schemaOf(t), false); err != nil {
+	if err := c.value(schemaOf(t)); err != nil {
 		return err
 	}
 	c.space()
@@ -456,13 +456,9 @@ func wanted(s *schema) string {
 	return "a value"
 }
 
-// value checks the value at the current byte; coords says it is a
-// GeoJSON "coordinates" member.
-func (c *checker) value(s *schema, coords bool) error {
+// value checks the value at the current byte.
+func (c *checker) value(s *schema) error {
 	ch := c.peek()
-	if coords {
-		return c.coordinates()
-	}
 	if s.kind == kindPosition {
 		if ch != '[' {
 			if !valueStart(ch) {
@@ -554,6 +550,8 @@ func (c *checker) object(s *schema) error {
 	}
 	var keys []string
 	var keySet map[string]bool
+	// A GeoJSON geometry's coordinates must nest as its type says.
+	typ, coordDepth, coordPath := "", -1, ""
 	for {
 		if c.peek() != '"' {
 			return c.malformed("a member name")
@@ -599,8 +597,23 @@ func (c *checker) object(s *schema) error {
 		}
 		c.i++
 		c.space()
-		if err := c.value(sub, key == "coordinates" && sub.kind == kindAny); err != nil {
-			return err
+		switch {
+		case key == "coordinates" && sub.kind == kindAny:
+			d, err := c.coordinates()
+			if err != nil {
+				return err
+			}
+			coordDepth, coordPath = d, c.where()
+		case key == "type" && sub.kind == kindAny && c.peek() == '"':
+			start := c.i
+			if err := c.value(sub); err != nil {
+				return err
+			}
+			typ = string(c.b[start+1 : c.i-1])
+		default:
+			if err := c.value(sub); err != nil {
+				return err
+			}
 		}
 		c.path = c.path[:len(c.path)-1]
 		c.space()
@@ -612,6 +625,9 @@ func (c *checker) object(s *schema) error {
 		case '}':
 			c.i++
 			c.depth--
+			if g, ok := geometryDepth[typ]; ok && coordDepth >= 0 && coordDepth != g.depth {
+				return grids.Invalid(coordPath, "a %s's coordinates are %s", typ, g.what)
+			}
 			return nil
 		}
 		return c.malformed("',' or '}'")
@@ -639,7 +655,7 @@ func (c *checker) array(s *schema) error {
 			return c.fail("has more than %d members", s.maxLen)
 		}
 		c.path = append(c.path, step{idx: n})
-		if err := c.value(elem, false); err != nil {
+		if err := c.value(elem); err != nil {
 			return err
 		}
 		c.path = c.path[:len(c.path)-1]
@@ -659,13 +675,15 @@ func (c *checker) array(s *schema) error {
 }
 
 // coordinates checks a GeoJSON coordinates value: a position, or an array
-// of arrays nested down to positions.
-func (c *checker) coordinates() error {
+// of arrays nested evenly down to positions. It returns the nesting depth
+// (0 for a position, 1 for an array of positions...), -1 for an empty
+// array.
+func (c *checker) coordinates() (int, error) {
 	if ch := c.peek(); ch != '[' {
 		if !valueStart(ch) {
-			return c.malformed("an array")
+			return 0, c.malformed("an array")
 		}
-		return c.fail("want an array of positions, got %s", jsonType(ch))
+		return 0, c.fail("want an array of positions, got %s", jsonType(ch))
 	}
 	// A position's first member is a number; anything else is an array
 	// of positions or of arrays of them.
@@ -674,28 +692,36 @@ func (c *checker) coordinates() error {
 		j++
 	}
 	if j < len(c.b) && (c.b[j] == '-' || (c.b[j] >= '0' && c.b[j] <= '9')) {
-		return c.position(2, 3)
+		return 0, c.position(2, 3)
 	}
 	if err := c.enter(); err != nil {
-		return err
+		return 0, err
 	}
 	c.i++
 	c.space()
 	if c.peek() == ']' {
 		c.i++
 		c.depth--
-		return nil
+		return -1, nil
 	}
+	depth := -1
 	for n := 0; ; n++ {
 		c.path = append(c.path, step{idx: n})
 		if ch := c.peek(); ch != '[' {
 			if !valueStart(ch) {
-				return c.malformed("an array")
+				return 0, c.malformed("an array")
 			}
-			return c.fail("want a position or an array of positions, got %s", jsonType(ch))
+			return 0, c.fail("want a position or an array of positions, got %s", jsonType(ch))
 		}
-		if err := c.coordinates(); err != nil {
-			return err
+		d, err := c.coordinates()
+		if err != nil {
+			return 0, err
+		}
+		if d >= 0 && depth >= 0 && d != depth {
+			return 0, c.fail("is nested %d deep where the members before it are nested %d deep", d, depth)
+		}
+		if d >= 0 {
+			depth = d
 		}
 		c.path = c.path[:len(c.path)-1]
 		c.space()
@@ -707,10 +733,27 @@ func (c *checker) coordinates() error {
 		case ']':
 			c.i++
 			c.depth--
-			return nil
+			if depth < 0 {
+				return -1, nil
+			}
+			return depth + 1, nil
 		}
-		return c.malformed("',' or ']'")
+		return 0, c.malformed("',' or ']'")
 	}
+}
+
+// geometryDepth is how deep each GeoJSON geometry type nests its
+// coordinates, and what they are.
+var geometryDepth = map[string]struct {
+	depth int
+	what  string
+}{
+	"Point":           {0, "one position"},
+	"MultiPoint":      {1, "an array of positions"},
+	"LineString":      {1, "an array of positions"},
+	"Polygon":         {2, "an array of rings, each an array of positions"},
+	"MultiLineString": {2, "an array of lines, each an array of positions"},
+	"MultiPolygon":    {3, "an array of polygons, each an array of rings of positions"},
 }
 
 // position checks a position: an array of lo to hi finite numbers.

@@ -248,3 +248,25 @@ func BenchmarkDecodeRedraw(b *testing.B) {
 		}
 	}
 }
+
+// A geometry's coordinates nest as deep as its type says.
+func TestCoordinatesDepth(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"type":"Polygon","coordinates":[[[1,2],[3,4],[5,6],[1,2]]]}`:       "",
+		`{"coordinates":[[[1,2],[3,4],[5,6],[1,2]]],"type":"Polygon"}`:       "",
+		`{"type":"Polygon","coordinates":[]}`:                                "",
+		`{"type":"Polygon","coordinates":[[],[[1,2]]]}`:                      "",
+		`{"type":"Point","coordinates":[1,2]}`:                               "",
+		`{"type":"MultiPolygon","coordinates":[[[[1,2],[3,4],[1,2]]]]}`:      "",
+		`{"type":"Polygon","coordinates":[[1,2],[3,4],[5,6],[1,2]]}`:         "coordinates: a Polygon's coordinates are an array of rings",
+		`{"coordinates":[1,2],"type":"LineString"}`:                          "coordinates: a LineString's coordinates are an array of positions",
+		`{"type":"Point","coordinates":[[1,2]]}`:                             "coordinates: a Point's coordinates are one position",
+		`{"type":"Polygon","coordinates":[[[1,2],[3,4]],[[[1,2]]]]}`:         "coordinates[1]: is nested 2 deep where the members before it are nested 1 deep",
+		`{"type":"Polygon","coordinates":[[[1,2],[3,4],[5,6],[1,2]],[1,2]]}`: "coordinates[1]: is nested 0 deep",
+	} {
+		err := checkJSON([]byte(body), nil)
+		if (want == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), want)) {
+			t.Errorf("%s: got %v, want %q", body, err, want)
+		}
+	}
+}

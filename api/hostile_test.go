@@ -64,6 +64,7 @@ var hostilePolygons = []struct {
 	{"extra coordinate members", `[[[116.4,39.9],[116.4006,39.9,"zz",{}],[116.4006,39.9005],[116.4,39.9]]]`, 400, `coordinates[0][1][2]: want a finite number, got a string`},
 	{"four-member position", `[[[116.4,39.9],[116.4006,39.9],[116.4006,39.9005,1,2],[116.4,39.9]]]`, 400, `coordinates[0][2]: a position has 2 or 3 numbers`},
 	{"one-member position", `[[[116.4,39.9],[116.4006],[116.4006,39.9005],[116.4,39.9]]]`, 400, `coordinates[0][1]: a position has 2 or 3 numbers`},
+	{"ring for a polygon", `[[116.4,39.9],[116.4006,39.9],[116.4006,39.9005],[116.4,39.9]]`, 400, `coordinates: a Polygon's coordinates are an array of rings`},
 	{"null in a position", `[[[116.4,39.9],[116.4006,null],[116.4006,39.9005],[116.4,39.9]]]`, 400, `coordinates[0][1][1]: want a finite number, got null`},
 }
 
