@@ -20,6 +20,7 @@ import (
 	"gridd/grids"
 	"gridd/grids/postgis"
 	"gridd/grids/postgis/pgtest"
+	"gridd/tiles"
 )
 
 // The hostile-input table: every bad input the hardening probe found, and
@@ -154,6 +155,7 @@ func hostileCases(component string, rule int64) []hostileCase {
 		{name: "NUL: OGC component DELETE path", method: "DELETE", path: "/ogc/collections/components/items/%00", status: 400, want: "id:"},
 		{name: "NUL: management grid path", method: "GET", path: "/v1/mgmt-grids/%00", status: 400, want: "code:"},
 		{name: "NUL: history query", method: "GET", path: "/v1/history?entity=component&code=%00", status: 400, want: "code: holds a NUL"},
+		{name: "NUL: code search", method: "GET", path: "/v1/search?code=110101%00", status: 400, want: "code: holds a NUL"},
 		{name: "invalid UTF-8", method: "PUT", path: "/v1/departments/" + hDept, body: "{\"name\":\"\xff\"}", status: 400, want: "name: is not valid UTF-8"},
 
 		// Wrong types: 400 naming the field, no conversion.
@@ -236,8 +238,10 @@ func newHostileServer(t *testing.T) (*httptest.Server, *pgxpool.Pool, string, st
 	loc := runningLocator(t, st)
 	srv := api.New(api.Config{Ready: st.Ready, Divisions: st, Editor: st, Features: st, Tokens: st,
 		FeatureEditors: map[string]api.FeatureEditor{"components": api.ComponentFeatures(st)},
-		Lookup:         loc, Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog},
-		RoutingAdmin: st, Classes: st, Components: st, History: st, Builder: st, MgmtGrids: st, Version: "test"})
+		Lookup:         loc,
+		Router:         &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog},
+		RoutingAdmin:   st, Classes: st, Components: st, History: st, Builder: st, MgmtGrids: st,
+		Tiles: tiles.NewService(st, 16<<20, 0), Places: st, Version: "test"})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	tok, err := st.CreateToken(ctx, "hostile-admin", grids.RoleAdmin)

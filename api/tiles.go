@@ -203,7 +203,11 @@ func (s *Server) getStyle(w http.ResponseWriter, r *http.Request) error {
 
 // GET /v1/search?code=...: where a code is, for flying to it.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
-	code := strings.TrimSpace(r.URL.Query().Get("code"))
+	code, err := textParam(r.URL.Query(), "code")
+	if err != nil {
+		return err
+	}
+	code = strings.TrimSpace(code)
 	if code == "" {
 		return grids.Invalid("code", "missing: give ?code= a division, grid or component code")
 	}
