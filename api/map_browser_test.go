@@ -68,6 +68,10 @@ func TestMapPageInBrowser(t *testing.T) {
 	if len(drawn) < 4 {
 		t.Fatalf("MapLibre drew %d grids: %v", len(drawn), drawn)
 	}
+	// With public reads the page never asks for a token.
+	if asks, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById('auth').hidden`)); asks {
+		t.Error("with public reads the map page shows the token field")
+	}
 	streetsVisible, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`griddMap.getLayoutProperty('streets-line', 'visibility')`))
 	if streetsVisible != "none" {
 		t.Errorf("layers=communities,grids left streets %q", streetsVisible)

@@ -1,7 +1,8 @@
 // gridd's map page: the gridd style with layer toggles, a code search that
 // flies to the code, a click that shows the lookup for the point, URL
 // parameters for center, zoom and layers, and the iframe snippet that embeds
-// the current view.
+// the current view. With private reads the page asks for an API token when
+// the server answers 401 and sends it on every request to this server.
 import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './map.css';
@@ -32,18 +33,68 @@ window.griddErrors = [];
 window.griddReady = false;
 if (embed) document.body.classList.add('embed');
 
+// The API token, kept for the tab under the key the editor page uses, so
+// that it is entered once for both pages. It goes only to this server's
+// own origin, never to a basemap or any other host the style names.
+const TOKEN_KEY = 'gridd.token';
+const storage = (() => { try { return window.sessionStorage; } catch { return null; } })();
+let token = (storage && storage.getItem(TOKEN_KEY)) || '';
+const sameOrigin = (url) => {
+  try { return new URL(url, location.href).origin === location.origin; } catch { return false; }
+};
+const authHeaders = (url) => (token && sameOrigin(url) ? { Authorization: 'Bearer ' + token } : {});
+const apiFetch = (url) => fetch(url, { headers: authHeaders(url) });
+
+// NeedsToken stops the start when the server wants a (different) token.
+class NeedsToken extends Error {}
+let map = null;
+
+// askToken shows the token field with the server's reason.
+function askToken(reason) {
+  $('auth-msg').textContent = reason || 'This map needs an API token.';
+  $('token').value = token;
+  $('auth').hidden = false;
+  $('token').focus();
+}
+$('auth').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  token = $('token').value.trim();
+  if (storage) {
+    if (token) storage.setItem(TOKEN_KEY, token); else storage.removeItem(TOKEN_KEY);
+  }
+  $('auth').hidden = true;
+  // A map already drawn reloads with the new token; otherwise start now.
+  if (map) location.reload(); else run();
+});
+
+// getJSON reads one of this server's documents; a 401 asks for a token.
+async function getJSON(url) {
+  const resp = await apiFetch(url);
+  let body = null;
+  try { body = await resp.json(); } catch { /* not JSON: reported below */ }
+  const reason = body && body.error ? body.error.message : `${resp.status} ${resp.statusText}`;
+  if (resp.status === 401) {
+    askToken(reason);
+    throw new NeedsToken(reason);
+  }
+  if (!resp.ok || !body) throw new Error(`${url}: ${reason}`);
+  return body;
+}
+
 function parseCenter(s) {
   const p = (s || '').split(',').map(Number);
   return p.length === 2 && p.every(Number.isFinite) ? p : null;
 }
 
 async function start() {
-  const style = await (await fetch('/styles/gridd.json')).json();
-  const tj = await (await fetch(style.sources.gridd.url)).json();
+  const style = await getJSON('/styles/gridd.json');
+  const tj = await getJSON(style.sources.gridd.url);
+  status('');
   const center = parseCenter(params.get('center')) || tj.center.slice(0, 2);
   const zoom = Number.isFinite(parseFloat(params.get('zoom'))) ? parseFloat(params.get('zoom')) : Math.max(tj.center[2], 11);
-  const map = new maplibregl.Map({
+  map = new maplibregl.Map({
     container: 'map', style, center, zoom,
+    transformRequest: (url) => (token && sameOrigin(url) ? { url, headers: authHeaders(url) } : undefined),
     // ?localfonts=0 draws Chinese from gridd's glyphs too, as other MapLibre
     // clients of the style do.
     localIdeographFontFamily: params.get('localfonts') === '0' ? false : CJK_FONTS,
@@ -54,6 +105,7 @@ async function start() {
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.on('error', (e) => {
     const msg = (e.error && e.error.message) || String(e);
+    if (e.error && e.error.status === 401) askToken('The server refused the token: ' + msg);
     window.griddErrors.push(msg);
     status('map error: ' + msg, true);
   });
@@ -97,8 +149,9 @@ async function start() {
     ev.preventDefault();
     const code = $('code').value.trim();
     if (!code) return;
-    const resp = await fetch('/v1/search?code=' + encodeURIComponent(code));
+    const resp = await apiFetch('/v1/search?code=' + encodeURIComponent(code));
     const body = await resp.json();
+    if (resp.status === 401) askToken(body.error ? body.error.message : resp.statusText);
     if (!resp.ok) {
       status(body.error ? body.error.message : resp.statusText, true);
       return;
@@ -135,10 +188,11 @@ async function start() {
     // Embedded without the panel, the drawn divisions show in a popup.
     if (embed) new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(ev.lngLat).setText(lines.slice(1).join(' · ') || lines[0]).addTo(map);
     try {
-      const resp = await fetch(`/v1/lookup?lon=${lng}&lat=${lat}`);
+      const resp = await apiFetch(`/v1/lookup?lon=${lng}&lat=${lat}`);
       const text = await resp.text();
       let body;
       try { body = JSON.parse(text); } catch { body = text; }
+      if (resp.status === 401) askToken(body && body.error ? body.error.message : text);
       const shownBody = resp.ok ? JSON.stringify(body, null, 1) : `${resp.status}: ${body && body.error ? body.error.message : text}`;
       out.textContent = lines.join('\n') + '\nlookup: ' + shownBody;
       out.dataset.status = String(resp.status);
@@ -155,7 +209,14 @@ async function start() {
   });
 }
 
-start().catch((e) => {
-  window.griddErrors.push(e.message);
-  status('could not start the map: ' + e.message, true);
-});
+function run() {
+  start().catch((e) => {
+    if (e instanceof NeedsToken) {
+      status('an API token is needed to read this map', true);
+      return;
+    }
+    window.griddErrors.push(e.message);
+    status('could not start the map: ' + e.message, true);
+  });
+}
+run();
