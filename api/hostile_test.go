@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gridd/api"
@@ -414,4 +416,44 @@ func sendLarge(t *testing.T, base, tok string, tc hostileCase) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// No route answers a NUL in its path parameters with a server error, and
+// none writes anything: every {parameter} of every mounted route is sent
+// as "a\x00b", with an empty JSON object as the body.
+func TestHostileEveryRoute(t *testing.T) {
+	ts, pool, tok, _, _ := newHostileServer(t)
+	routes, ok := ts.Config.Handler.(chi.Routes)
+	if !ok {
+		t.Fatalf("the handler is a %T, not a chi router", ts.Config.Handler)
+	}
+	param := regexp.MustCompile(`\{[^}]*\}|\*$`)
+	before := tableSums(t, pool)
+	n := 0
+	err := chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		path := param.ReplaceAllString(route, "a%00b")
+		body := ""
+		if method == "POST" || method == "PUT" || method == "PATCH" {
+			body = "{}"
+		}
+		status, _, resp := request(t, method, ts.URL+path, tok, body)
+		if status >= 500 {
+			t.Errorf("%s %s: %d %.300s", method, path, status, resp)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 40 {
+		t.Errorf("only %d routes walked", n)
+	}
+	t.Logf("%d routes", n)
+	after := tableSums(t, pool)
+	for tbl, sum := range before {
+		if after[tbl] != sum {
+			t.Errorf("table %s changed: %s, now %s", tbl, sum, after[tbl])
+		}
+	}
 }
