@@ -49,8 +49,8 @@ var access = map[string]rule{
 	"GET /readyz":  openRule,
 	"GET /metrics": metricsRule,
 
-	// Browser pages: static code only. With private reads the map page
-	// loads but draws nothing without a token; the editor page asks for one.
+	// Browser pages: static code only. With private reads both pages ask
+	// for a token and send it with every request to this server.
 	"GET /map":               openRule,
 	"GET /map/assets/{file}": openRule,
 	"GET /edit":              openRule,

@@ -223,9 +223,20 @@ func TestPrivateReadsCoverTheMap(t *testing.T) {
 		if status, hdr, body := request(t, http.MethodGet, ts.URL+path, "", ""); status != 401 || hdr.Get("WWW-Authenticate") == "" {
 			t.Errorf("GET %s without a token: %d %.200q, want 401 with WWW-Authenticate", path, status, body)
 		}
-		if status, _, body := request(t, http.MethodGet, ts.URL+path, viewer, ""); status != 200 {
+		status, hdr, body := request(t, http.MethodGet, ts.URL+path, viewer, "")
+		if status != 200 {
 			t.Errorf("GET %s with a viewer token: %d %.200q, want 200", path, status, body)
 		}
+		// No shared cache may keep what a token was needed for.
+		if cc := hdr.Get("Cache-Control"); strings.Contains(cc, "public") {
+			t.Errorf("GET %s with private reads: Cache-Control %q lets shared caches keep it", path, cc)
+		}
+	}
+	// A dashboard on another site may send its token with tile requests.
+	if status, hdr, _ := request(t, http.MethodOptions, ts.URL+"/tiles/grids/10/843/388.mvt", "", ""); status != 204 ||
+		!strings.Contains(hdr.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("CORS preflight of a tile: %d, Access-Control-Allow-Headers %q, want 204 allowing Authorization",
+			status, hdr.Get("Access-Control-Allow-Headers"))
 	}
 	// The map page's code loads without a token; what it draws does not.
 	for _, path := range []string{"/map", "/edit", "/healthz"} {

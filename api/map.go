@@ -81,7 +81,7 @@ func (s *Server) getGlyphs(w http.ResponseWriter, r *http.Request) error {
 	}
 	data := s.glyphs().Range(chi.URLParam(r, "stack"), start)
 	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Header().Set("Cache-Control", s.cacheControl(86400))
 	_, err = w.Write(data)
 	return err
 }

@@ -21,9 +21,21 @@ type Places interface {
 	Place(ctx context.Context, code string) (grids.Place, error)
 }
 
-// tileCacheControl lets browsers and CDNs keep tiles but revalidate them on
-// every use: a 304 costs little, and an edit shows at once.
-const tileCacheControl = "public, max-age=0, must-revalidate"
+// cacheControl is the Cache-Control of a read that browsers (and, with
+// public reads, CDNs) may keep for maxAge seconds; 0 revalidates on every
+// use (tiles: a 304 costs little, and an edit shows at once). With private
+// reads only the requesting browser may keep it: a shared cache would hand
+// a token holder's answer to anyone.
+func (s *Server) cacheControl(maxAge int) string {
+	scope := "public"
+	if s.cfg.PrivateReads {
+		scope = "private"
+	}
+	if maxAge == 0 {
+		return scope + ", max-age=0, must-revalidate"
+	}
+	return scope + ", max-age=" + strconv.Itoa(maxAge)
+}
 
 // mountTiles mounts the tile, TileJSON, style, glyph and search endpoints.
 func (s *Server) mountTiles(r chi.Router) {
@@ -82,7 +94,9 @@ func cors(next http.Handler) http.Handler {
 		h.Set("Access-Control-Expose-Headers", "ETag, X-Tile-Cache")
 		if r.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "If-None-Match, Accept-Encoding, Content-Type")
+			// Authorization: a dashboard on another site sends its token
+			// when reads are private.
+			h.Set("Access-Control-Allow-Headers", "Authorization, X-API-Key, If-None-Match, Accept-Encoding, Content-Type")
 			h.Set("Access-Control-Max-Age", "86400")
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -126,7 +140,7 @@ func (s *Server) getTile(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/vnd.mapbox-vector-tile")
 	h.Set("ETag", t.ETag)
-	h.Set("Cache-Control", tileCacheControl)
+	h.Set("Cache-Control", s.cacheControl(0))
 	h.Set("Vary", "Accept-Encoding")
 	if hit {
 		h.Set("X-Tile-Cache", "hit")
@@ -190,13 +204,13 @@ func (s *Server) getTileJSON(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Cache-Control", s.cacheControl(60))
 	return writeJSON(w, http.StatusOK, tiles.TileJSON(s.baseURL(r), layers, b))
 }
 
 // GET /styles/gridd.json: the MapLibre style.
 func (s *Server) getStyle(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Cache-Control", s.cacheControl(60))
 	return writeJSON(w, http.StatusOK, tiles.Style(s.baseURL(r), tiles.StyleOptions{
 		Basemap: s.cfg.Basemap, BasemapAttribution: s.cfg.BasemapAttribution}))
 }
