@@ -15,7 +15,7 @@ DATABASE_URL := $(shell scripts/db.sh url)
 endif
 export DATABASE_URL
 
-.PHONY: all build run db db-stop test test-deps vet check-imports bench soak clean web
+.PHONY: all build run db db-stop test test-deps vet check-imports bench soak clean web fuzz
 
 all: build
 
@@ -70,6 +70,25 @@ $(WEB_DIST): web/package.json web/package-lock.json $(wildcard web/src/*)
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	@touch $(WEB_DIST)
+
+# Go native fuzzing: each target runs for FUZZTIME, one after another. The
+# seed corpora (testdata/fuzz/<name>) also run in every make test; inputs
+# that fail are written there, to be fixed and kept.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./api:FuzzBatchRequest \
+	./api:FuzzQueryParams \
+	./geo:FuzzGeoJSONPolygon \
+	./geo:FuzzPolygonLattice \
+	./geo:FuzzParseCode \
+	./tiles:FuzzTileAddress
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz: $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 bench: build db
 	$(GO) run ./cmd/griddbench

@@ -27,18 +27,22 @@ import (
 // UTF-8 or hold a NUL character.
 func checkParams(q url.Values, allowed ...string) error {
 	for name, vs := range q {
+		field := clip(name)
+		if field == "" {
+			field = `""` // "=value": a parameter without a name
+		}
 		if len(allowed) > 0 && !oneOfNames(name, allowed) {
-			return grids.Invalid(clip(name), "unknown query parameter (known: %s)", strings.Join(allowed, ", "))
+			return grids.Invalid(field, "unknown query parameter (known: %s)", strings.Join(allowed, ", "))
 		}
 		if len(vs) > 1 {
-			return grids.Invalid(clip(name), "is given %d times; give it once", len(vs))
+			return grids.Invalid(field, "is given %d times; give it once", len(vs))
 		}
 		for _, v := range vs {
 			if strings.IndexByte(v, 0) >= 0 {
-				return grids.Invalid(clip(name), "holds a NUL character, which text cannot store")
+				return grids.Invalid(field, "holds a NUL character, which text cannot store")
 			}
 			if !utf8.ValidString(v) {
-				return grids.Invalid(clip(name), "is not valid UTF-8")
+				return grids.Invalid(field, "is not valid UTF-8")
 			}
 		}
 	}
