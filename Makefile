@@ -78,6 +78,7 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./api:FuzzBatchRequest \
 	./api:FuzzQueryParams \
+	./api:FuzzGridFeature \
 	./geo:FuzzGeoJSONPolygon \
 	./geo:FuzzPolygonLattice \
 	./geo:FuzzParseCode \
