@@ -191,6 +191,7 @@ func hostileCases(component string, rule int64) []hostileCase {
 		{name: "second document after a component", method: "POST", path: "/v1/components", body: feature("") + ` {}`, status: 400, want: "unexpected data after the JSON value"},
 		{name: "trailing garbage after a build", method: "POST", path: "/v1/builds", body: `{"area":"110101"}]`, status: 400, want: "unexpected data"},
 		{name: "trailing garbage after a lookup batch", method: "POST", path: "/v1/lookup", body: `{"points":[[116.4005,39.9005]]}garbage`, status: 400, want: "want the end of the body"},
+		{name: "unknown member in a lookup batch", method: "POST", path: "/v1/lookup", body: `{"points":[[116.4005,39.9005]],"acuracy_m":5}`, status: 400, want: "acuracy_m: unknown member"},
 		{name: "hex number in a lookup batch", method: "POST", path: "/v1/lookup", body: `{"points":[[0x1p7,39.9]]}`, status: 400, want: `points[0]: \"0x1p7\" is not a JSON number`},
 		{name: "cut-off changeset", method: "POST", path: "/v1/changesets", body: `{"message":"m","operations":[{"op":"merge"`, status: 400, want: "malformed JSON at byte"},
 

@@ -266,8 +266,9 @@ func parseBatchRequest(b []byte) (batchRequest, error) {
 		case "max_snap_m":
 			i, err = decodeMember(b, i, name, &req.MaxSnapM)
 		default:
-			var skip json.RawMessage
-			i, err = decodeMember(b, i, name, &skip)
+			// Strict like every other body: a misspelt member is not
+			// silently ignored.
+			return req, grids.Invalid(clip(name), "unknown member; a batch has points, crs, accuracy_m and max_snap_m")
 		}
 		if err != nil {
 			return req, err

@@ -191,7 +191,7 @@ func TestLookupBatch(t *testing.T) {
 			t.Fatalf("single lookup %d: %d %s", i, status, body)
 		}
 	}
-	status, body = post(`{"accuracy_m":30,"ignored":{"a":[1,2]},"points":[` + strings.Join(pts, ",") + `]}`)
+	status, body = post(`{"accuracy_m":30,"points":[` + strings.Join(pts, ",") + `]}`)
 	if status != 200 {
 		t.Fatalf("large batch: %d %.200s", status, body)
 	}
