@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/paulmach/orb/geojson"
 
 	"gridd/geo"
@@ -161,6 +162,32 @@ func checkGuarantees(t *testing.T, pool *pgxpool.Pool, prefix string, allowed ma
 			FROM unit_grids WHERE `+cur+` AND (NOT ST_IsValid(geom) OR GeometryType(geom) <> 'POLYGON')`, prefix)
 		if len(bad) > 0 {
 			t.Errorf("invalid grids: %v", bad)
+		}
+	})
+	t.Run("within the limits of grid edits", func(t *testing.T) {
+		// A built grid can be sent back as it is (QGIS sends the whole
+		// feature): geo.ValidatePolygon must accept it.
+		rows, err := pool.Query(context.Background(), `SELECT code, ST_AsBinary(geom) FROM unit_grids WHERE `+cur, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var code string
+		var b []byte
+		if _, err := pgx.ForEachRow(rows, []any{&code, &b}, func() error {
+			g, err := wkb.Unmarshal(b)
+			if err != nil {
+				return err
+			}
+			p, ok := g.(orb.Polygon)
+			if !ok {
+				return fmt.Errorf("grid %s is a %T", code, g)
+			}
+			if err := geo.ValidatePolygon(p, geo.GridPolygonLimits); err != nil {
+				t.Errorf("grid %s: %v", code, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("inside exactly one community", func(t *testing.T) {
