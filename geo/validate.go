@@ -87,7 +87,8 @@ type PolygonError struct {
 	// Ring is the index of the ring (0 the shell, then the holes in
 	// order), -1 when the problem is the polygon's as a whole.
 	Ring int
-	// Vertex is the index of the offending point in its ring, -1 if none.
+	// Vertex is the index of the offending point in its ring (for edges
+	// that cross or overlap, the first point of the edge), -1 if none.
 	Vertex int
 	// At is where the problem is (a vertex, a crossing, a touch), when
 	// HasAt.
@@ -139,7 +140,7 @@ func ValidatePolygon(p orb.Polygon, l PolygonLimits) error {
 	if l.MaxVertices > 0 && n > l.MaxVertices {
 		return polyErr(TooManyVertices, -1, -1, "polygon has %d points; at most %d are allowed", n, l.MaxVertices)
 	}
-	if err := checkPoints(p, l); err != nil {
+	if err := checkPoints(p, l, ""); err != nil {
 		return err
 	}
 	for i, r := range p {
@@ -179,11 +180,13 @@ func ValidateLineString(ls orb.LineString, l PolygonLimits) error {
 }
 
 // checkPoints checks that every coordinate is finite and within the bounds
-// and that the whole fits the extent limit.
-func checkPoints(rs []orb.Ring, l PolygonLimits, what ...string) error {
-	name := ringName
-	if len(what) > 0 {
-		name = func(int) string { return what[0] }
+// and that the whole fits the extent limit. line names a line's points
+// ("line"); "" names a polygon's by their ring.
+func checkPoints(rs []orb.Ring, l PolygonLimits, line string) error {
+	name, kind := ringName, "polygon"
+	if line != "" {
+		name = func(int) string { return line }
+		kind = line
 	}
 	b := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
 	for i, r := range rs {
@@ -195,17 +198,12 @@ func checkPoints(rs []orb.Ring, l PolygonLimits, what ...string) error {
 				return polyErr(OutOfRange, i, j, "%s point %d (%s) is not a WGS-84 lon,lat within lon %g..%g, lat %g..%g",
 					name(i), j, fmtVertex(pt), l.Bounds.Min[0], l.Bounds.Max[0], l.Bounds.Min[1], l.Bounds.Max[1]).at(pt)
 			}
-			b.Min[0], b.Max[0] = math.Min(b.Min[0], pt[0]), math.Max(b.Max[0], pt[0])
-			b.Min[1], b.Max[1] = math.Min(b.Min[1], pt[1]), math.Max(b.Max[1], pt[1])
+			b = b.Extend(pt)
 		}
 	}
 	if l.MaxExtentDeg > 0 {
 		w, h := b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]
 		if w > l.MaxExtentDeg || h > l.MaxExtentDeg {
-			kind := "polygon"
-			if len(what) > 0 {
-				kind = what[0]
-			}
 			return polyErr(TooLarge, -1, -1, "%s spans %.4g° × %.4g° (lon × lat, from %s to %s); at most %g° is allowed",
 				kind, w, h, fmtVertex(b.Min), fmtVertex(b.Max), l.MaxExtentDeg)
 		}
