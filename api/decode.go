@@ -161,11 +161,7 @@ func clip(s string) string {
 	if len(s) <= maxQuoted {
 		return s
 	}
-	n := maxQuoted
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return fmt.Sprintf("%s… (%d bytes)", s[:n], len(s))
+	return fmt.Sprintf("%s… (%d bytes)", cutAt(s, maxQuoted), len(s))
 }
 
 // maxMessage bounds an error message: whatever a message quotes of the
@@ -177,11 +173,16 @@ func clipMessage(m string) string {
 	if len(m) <= maxMessage {
 		return m
 	}
-	n := maxMessage
-	for n > 0 && !utf8.RuneStart(m[n]) {
+	c := cutAt(m, maxMessage)
+	return fmt.Sprintf("%s… (message cut at %d of %d bytes)", c, len(c), len(m))
+}
+
+// cutAt is s cut to at most n bytes, at the start of a character.
+func cutAt(s string, n int) string {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return fmt.Sprintf("%s… (message cut at %d of %d bytes)", m[:n], n, len(m))
+	return s[:n]
 }
 
 // quote is %q of clip(s).

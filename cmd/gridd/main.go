@@ -21,8 +21,10 @@ import (
 	"os/user"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"gridd/grids/postgis"
 )
@@ -99,6 +101,36 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// envDefaults reads flag defaults from the environment and keeps the first
+// malformed value's error, which the command reports after parsing its flags.
+type envDefaults struct{ err error }
+
+// Int is the environment variable as a whole number, or def when unset.
+func (e *envDefaults) Int(key string, def int) int {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q: not a whole number", key, v)
+	}
+	return n
+}
+
+// Duration is the environment variable as a duration, or def when unset.
+func (e *envDefaults) Duration(key string, def time.Duration) time.Duration {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("%s=%q: not a duration (like 30s or 2m)", key, v)
+	}
+	return d
 }
 
 // dbFlag adds the --db flag, defaulting to DATABASE_URL.

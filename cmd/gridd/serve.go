@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"gridd/api"
@@ -32,11 +30,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if dbo.err != nil {
-		return dbo.err
+	if dbo.env.err != nil {
+		return dbo.env.err
 	}
-	if o.err != nil {
-		return o.err
+	if o.env.err != nil {
+		return o.env.err
 	}
 	metricsOpen := *publicReads
 	if v := os.Getenv("GRIDD_PUBLIC_METRICS"); v != "" {
@@ -112,7 +110,7 @@ type serveOptions struct {
 	// headers to the end of its response: a client that stops reading is
 	// cut off. idleTimeout closes keep-alive connections left idle.
 	readTimeout, writeTimeout, idleTimeout time.Duration
-	err                                    error // a malformed environment variable
+	env                                    envDefaults
 }
 
 // Default timeouts. The largest legitimate bodies (a 64 MiB batch, an
@@ -127,39 +125,17 @@ const (
 
 func serveFlags(fs *flag.FlagSet) *serveOptions {
 	o := &serveOptions{}
-	envInt := func(key string, def int) int {
-		v := os.Getenv(key)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil && o.err == nil {
-			o.err = fmt.Errorf("%s=%q: not a whole number", key, v)
-		}
-		return n
-	}
-	envDuration := func(key string, def time.Duration) time.Duration {
-		v := os.Getenv(key)
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil && o.err == nil {
-			o.err = fmt.Errorf("%s=%q: not a duration (like 30s or 2m)", key, v)
-		}
-		return d
-	}
-	fs.IntVar(&o.limits.BatchLookups, "max-batch-lookups", envInt("GRIDD_MAX_BATCH_LOOKUPS", api.DefaultBatchLookups),
+	fs.IntVar(&o.limits.BatchLookups, "max-batch-lookups", o.env.Int("GRIDD_MAX_BATCH_LOOKUPS", api.DefaultBatchLookups),
 		"batch lookups over 64 KiB run at once; more wait, then get 503 (env GRIDD_MAX_BATCH_LOOKUPS; -1: no limit)")
-	fs.IntVar(&o.limits.TileRenders, "max-tile-renders", envInt("GRIDD_MAX_TILE_RENDERS", api.DefaultTileRenders),
+	fs.IntVar(&o.limits.TileRenders, "max-tile-renders", o.env.Int("GRIDD_MAX_TILE_RENDERS", api.DefaultTileRenders),
 		"tiles rendered in PostGIS at once; cached tiles are not limited (env GRIDD_MAX_TILE_RENDERS; -1: no limit)")
-	fs.DurationVar(&o.limits.Wait, "busy-wait", envDuration("GRIDD_BUSY_WAIT", api.DefaultLimitWait),
+	fs.DurationVar(&o.limits.Wait, "busy-wait", o.env.Duration("GRIDD_BUSY_WAIT", api.DefaultLimitWait),
 		"how long a request beyond a limit waits before its 503 (env GRIDD_BUSY_WAIT)")
-	fs.DurationVar(&o.readTimeout, "read-timeout", envDuration("GRIDD_READ_TIMEOUT", defaultReadTimeout),
+	fs.DurationVar(&o.readTimeout, "read-timeout", o.env.Duration("GRIDD_READ_TIMEOUT", defaultReadTimeout),
 		"time to read a whole request, body included (env GRIDD_READ_TIMEOUT; 0: none)")
-	fs.DurationVar(&o.writeTimeout, "write-timeout", envDuration("GRIDD_WRITE_TIMEOUT", defaultWriteTimeout),
+	fs.DurationVar(&o.writeTimeout, "write-timeout", o.env.Duration("GRIDD_WRITE_TIMEOUT", defaultWriteTimeout),
 		"time from a request's headers to the end of its response (env GRIDD_WRITE_TIMEOUT; 0: none)")
-	fs.DurationVar(&o.idleTimeout, "idle-timeout", envDuration("GRIDD_IDLE_TIMEOUT", defaultIdleTimeout),
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", o.env.Duration("GRIDD_IDLE_TIMEOUT", defaultIdleTimeout),
 		"how long an idle keep-alive connection stays open (env GRIDD_IDLE_TIMEOUT)")
 	return o
 }
