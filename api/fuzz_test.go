@@ -109,13 +109,20 @@ func FuzzBatchRequest(f *testing.F) {
 // referenceBatch reads a batch body with encoding/json and strconv: an
 // object whose "points" is an array of [lon, lat] arrays of two JSON
 // numbers that ParseFloat reads within [-180, 180] and [-90, 90]; "crs" a
-// string, "accuracy_m" and "max_snap_m" numbers (each may be null); other
-// members anything.
+// string, "accuracy_m" and "max_snap_m" numbers (each may be null); no
+// other member.
 func referenceBatch(b []byte) (batchRequest, error) {
 	var req batchRequest
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return req, err
+	}
+	for name := range m {
+		switch name {
+		case "points", "crs", "accuracy_m", "max_snap_m":
+		default:
+			return req, fmt.Errorf("unknown member %q", name)
+		}
 	}
 	raw, ok := m["points"]
 	if !ok || string(raw) == "null" {
