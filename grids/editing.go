@@ -164,21 +164,14 @@ type StaleError struct {
 }
 
 func (e *StaleError) Error() string {
-	var parts []string
-	for _, s := range e.Stale {
-		cur := 0
-		for _, c := range e.Current {
-			if c.Code == s.Code {
-				cur = c.Version
-			}
-		}
-		if cur == 0 {
-			parts = append(parts, fmt.Sprintf("grid %s version %d is no longer current (the grid was retired or does not exist)", s.Code, s.Version))
-		} else {
-			parts = append(parts, fmt.Sprintf("grid %s was edited against version %d, the current version is %d", s.Code, s.Version, cur))
-		}
+	v := VersionError{Entity: "grid"}
+	for _, r := range e.Stale {
+		v.Stale = append(v.Stale, RecordRef{Code: r.Code.String(), Version: r.Version})
 	}
-	return "stale edit: " + strings.Join(parts, "; ") + "; reload and retry"
+	for _, r := range e.Current {
+		v.Current = append(v.Current, RecordRef{Code: r.Code.String(), Version: r.Version})
+	}
+	return v.Error()
 }
 
 // Editor is the storage the grid editor needs.

@@ -15,8 +15,8 @@ type RecordRef struct {
 // VersionError is returned when a write was made against a version of a
 // record that is no longer its current one: someone else changed or retired
 // it since it was read. It has the shape of StaleError (stale and current
-// versions) plus the kind of record; Current is empty when the record is
-// retired.
+// versions) plus the kind of record, and says the same; Current is empty
+// when the record is retired.
 type VersionError struct {
 	Entity  string      `json:"entity"`
 	Stale   []RecordRef `json:"stale"`
@@ -43,7 +43,7 @@ func (e *VersionError) Error() string {
 			}
 		}
 		if cur == 0 {
-			parts = append(parts, fmt.Sprintf("%s %s version %d is no longer current (it was retired)", e.Entity, s.Code, s.Version))
+			parts = append(parts, fmt.Sprintf("%s %s version %d is no longer current (it was retired or does not exist)", e.Entity, s.Code, s.Version))
 		} else {
 			parts = append(parts, fmt.Sprintf("%s %s was edited against version %d, the current version is %d", e.Entity, s.Code, s.Version, cur))
 		}
