@@ -79,6 +79,7 @@ FUZZ_TARGETS := \
 	./api:FuzzBatchRequest \
 	./api:FuzzQueryParams \
 	./api:FuzzGridFeature \
+	./api:FuzzChangesetBody \
 	./geo:FuzzGeoJSONPolygon \
 	./geo:FuzzPolygonLattice \
 	./geo:FuzzParseCode \

@@ -440,3 +440,51 @@ func FuzzGridFeature(f *testing.F) {
 		}
 	})
 }
+
+// FuzzChangesetBody feeds POST /v1/changesets bodies to the strict decoder:
+// no panic, every refusal is a 400 naming a field, and whatever it accepts
+// encoding/json (with unknown fields refused) reads too, with the same
+// operations. NUL and invalid UTF-8, which encoding/json lets through or
+// mends, are what the strict decoder refuses beyond it.
+func FuzzChangesetBody(f *testing.F) {
+	for _, s := range []string{
+		`{"message":"m","operations":[{"op":"merge","grids":[{"code":"110101001007001","version":1},{"code":"110101001007002","version":1}]}]}`,
+		`{"message":"m","operations":[{"op":"split","grids":[{"code":"110101001007001","version":2}],"line":{"type":"LineString","coordinates":[[116.4,39.9],[116.41,39.91]]}}]}`,
+		`{"message":"m","operations":[{"op":"redraw","grids":[{"code":"110101001007001","version":1}],"geometry":{"type":"Polygon","coordinates":[[[116.4,39.9],[116.401,39.9],[116.401,39.901],[116.4,39.9]]]}}]}`,
+		`{"message":"m","operations":[{"op":"redraw","grids":[{"code":"110101001007001","version":1}],"geometry":{"type":"Polygon","coordinates":[[[116.4,39.9,1,2],[116.401,39.9],[116.401,39.901],[116.4,39.9]]]}}]}`,
+		`{"message":"m","operations":[{"op":"merge","grids":[{"code":"110101001007001","version":1.5}]}]}`,
+		`{"message":"m","message":"n","operations":[]}`,
+		`{"message":"a\u0000b","operations":[]}`,
+		`{"message":"m","operations":[],"extra":true}`,
+		`{"message":"m","operations":[]} []`,
+		`{"message":123,"operations":[]}`,
+		`{"message":"m","operations":[{"op":"merge","grids":[{"code":"110101001007001","version":99999999999}]}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var req grids.ChangesetRequest
+		err := decodeJSON(b, &req)
+		if err != nil {
+			var inv *grids.InvalidError
+			if !errors.As(err, &inv) || inv.Field == "" {
+				t.Fatalf("%q: %v is not an InvalidError naming a field", b, err)
+			}
+			return
+		}
+		var ref grids.ChangesetRequest
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ref); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", b, err)
+		}
+		if dec.More() {
+			t.Fatalf("accepted %q, which has more after its value", b)
+		}
+		got, _ := json.Marshal(req)
+		want, _ := json.Marshal(ref)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%q read as %s, encoding/json reads %s", b, got, want)
+		}
+	})
+}
