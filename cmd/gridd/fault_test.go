@@ -134,7 +134,8 @@ func TestServeSurvivesDatabaseRestart(t *testing.T) {
 		{"GET", fmt.Sprintf("/tiles/grids/15/%d/%d.mvt", x+1, y), token, ""}, // not cached
 		{"GET", "/tiles/grids.json", token, ""},
 		{"GET", "/v1/search?code=" + west, token, ""},
-		{"GET", "/v1/lookup?" + eastPt, "gridd_unknown", ""}, // a token never seen cannot be checked
+		// A well-formed token never seen cannot be checked.
+		{"GET", "/v1/lookup?" + eastPt, "gridd_" + strings.Repeat("A", 43), ""},
 		{"GET", "/readyz", "", ""},
 	}
 	for _, u := range unavailable {
@@ -147,6 +148,10 @@ func TestServeSurvivesDatabaseRestart(t *testing.T) {
 		if strings.Contains(r.body, "127.0.0.1") || strings.Contains(r.body, "user=") {
 			t.Errorf("%s %s while the database is down tells where the database is: %s", u.method, u.path, r.body)
 		}
+	}
+	// A made-up token is refused as such, database or not.
+	if r := call(t, "GET", base+"/v1/lookup?"+eastPt, "gridd_made_up", ""); r.status != http.StatusUnauthorized {
+		t.Errorf("a malformed token while the database is down: %d %s, want 401", r.status, r.body)
 	}
 	t.Logf("database down for %v", time.Since(stopped).Round(time.Millisecond))
 

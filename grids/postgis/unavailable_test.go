@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 		"Ready":        func() error { return st.Ready(ctx) },
 		"MapVersion":   func() error { _, err := st.MapVersion(ctx); return err },
 		"IndexInput":   func() error { _, err := st.IndexInput(ctx); return err },
-		"Authenticate": func() error { _, err := st.Authenticate(ctx, "gridd_x"); return err },
+		"Authenticate": func() error { _, err := st.Authenticate(ctx, "gridd_"+strings.Repeat("x", 43)); return err },
 		"Division":     func() error { _, _, err := st.Division(ctx, "110101"); return err },
 		"Children":     func() error { _, err := st.Children(ctx, "110101"); return err },
 		"ApplyChangeset": func() error {
@@ -121,6 +122,12 @@ func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, grids.ErrUnavailable) {
 			t.Errorf("%s with the database unreachable: %v, want grids.ErrUnavailable", name, err)
+		}
+	}
+	// A secret not shaped like gridd's is refused without the database.
+	for _, secret := range []string{"gridd_x", "", "gridd_" + strings.Repeat("x", 42), "gridd_" + strings.Repeat("*", 43), strings.Repeat("x", 49)} {
+		if _, err := st.Authenticate(ctx, secret); !errors.Is(err, grids.ErrNotFound) {
+			t.Errorf("Authenticate(%q) with the database unreachable: %v, want grids.ErrNotFound", secret, err)
 		}
 	}
 }
