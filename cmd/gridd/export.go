@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,16 +17,20 @@ import (
 	"github.com/paulmach/orb"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
+	"gridd/grids/postgis"
 	"gridd/tiles"
 )
 
 func init() {
-	commands["export"] = command{help: "export data: mbtiles FILE (vector tiles for offline dashboards)", run: runExport}
+	commands["export"] = command{help: "export data: mbtiles FILE (vector tiles for offline dashboards); divisions|grids|components FILE (GeoPackage, Shapefile, GeoJSON)", run: runExport}
 }
 
 func runExport(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && slices.Contains(postgis.ExportKinds(), args[0]) {
+		return runExportFeatures(ctx, e, args[0], args[1:])
+	}
 	if len(args) == 0 || args[0] != "mbtiles" {
-		return errors.New("usage: gridd export mbtiles [--layers L1,L2] [--minzoom Z] [--maxzoom Z] [--bbox W,S,E,N] FILE")
+		return errors.New("usage: gridd export mbtiles [--layers L1,L2] [--minzoom Z] [--maxzoom Z] [--bbox W,S,E,N] FILE\n   or: " + strings.TrimPrefix(exportFeaturesUsage, "usage: "))
 	}
 	fs := flag.NewFlagSet("export mbtiles", flag.ContinueOnError)
 	db := dbFlag(fs)

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"gridd/grids/postgis"
+	"gridd/ogr"
+)
+
+const exportFeaturesUsage = "usage: gridd export divisions|grids|components [--format gpkg|shp|geojson] [--crs EPSG:NNNN] [--encoding UTF-8|GBK] [--area CODE] FILE"
+
+// runExportFeatures writes the current divisions, unit grids or components
+// to a GeoPackage, Shapefile or GeoJSON file in the coordinate system and
+// (for a Shapefile's DBF) the encoding the user's desktop tools expect.
+func runExportFeatures(ctx context.Context, e *env, kind string, args []string) error {
+	fs := flag.NewFlagSet("export "+kind, flag.ContinueOnError)
+	db := dbFlag(fs)
+	format := fs.String("format", "", "gpkg, shp or geojson (default: from FILE's extension)")
+	crs := fs.String("crs", "", "coordinate system to write, EPSG:NNNN (default EPSG:4326, WGS-84 lon/lat)")
+	encoding := fs.String("encoding", "", "a Shapefile's DBF encoding: UTF-8 (default) or GBK, named in its .cpg")
+	area := fs.String("area", "", "only records whose code starts with CODE (a district, street or community)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New(exportFeaturesUsage)
+	}
+	dst := fs.Arg(0)
+	if *format == "" {
+		if *format = ogr.OutputFormatOf(dst); *format == "" {
+			return fmt.Errorf("%s: say --format %s", dst, strings.Join(ogr.OutputFormats(), "|"))
+		}
+	}
+	if !slices.Contains(ogr.OutputFormats(), *format) {
+		return fmt.Errorf("--format %q: want one of %s", *format, strings.Join(ogr.OutputFormats(), ", "))
+	}
+	if *format == "shp" && ogr.OutputFormatOf(dst) != "shp" {
+		return fmt.Errorf("%s: a Shapefile's name ends in .shp", dst)
+	}
+	if _, err := postgis.ExportFields(kind); err != nil {
+		return err
+	}
+	crsName, err := ogr.NormalizeCRS(ctx, *crs)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, e, *db, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// The features go through a GeoJSON file: ogr2ogr reads it as it would
+	// any file, and the layer is never one string in memory.
+	tmp, err := os.CreateTemp("", "gridd-export-*.geojson")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	sum, err := st.ExportGeoJSON(ctx, tmp, kind, *area, *format == "shp")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if sum.Features == 0 {
+		where := ""
+		if *area != "" {
+			where = " in area " + *area
+		}
+		return fmt.Errorf("no current %s%s: nothing written", kind, where)
+	}
+	opts := ogr.WriteOptions{Format: *format, Layer: kind, CRS: crsName, Encoding: *encoding}
+	var written []string
+	if *format == "shp" && len(sum.Types) > 1 {
+		// A Shapefile holds one kind of geometry: components that are
+		// points, lines and polygons go to FILE_point.shp, FILE_line.shp
+		// and FILE_polygon.shp.
+		types := make([]string, 0, len(sum.Types))
+		for t := range sum.Types {
+			types = append(types, t)
+		}
+		sort.Strings(types)
+		stem := strings.TrimSuffix(dst, filepath.Ext(dst))
+		for _, t := range types {
+			o := opts
+			o.Where, o.GeometryType = fmt.Sprintf("OGR_GEOMETRY = '%s'", t), t
+			suffix := strings.ToLower(strings.TrimPrefix(t, "MULTI"))
+			if suffix == "linestring" {
+				suffix = "line"
+			}
+			w, err := ogr.Write(ctx, tmp.Name(), stem+"_"+suffix+filepath.Ext(dst), o)
+			if err != nil {
+				return err
+			}
+			written = append(written, w...)
+		}
+	} else if written, err = ogr.Write(ctx, tmp.Name(), dst, opts); err != nil {
+		return err
+	}
+	shown := crsName
+	if shown == "" {
+		shown = "EPSG:4326"
+	}
+	fmt.Fprintf(e.stdout, "exported %d %s (%s) to %s in %s\n", sum.Features, kind, typeCounts(sum.Types), *format, shown)
+	for _, w := range written {
+		fmt.Fprintf(e.stdout, "  %s\n", w)
+	}
+	return nil
+}
+
+func typeCounts(types map[string]int) string {
+	parts := make([]string, 0, len(types))
+	for t, n := range types {
+		parts = append(parts, fmt.Sprintf("%d %s", n, strings.ToLower(t)))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,239 @@
+package ogr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// An output format: its name on gridd's command line, GDAL's driver, the
+// file's extension and, for a Shapefile, the files beside the .shp.
+type outputFormat struct {
+	driver, ext string
+	sidecars    []string
+}
+
+var outputFormats = map[string]outputFormat{
+	"gpkg":    {driver: "GPKG", ext: ".gpkg"},
+	"shp":     {driver: "ESRI Shapefile", ext: ".shp", sidecars: []string{".shx", ".dbf", ".prj", ".cpg"}},
+	"geojson": {driver: "GeoJSON", ext: ".geojson"},
+}
+
+// OutputFormats lists the formats Write writes: gpkg, geojson, shp.
+func OutputFormats() []string {
+	names := make([]string, 0, len(outputFormats))
+	for n := range outputFormats {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// OutputFormatOf names the output format a file's extension implies, or ""
+// when it implies none.
+func OutputFormatOf(path string) string {
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext == ".json" {
+		return "geojson"
+	}
+	for n, f := range outputFormats {
+		if f.ext == ext {
+			return n
+		}
+	}
+	return ""
+}
+
+// WriteOptions say how Write writes a layer.
+type WriteOptions struct {
+	// Format is gpkg, shp or geojson.
+	Format string
+	// Layer names the layer (a GeoPackage table, a GeoJSON name); a
+	// Shapefile's layer is its file name.
+	Layer string
+	// CRS is the coordinate system to write, "EPSG:NNNN" of any code PROJ
+	// knows, or "" for WGS-84 longitude/latitude (EPSG:4326, CRS84).
+	CRS string
+	// Encoding is a Shapefile's DBF encoding: UTF-8 (the default) or GBK
+	// (also GB18030), stated in the .cpg beside it. Other formats are UTF-8.
+	Encoding string
+	// Where keeps only the features matching this OGR SQL condition
+	// (OGR_GEOMETRY = 'POINT' keeps the points).
+	Where string
+	// GeometryType, when set, is the layer's geometry type (POINT,
+	// LINESTRING, POLYGON, MULTIPOLYGON...), as ogr2ogr's -nlt takes it.
+	GeometryType string
+}
+
+var epsgCode = regexp.MustCompile(`(?i)^EPSG:([0-9]{1,6})$`)
+
+// NormalizeCRS checks that crs is "EPSG:NNNN" (or CRS84, WGS-84
+// longitude/latitude) and that PROJ knows it, and returns it as GDAL is
+// given it: "EPSG:NNNN", or "" for WGS-84 longitude/latitude.
+func NormalizeCRS(ctx context.Context, crs string) (string, error) {
+	switch strings.ToUpper(strings.TrimSpace(crs)) {
+	case "", "CRS84", "OGC:CRS84", "EPSG:4326", "WGS84":
+		return "", nil
+	}
+	m := epsgCode.FindStringSubmatch(strings.TrimSpace(crs))
+	if m == nil {
+		return "", fmt.Errorf("--crs %q: want EPSG:NNNN (like EPSG:4548) or CRS84", crs)
+	}
+	norm := "EPSG:" + strings.TrimLeft(m[1], "0")
+	tool, err := gdalTool("gdalsrsinfo")
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.CommandContext(ctx, tool, "-o", "proj4", norm).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("+proj=")) {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", fmt.Errorf("--crs %s: PROJ does not know this coordinate system", norm)
+	}
+	return norm, nil
+}
+
+// dbfEncoding returns the encoding GDAL writes a DBF in for the name a user
+// gives: UTF-8 unless GBK (CP936) or GB18030.
+func dbfEncoding(name string) (string, error) {
+	switch strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(name), "_", "-")) {
+	case "", "UTF-8", "UTF8":
+		return "UTF-8", nil
+	case "GBK", "CP936", "936", "GB2312":
+		return "CP936", nil
+	case "GB18030":
+		return "GB18030", nil
+	}
+	return "", fmt.Errorf("--encoding %q: want UTF-8, GBK or GB18030", name)
+}
+
+// gdalTool finds one of GDAL's command-line tools.
+func gdalTool(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s not found: GDAL's command-line tools are needed (Debian: apt-get install gdal-bin)", name)
+	}
+	return p, nil
+}
+
+// Write writes the GeoJSON FeatureCollection in the file src (WGS-84
+// longitude/latitude) to dst in the options' format and coordinate system
+// through ogr2ogr, and returns the files it wrote. The output is made in a
+// directory beside dst and moved onto dst (and a Shapefile's companion
+// files) only when ogr2ogr finished without an error, so a failed write
+// leaves no partial file and an earlier dst as it was.
+func Write(ctx context.Context, src, dst string, o WriteOptions) ([]string, error) {
+	f, ok := outputFormats[o.Format]
+	if !ok {
+		return nil, fmt.Errorf("format %q: want one of %s", o.Format, strings.Join(OutputFormats(), ", "))
+	}
+	if ext := strings.ToLower(filepath.Ext(dst)); o.Format == "shp" && ext != ".shp" {
+		return nil, fmt.Errorf("%s: a Shapefile's name ends in .shp", dst)
+	}
+	var lco []string
+	if o.Format == "shp" {
+		enc, err := dbfEncoding(o.Encoding)
+		if err != nil {
+			return nil, err
+		}
+		lco = append(lco, "-lco", "ENCODING="+enc)
+	} else if o.Encoding != "" {
+		if enc, err := dbfEncoding(o.Encoding); err != nil || enc != "UTF-8" {
+			return nil, fmt.Errorf("--encoding %s: only a Shapefile's DBF takes an encoding; %s is always UTF-8", o.Encoding, o.Format)
+		}
+	}
+	crs, err := NormalizeCRS(ctx, o.CRS)
+	if err != nil {
+		return nil, err
+	}
+	tool, err := gdalTool("ogr2ogr")
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(dst); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", dst)
+	}
+
+	dir, base := filepath.Dir(dst), filepath.Base(dst)
+	tmp, err := os.MkdirTemp(dir, "."+base+".partial-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, base)
+	args := []string{"-f", f.driver, "-nln", o.Layer}
+	if o.Layer == "" || o.Format == "shp" {
+		args = args[:2]
+	}
+	if crs != "" {
+		args = append(args, "-t_srs", crs)
+	}
+	if o.Where != "" {
+		args = append(args, "-where", o.Where)
+	}
+	if o.GeometryType != "" {
+		args = append(args, "-nlt", o.GeometryType)
+	}
+	args = append(args, lco...)
+	args = append(args, out, src)
+	cmd := exec.CommandContext(ctx, tool, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	runErr := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if msg := gdalErrors(stderr.String()); runErr != nil || msg != "" {
+		if msg == "" {
+			msg = runErr.Error()
+		}
+		return nil, fmt.Errorf("ogr2ogr writing %s: %s", dst, msg)
+	}
+
+	// Move the result into place: the main file last, so that a reader who
+	// sees it sees its companions.
+	var written []string
+	names := append(append([]string{}, f.sidecars...), "")
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	for _, ext := range names {
+		from, to := out, dst
+		if ext != "" {
+			from = filepath.Join(tmp, stem+ext)
+			to = filepath.Join(dir, stem+ext)
+		}
+		if _, err := os.Stat(from); errors.Is(err, os.ErrNotExist) {
+			if ext != "" {
+				os.Remove(to) // a companion left from an earlier file would not describe this one
+				continue
+			}
+			return nil, fmt.Errorf("ogr2ogr wrote no %s", dst)
+		}
+		if err := os.Rename(from, to); err != nil {
+			return written, err
+		}
+		written = append(written, to)
+	}
+	// The main file first.
+	return append(written[len(written)-1:], written[:len(written)-1]...), nil
+}
+
+// gdalErrors returns GDAL's ERROR lines (warnings are not errors), joined.
+func gdalErrors(s string) string {
+	var errs []string
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "ERROR") || strings.HasPrefix(line, "FAILURE") {
+			errs = append(errs, line)
+		}
+	}
+	return strings.Join(errs, "; ")
+}
