@@ -75,6 +75,9 @@ type ComponentFeature struct {
 	ClassCode  string
 	ComponentAttrs
 	Geom orb.Geometry
+	// Attrs are the file's properties that are not fields (nil when there
+	// are none); an import stores them in the component's attrs.
+	Attrs map[string]any
 }
 
 // ImportMode says what an import does with rejected features.
@@ -324,15 +327,22 @@ func validCreditCode(s string) bool {
 	return true
 }
 
-// ParseDate reads a calendar day, YYYY-MM-DD (also YYYY/MM/DD and YYYYMMDD).
+// ParseDate reads a calendar day, YYYY-MM-DD, as census files also write
+// it: 2023/5/1, 20230501, 2023.5.1, 2023年5月1日, or a date and time at
+// midnight as a GIS writes a date field (2023/05/01 00:00:00).
 func ParseDate(s string) (*time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, nil
 	}
-	for _, layout := range []string{time.DateOnly, "2006/01/02", "20060102", "2006/1/2", "2006-1-2"} {
+	for _, layout := range []string{time.DateOnly, "2006/01/02", "20060102", "2006/1/2", "2006-1-2", "2006.1.2", "2006年1月2日",
+		"2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006/01/02 15:04:05", "2006/1/2 15:04:05", time.RFC3339} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return &t, nil
+			if t.Hour()+t.Minute()+t.Second()+t.Nanosecond() != 0 {
+				return nil, fmt.Errorf("date %q has a time of day; want a calendar day (YYYY-MM-DD)", s)
+			}
+			d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+			return &d, nil
 		}
 	}
 	return nil, fmt.Errorf("date %q is not a calendar day (want YYYY-MM-DD)", s)

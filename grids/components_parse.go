@@ -52,7 +52,7 @@ func setComponentField(f *ComponentFeature, key, v string) error {
 	case "maint_unit":
 		f.MaintUnit = v
 	case "status":
-		f.Status = v
+		f.Status = NormalizeStatus(v)
 	case "initial_date":
 		if f.InitialDate, err = ParseDate(v); err != nil {
 			return fmt.Errorf("initial_date: %v", err)
@@ -62,9 +62,9 @@ func setComponentField(f *ComponentFeature, key, v string) error {
 			return fmt.Errorf("change_date: %v", err)
 		}
 	case "data_source":
-		f.DataSource = v
+		f.DataSource = NormalizeDataSource(v)
 	case "accuracy":
-		f.Accuracy = strings.ToUpper(v)
+		f.Accuracy = strings.TrimSuffix(strings.ToUpper(v), "级")
 	case "note":
 		f.Note = v
 	default:
@@ -127,54 +127,145 @@ func ComponentFromGeoJSON(index int, raw []byte, crs geo.CRS) (ComponentFeature,
 // that fail their own checks come back as rejections; a file that is not a
 // FeatureCollection is an error.
 func ParseComponentsGeoJSON(data []byte, crs geo.CRS) ([]ComponentFeature, []Rejection, error) {
-	features, err := featureCollection(data)
+	feats, rejected, _, err := ReadComponentsGeoJSON(data, crs, FieldMap{Kind: ComponentFields})
+	return feats, rejected, err
+}
+
+// ReadComponentsGeoJSON is ParseComponentsGeoJSON with a field mapping: the
+// fields come from the properties the mapping names or recognises (部件名称,
+// 状态, 主管部门 ...), values as census files write them are read (status
+// 完好, dates 2023/5/1, class codes that lost their leading zero, codes
+// written as numbers), and the other properties are kept as Attrs. It
+// returns the mapping it used.
+func ReadComponentsGeoJSON(data []byte, crs geo.CRS, fm FieldMap) ([]ComponentFeature, []Rejection, Mapping, error) {
+	fm.Kind = ComponentFields
+	features, names, err := readFileFeatures(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, Mapping{}, err
+	}
+	m, err := fm.Resolve(names)
+	if err != nil {
+		return nil, nil, m, err
 	}
 	feats := make([]ComponentFeature, 0, len(features))
 	var rejected []Rejection
-	for i, raw := range features {
-		f, err := ComponentFromGeoJSON(i, raw, crs)
+	for i, ff := range features {
+		f, err := componentFromFile(i, ff, m, crs)
 		if err != nil {
 			rejected = append(rejected, Rejection{Index: i, Code: firstNonEmpty(f.Code, f.LegacyCode), Reason: err.Error()})
 			continue
 		}
 		feats = append(feats, f)
 	}
-	return feats, rejected, nil
+	return feats, rejected, m, nil
+}
+
+func componentFromFile(i int, ff fileFeature, m Mapping, crs geo.CRS) (ComponentFeature, error) {
+	f := ComponentFeature{Index: i}
+	gf, err := geojson.UnmarshalFeature(ff.raw)
+	if err != nil {
+		return f, fmt.Errorf("not a GeoJSON feature: %v", err)
+	}
+	fields, attrs, err := m.mapped(ff)
+	f.Attrs = attrs
+	if err != nil {
+		return f, err
+	}
+	if err := setComponentFields(&f, fields); err != nil {
+		return f, err
+	}
+	if f.Code == "" {
+		if id, ok := gf.ID.(string); ok && len(id) == 17 {
+			f.Code = id
+		}
+	}
+	f.Geom = gf.Geometry
+	if err := CheckComponentFeature(&f); err != nil {
+		return f, err
+	}
+	f.Geom = geo.GeometryToWGS84(f.Geom, crs)
+	return f, nil
+}
+
+// setComponentFields stores a file's mapped field values on the feature:
+// a code whose property names no one kind of code goes by its length, and
+// a class code is read as files write it (NormalizeClassCode).
+func setComponentFields(f *ComponentFeature, fields map[string]string) error {
+	if v, ok := fields[componentCodeByShape]; ok {
+		target := ""
+		switch {
+		case len(v) == 17:
+			target = "code"
+		case len(v) == 16:
+			target = "legacy_code"
+		case len(v) <= 5:
+			target = "class_code"
+		default:
+			return fmt.Errorf("部件代码 %q is neither a 17-digit component code, a 16-digit legacy code nor a class code", v)
+		}
+		if _, given := fields[target]; !given {
+			fields[target] = v
+		}
+	}
+	for _, k := range componentFields {
+		v, ok := fields[k]
+		if !ok {
+			continue
+		}
+		if k == "class_code" {
+			var err error
+			if v, err = NormalizeClassCode(v); err != nil {
+				return err
+			}
+		}
+		if err := setComponentField(f, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ParseComponentsCSV reads components from CSV with a header row: lon and lat
 // columns (point geometry, in crs) and any of the attribute columns. Row
 // indexes in rejections count data rows from 0 (the header is not counted).
 func ParseComponentsCSV(r io.Reader, crs geo.CRS) ([]ComponentFeature, []Rejection, error) {
+	feats, rejected, _, err := ReadComponentsCSV(r, crs, FieldMap{Kind: ComponentFields})
+	return feats, rejected, err
+}
+
+// ReadComponentsCSV is ParseComponentsCSV with a field mapping, as
+// ReadComponentsGeoJSON: the columns are the properties.
+func ReadComponentsCSV(r io.Reader, crs geo.CRS, fm FieldMap) ([]ComponentFeature, []Rejection, Mapping, error) {
+	fm.Kind = ComponentFields
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {
-		return nil, nil, Invalid("file", "cannot read the CSV header: %v", err)
+		return nil, nil, Mapping{}, Invalid("file", "cannot read the CSV header: %v", err)
 	}
+	head = append([]string(nil), head...) // the reader reuses its record
 	if len(head) > 0 {
 		head[0] = strings.TrimPrefix(head[0], "\ufeff")
 	}
-	cols := make([]string, len(head))
 	lonCol, latCol := -1, -1
+	var props []string
 	for i, h := range head {
-		h = strings.ToLower(strings.TrimSpace(h))
-		switch h {
-		case "lon", "lng", "longitude", "x":
+		head[i] = strings.TrimSpace(h)
+		switch strings.ToLower(head[i]) {
+		case "lon", "lng", "longitude", "x", "经度":
 			lonCol = i
-		case "lat", "latitude", "y":
+		case "lat", "latitude", "y", "纬度":
 			latCol = i
 		default:
-			if !readOnlyFields[h] && !oneOf(h, componentFields) {
-				return nil, nil, Invalid("file", "CSV column %d %q is unknown (known: lon, lat, %s)", i+1, h, strings.Join(componentFields, ", "))
-			}
+			props = append(props, head[i])
 		}
-		cols[i] = h
 	}
 	if lonCol < 0 || latCol < 0 {
-		return nil, nil, Invalid("file", "the CSV needs lon and lat columns (header: %s)", strings.Join(head, ","))
+		return nil, nil, Mapping{}, Invalid("file", "the CSV needs lon and lat columns (header: %s)", strings.Join(head, ","))
+	}
+	m, err := fm.Resolve(props)
+	if err != nil {
+		return nil, nil, m, err
 	}
 	var feats []ComponentFeature
 	var rejected []Rejection
@@ -189,9 +280,9 @@ func ParseComponentsCSV(r io.Reader, crs geo.CRS) ([]ComponentFeature, []Rejecti
 				rejected = append(rejected, Rejection{Index: i, Reason: fmt.Sprintf("line %d has %d fields, the header has %d", pe.Line, len(rec), len(head))})
 				continue
 			}
-			return nil, nil, Invalid("file", "CSV row %d: %v", i, err)
+			return nil, nil, m, Invalid("file", "CSV row %d: %v", i, err)
 		}
-		f, err := componentFromRecord(i, cols, rec, lonCol, latCol, crs)
+		f, err := componentFromRecord(i, head, rec, lonCol, latCol, m, crs)
 		if err != nil {
 			rejected = append(rejected, Rejection{Index: i, Code: firstNonEmpty(f.Code, f.LegacyCode), Reason: err.Error()})
 			continue
@@ -199,20 +290,28 @@ func ParseComponentsCSV(r io.Reader, crs geo.CRS) ([]ComponentFeature, []Rejecti
 		feats = append(feats, f)
 	}
 	if len(feats)+len(rejected) == 0 {
-		return nil, nil, Invalid("file", "the CSV has no data rows")
+		return nil, nil, m, Invalid("file", "the CSV has no data rows")
 	}
-	return feats, rejected, nil
+	return feats, rejected, m, nil
 }
 
-func componentFromRecord(i int, cols, rec []string, lonCol, latCol int, crs geo.CRS) (ComponentFeature, error) {
+func componentFromRecord(i int, head, rec []string, lonCol, latCol int, m Mapping, crs geo.CRS) (ComponentFeature, error) {
 	f := ComponentFeature{Index: i}
+	ff := fileFeature{props: map[string]any{}}
 	for j, v := range rec {
 		if j == lonCol || j == latCol || v == "" {
 			continue
 		}
-		if err := setComponentField(&f, cols[j], v); err != nil {
-			return f, err
-		}
+		ff.props[head[j]] = v
+		ff.order = append(ff.order, head[j])
+	}
+	fields, attrs, err := m.mapped(ff)
+	f.Attrs = attrs
+	if err != nil {
+		return f, err
+	}
+	if err := setComponentFields(&f, fields); err != nil {
+		return f, err
 	}
 	lon, err1 := strconv.ParseFloat(strings.TrimSpace(rec[lonCol]), 64)
 	lat, err2 := strconv.ParseFloat(strings.TrimSpace(rec[latCol]), 64)

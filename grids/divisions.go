@@ -19,6 +19,9 @@ type DivisionFeature struct {
 	Code  geo.Code
 	Name  string
 	Geom  orb.MultiPolygon
+	// Attrs are the file's properties that are not fields, kept as they
+	// came (nil when there are none).
+	Attrs map[string]any
 }
 
 // Rejection says why one feature of an import was refused.
@@ -109,33 +112,49 @@ const (
 // a lat/lon swap called out). Features that fail come back as rejections; a
 // file that is not a FeatureCollection is an error.
 func ParseDivisions(data []byte, crs geo.CRS) ([]DivisionFeature, []Rejection, error) {
-	features, err := featureCollection(data)
+	feats, rejected, _, err := ReadDivisions(data, crs, FieldMap{Kind: DivisionFields})
+	return feats, rejected, err
+}
+
+// ReadDivisions is ParseDivisions with a field mapping: the code and name
+// come from the properties the mapping names or recognises (XZQDM, 行政区代码,
+// XZQMC, 名称 ...), a code written as a number reads as its digits, and the
+// other properties are kept as the feature's Attrs. It returns the mapping
+// it used.
+func ReadDivisions(data []byte, crs geo.CRS, fm FieldMap) ([]DivisionFeature, []Rejection, Mapping, error) {
+	fm.Kind = DivisionFields
+	features, names, err := readFileFeatures(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, Mapping{}, err
+	}
+	m, err := fm.Resolve(names)
+	if err != nil {
+		return nil, nil, m, err
 	}
 	var feats []DivisionFeature
 	var rejected []Rejection
-	for i, raw := range features {
-		f, err := parseDivisionFeature(i, raw, crs)
+	for i, ff := range features {
+		f, err := parseDivisionFeature(i, ff, m, crs)
 		if err != nil {
 			rejected = append(rejected, Rejection{Index: i, Code: f.Code.String(), Reason: err.Error()})
 			continue
 		}
 		feats = append(feats, f)
 	}
-	return feats, rejected, nil
+	return feats, rejected, m, nil
 }
 
-func parseDivisionFeature(i int, raw json.RawMessage, crs geo.CRS) (DivisionFeature, error) {
+func parseDivisionFeature(i int, ff fileFeature, m Mapping, crs geo.CRS) (DivisionFeature, error) {
 	f := DivisionFeature{Index: i}
-	gf, err := geojson.UnmarshalFeature(raw)
+	gf, err := geojson.UnmarshalFeature(ff.raw)
 	if err != nil {
 		return f, fmt.Errorf("not a GeoJSON feature: %v", err)
 	}
-	code, _ := gf.Properties["code"].(string)
-	f.Code = geo.Code(code)
-	if _, isNum := gf.Properties["code"].(float64); isNum {
-		return f, fmt.Errorf("property code must be a string (leading zeros matter), got a number")
+	fields, attrs, err := m.mapped(ff)
+	code, name := fields["code"], fields["name"]
+	f.Code, f.Attrs = geo.Code(code), attrs
+	if err != nil {
+		return f, err
 	}
 	c, err := geo.ParseCode(code)
 	if err != nil {
@@ -145,7 +164,6 @@ func parseDivisionFeature(i int, raw json.RawMessage, crs geo.CRS) (DivisionFeat
 		return f, fmt.Errorf("code %s is a unit-grid code; divisions are districts (6 digits), streets (9) and communities (12)", c)
 	}
 	f.Code = c
-	name, _ := gf.Properties["name"].(string)
 	if f.Name = strings.TrimSpace(name); f.Name == "" {
 		return f, fmt.Errorf("property name is missing or empty")
 	}

@@ -2,10 +2,8 @@ package grids
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -21,6 +19,9 @@ type LineFeature struct {
 	Class    string
 	Name     string
 	Geom     orb.MultiLineString
+	// Attrs are the file's properties that are not fields (nil when there
+	// are none).
+	Attrs map[string]any
 }
 
 // LineStore is the storage the line import needs.
@@ -47,41 +48,50 @@ func ParseLayer(s string) (string, error) {
 // that fail come back as rejections; a file that is not a FeatureCollection
 // is an error.
 func ParseLines(data []byte, crs geo.CRS) ([]LineFeature, []Rejection, error) {
-	features, err := featureCollection(data)
+	feats, rejected, _, err := ReadLines(data, crs, FieldMap{Kind: LineFields})
+	return feats, rejected, err
+}
+
+// ReadLines is ParseLines with a field mapping (id, class and name from
+// the properties the mapping names or recognises; the others kept as
+// Attrs). It returns the mapping it used.
+func ReadLines(data []byte, crs geo.CRS, fm FieldMap) ([]LineFeature, []Rejection, Mapping, error) {
+	fm.Kind = LineFields
+	features, names, err := readFileFeatures(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, Mapping{}, err
+	}
+	m, err := fm.Resolve(names)
+	if err != nil {
+		return nil, nil, m, err
 	}
 	var feats []LineFeature
 	var rejected []Rejection
-	for i, raw := range features {
-		f, err := parseLineFeature(i, raw, crs)
+	for i, ff := range features {
+		f, err := parseLineFeature(i, ff, m, crs)
 		if err != nil {
 			rejected = append(rejected, Rejection{Index: i, Code: f.SourceID, Reason: err.Error()})
 			continue
 		}
 		feats = append(feats, f)
 	}
-	return feats, rejected, nil
+	return feats, rejected, m, nil
 }
 
-func parseLineFeature(i int, raw json.RawMessage, crs geo.CRS) (LineFeature, error) {
+func parseLineFeature(i int, ff fileFeature, m Mapping, crs geo.CRS) (LineFeature, error) {
 	f := LineFeature{Index: i}
-	gf, err := geojson.UnmarshalFeature(raw)
+	gf, err := geojson.UnmarshalFeature(ff.raw)
 	if err != nil {
 		return f, fmt.Errorf("not a GeoJSON feature: %v", err)
 	}
-	switch id := gf.Properties["id"].(type) {
-	case string:
-		f.SourceID = id
-	case float64:
-		f.SourceID = fmt.Sprintf("%.0f", id)
-	}
+	fields, attrs, err := m.mapped(ff)
+	f.SourceID, f.Class, f.Name, f.Attrs = fields["id"], fields["class"], fields["name"], attrs
 	if f.SourceID == "" && gf.ID != nil {
 		f.SourceID = fmt.Sprint(gf.ID)
 	}
-	f.Class, _ = gf.Properties["class"].(string)
-	f.Name, _ = gf.Properties["name"].(string)
-	f.Class, f.Name = strings.TrimSpace(f.Class), strings.TrimSpace(f.Name)
+	if err != nil {
+		return f, err
+	}
 	switch g := gf.Geometry.(type) {
 	case orb.LineString:
 		f.Geom = orb.MultiLineString{g}

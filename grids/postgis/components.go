@@ -31,14 +31,14 @@ import (
 // stagedColumns are the COPY columns of staged_components, in order.
 var stagedColumns = []string{
 	"idx", "code", "legacy_code", "class_code", "name", "competent_dept_code", "competent_dept_name", "owner_unit", "maint_unit",
-	"status", "initial_date", "change_date", "data_source", "accuracy", "note", "geom", "pt",
+	"status", "initial_date", "change_date", "data_source", "accuracy", "note", "geom", "pt", "attrs",
 }
 
 const createStaged = `CREATE TEMP TABLE staged_components (
 	idx integer NOT NULL, code text, legacy_code text, class_code text, name text NOT NULL,
 	competent_dept_code text, competent_dept_name text NOT NULL, owner_unit text NOT NULL, maint_unit text NOT NULL,
 	status text NOT NULL, initial_date date, change_date date, data_source text NOT NULL,
-	accuracy text, note text NOT NULL, geom geometry NOT NULL, pt geometry
+	accuracy text, note text NOT NULL, geom geometry NOT NULL, pt geometry, attrs jsonb
 ) ON COMMIT DROP`
 
 // componentImportLock is the advisory lock that serialises component
@@ -186,7 +186,7 @@ func stageComponents(ctx context.Context, tx pgx.Tx, feats []grids.ComponentFeat
 type featureSource struct {
 	feats []grids.ComponentFeature
 	i     int
-	row   [17]any
+	row   [18]any
 	err   error
 }
 
@@ -205,6 +205,11 @@ func (f *featureSource) Values() ([]any, error) {
 	r[13], r[14], r[15], r[16] = nullable(c.Accuracy), c.Note, g, nil
 	if _, ok := c.Geom.(orb.Point); ok {
 		r[16] = g
+	}
+	// A feature without attributes leaves the stored ones as they are.
+	r[17] = nil
+	if len(c.Attrs) > 0 {
+		r[17] = attrsJSON(c.Attrs)
 	}
 	return r, nil
 }

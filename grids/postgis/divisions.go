@@ -54,7 +54,7 @@ func (s *Store) ImportDivisions(ctx context.Context, feats []grids.DivisionFeatu
 func stageDivisions(ctx context.Context, tx pgx.Tx, feats []grids.DivisionFeature) error {
 	_, err := tx.Exec(ctx, `CREATE TEMP TABLE staged_divisions (
 		idx integer NOT NULL, code text NOT NULL, name text NOT NULL, level text NOT NULL,
-		parent_code text, wkb bytea NOT NULL, geom geometry, status text
+		parent_code text, wkb bytea NOT NULL, geom geometry, status text, attrs jsonb NOT NULL DEFAULT '{}'
 	) ON COMMIT DROP`)
 	if err != nil {
 		return fmt.Errorf("stage divisions: %w", err)
@@ -69,10 +69,10 @@ func stageDivisions(ctx context.Context, tx pgx.Tx, feats []grids.DivisionFeatur
 		if p := f.Code.Parent(); p != "" {
 			parent = p.String()
 		}
-		rows[i] = []any{f.Index, f.Code.String(), f.Name, f.Code.Level().String(), parent, b}
+		rows[i] = []any{f.Index, f.Code.String(), f.Name, f.Code.Level().String(), parent, b, attrsJSON(f.Attrs)}
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"staged_divisions"},
-		[]string{"idx", "code", "name", "level", "parent_code", "wkb"}, pgx.CopyFromRows(rows))
+		[]string{"idx", "code", "name", "level", "parent_code", "wkb", "attrs"}, pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("stage divisions: %w", err)
 	}
@@ -93,7 +93,7 @@ func applyDivisions(ctx context.Context, tx pgx.Tx, l geo.Level, actor, reason s
 	// Classify each staged row against the current row of its code.
 	_, err := tx.Exec(ctx, `UPDATE staged_divisions s SET status = CASE
 			WHEN c.code IS NULL THEN 'new'
-			WHEN c.name = s.name AND ST_OrderingEquals(c.geom, s.geom) THEN 'unchanged'
+			WHEN c.name = s.name AND c.attrs = s.attrs AND ST_OrderingEquals(c.geom, s.geom) THEN 'unchanged'
 			ELSE 'changed' END
 		FROM staged_divisions s2 LEFT JOIN `+table+` c ON c.code = s2.code AND c.valid_to IS NULL
 		WHERE s2.idx = s.idx AND s.level = $1`, entity)
@@ -114,8 +114,8 @@ func applyDivisions(ctx context.Context, tx pgx.Tx, l geo.Level, actor, reason s
 	if err != nil {
 		return fmt.Errorf("import %ss: retire changed: %w", entity, err)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO `+table+` (code, name, parent_code, geom)
-		SELECT code, name, parent_code, geom FROM staged_divisions
+	_, err = tx.Exec(ctx, `INSERT INTO `+table+` (code, name, parent_code, geom, attrs)
+		SELECT code, name, parent_code, geom, attrs FROM staged_divisions
 		WHERE level = $1 AND status <> 'unchanged' ORDER BY idx`, entity)
 	if err != nil {
 		return fmt.Errorf("import %ss: %w", entity, translate(err))

@@ -21,7 +21,7 @@ func (s *Store) ImportLines(ctx context.Context, layer string, feats []grids.Lin
 	err := s.inWorkTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `CREATE TEMP TABLE staged_lines (
 			idx integer NOT NULL, source_id text, class text NOT NULL, name text NOT NULL,
-			wkb bytea NOT NULL, geom geometry) ON COMMIT DROP`)
+			wkb bytea NOT NULL, geom geometry, attrs jsonb NOT NULL) ON COMMIT DROP`)
 		if err != nil {
 			return fmt.Errorf("stage lines: %w", err)
 		}
@@ -35,10 +35,10 @@ func (s *Store) ImportLines(ctx context.Context, layer string, feats []grids.Lin
 			if f.SourceID != "" {
 				id = f.SourceID
 			}
-			rows[i] = []any{f.Index, id, f.Class, f.Name, b}
+			rows[i] = []any{f.Index, id, f.Class, f.Name, b, attrsJSON(f.Attrs)}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"staged_lines"},
-			[]string{"idx", "source_id", "class", "name", "wkb"}, pgx.CopyFromRows(rows)); err != nil {
+			[]string{"idx", "source_id", "class", "name", "wkb", "attrs"}, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("stage lines: %w", err)
 		}
 		// A single-part MultiLineString is stored as the LineString it is.
@@ -65,9 +65,9 @@ func (s *Store) ImportLines(ctx context.Context, layer string, feats []grids.Lin
 		var same bool
 		var current int
 		err = tx.QueryRow(ctx, `SELECT
-				(SELECT md5(coalesce(string_agg(concat_ws('|', source_id, class, name, encode(ST_AsEWKB(geom), 'hex')), ',' ORDER BY idx), ''))
+				(SELECT md5(coalesce(string_agg(concat_ws('|', source_id, class, name, attrs::text, encode(ST_AsEWKB(geom), 'hex')), ',' ORDER BY idx), ''))
 				   FROM staged_lines)
-				= (SELECT md5(coalesce(string_agg(concat_ws('|', source_id, class, name, encode(ST_AsEWKB(geom), 'hex')), ',' ORDER BY id), ''))
+				= (SELECT md5(coalesce(string_agg(concat_ws('|', source_id, class, name, attrs::text, encode(ST_AsEWKB(geom), 'hex')), ',' ORDER BY id), ''))
 				   FROM lines WHERE layer = $1 AND valid_to IS NULL),
 				(SELECT count(*)::int FROM lines WHERE layer = $1 AND valid_to IS NULL)`, layer).Scan(&same, &current)
 		if err != nil {
@@ -80,8 +80,8 @@ func (s *Store) ImportLines(ctx context.Context, layer string, feats []grids.Lin
 		if _, err := tx.Exec(ctx, `UPDATE lines SET valid_to = now() WHERE layer = $1 AND valid_to IS NULL`, layer); err != nil {
 			return fmt.Errorf("retire lines: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO lines (layer, class, name, source_id, geom)
-			SELECT $1, class, name, source_id, geom FROM staged_lines ORDER BY idx`, layer); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO lines (layer, class, name, source_id, geom, attrs)
+			SELECT $1, class, name, source_id, geom, attrs FROM staged_lines ORDER BY idx`, layer); err != nil {
 			return fmt.Errorf("import lines: %w", translate(err))
 		}
 		action := "create"

@@ -51,6 +51,7 @@ UPDATE staged_resolved r SET changed = (
            OR m.initial_date IS DISTINCT FROM s.initial_date OR m.change_date IS DISTINCT FROM s.change_date
            OR m.data_source <> s.data_source OR m.accuracy IS DISTINCT FROM s.accuracy OR m.note <> s.note
            OR m.grid_code IS DISTINCT FROM r.grid_code OR m.grids <> r.grids OR m.snapped <> r.snapped
+           OR (s.attrs IS NOT NULL AND m.attrs <> s.attrs)
            OR NOT ST_OrderingEquals(m.geom, s.geom))
   FROM components m, staged_components s
  WHERE r.match_id IS NOT NULL AND m.id = r.match_id AND s.idx = r.idx;

@@ -9,6 +9,7 @@ WITH old AS (
            competent_dept_code = s.competent_dept_code, competent_dept_name = s.competent_dept_name, owner_unit = s.owner_unit, maint_unit = s.maint_unit,
            status = s.status, initial_date = s.initial_date, change_date = s.change_date,
            data_source = s.data_source, accuracy = s.accuracy, note = s.note, geom = s.geom,
+           attrs = coalesce(s.attrs, c.attrs),
            grid_code = r.grid_code, community_code = left(r.grid_code, 12), street_code = left(r.grid_code, 9),
            grids = r.grids, snapped = r.snapped, snap_m = r.snap_m,
            version = c.version + 1, updated_at = now()
