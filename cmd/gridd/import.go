@@ -36,6 +36,7 @@ func importDivisions(ctx context.Context, e *env, args []string) error {
 	actor := actorFlag(fs)
 	crsName := fs.String("crs", "wgs84", "coordinate system of the file: wgs84, cgcs2000, gcj02 or bd09")
 	reason := fs.String("reason", "division import", "why, for the history")
+	fit := newFitFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,11 +47,20 @@ func importDivisions(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := loadDivisions(ctx, e, *db, fs.Arg(0), crs, *actor, *reason)
+	data, err := os.ReadFile(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "imported %s: %d created, %d updated, %d unchanged\n", fs.Arg(0), rep.Created, rep.Updated, rep.Unchanged)
+	opt, err := fit.options(*actor, *reason)
+	if err != nil {
+		return err
+	}
+	rep, err := loadDivisionData(ctx, e, *db, fs.Arg(0), data, crs, opt)
+	if err != nil {
+		printFitReport(e.stdout, opt, rep.Fit)
+		return err
+	}
+	printDivisionReport(e.stdout, fs.Arg(0), opt, rep)
 	return nil
 }
 
@@ -60,17 +70,24 @@ func loadDivisions(ctx context.Context, e *env, db, path string, crs geo.CRS, ac
 	if err != nil {
 		return grids.ImportReport{}, err
 	}
+	rep, err := loadDivisionData(ctx, e, db, path, data, crs, grids.DivisionImport{Actor: actor, Reason: reason})
+	return rep.ImportReport, err
+}
+
+// loadDivisionData checks and imports a division file's GeoJSON, all or
+// nothing.
+func loadDivisionData(ctx context.Context, e *env, db, path string, data []byte, crs geo.CRS, opt grids.DivisionImport) (grids.DivisionImportReport, error) {
 	feats, rejected, err := grids.ParseDivisions(data, crs)
 	if err != nil {
-		return grids.ImportReport{}, fmt.Errorf("%s: %w", path, err)
+		return grids.DivisionImportReport{}, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(rejected) > 0 {
-		return grids.ImportReport{}, &grids.RejectedError{What: "division", Rejected: rejected}
+		return grids.DivisionImportReport{}, &grids.RejectedError{What: "division", Rejected: rejected}
 	}
 	st, err := openStore(ctx, e, db, true)
 	if err != nil {
-		return grids.ImportReport{}, err
+		return grids.DivisionImportReport{}, err
 	}
 	defer st.Close()
-	return st.ImportDivisions(ctx, feats, actor, reason)
+	return st.ImportDivisionsWith(ctx, feats, opt)
 }
