@@ -124,6 +124,26 @@ func gdalTool(name string) (string, error) {
 	return p, nil
 }
 
+// Check says whether the options can write the file dst: a known format,
+// a Shapefile named .shp, and an encoding only for a Shapefile. The
+// coordinate system is checked by NormalizeCRS.
+func (o WriteOptions) Check(dst string) error {
+	if _, ok := outputFormats[o.Format]; !ok {
+		return fmt.Errorf("--format %q: want one of %s", o.Format, strings.Join(OutputFormats(), ", "))
+	}
+	if o.Format == "shp" && strings.ToLower(filepath.Ext(dst)) != ".shp" {
+		return fmt.Errorf("%s: a Shapefile's name ends in .shp", dst)
+	}
+	enc, err := dbfEncoding(o.Encoding)
+	if err != nil {
+		return err
+	}
+	if o.Format != "shp" && o.Encoding != "" && enc != "UTF-8" {
+		return fmt.Errorf("--encoding %s: only a Shapefile's DBF takes an encoding; %s is always UTF-8", o.Encoding, o.Format)
+	}
+	return nil
+}
+
 // Write writes the GeoJSON FeatureCollection in the file src (WGS-84
 // longitude/latitude) to dst in the options' format and coordinate system
 // through ogr2ogr, and returns the files it wrote. The output is made in a
@@ -131,24 +151,14 @@ func gdalTool(name string) (string, error) {
 // files) only when ogr2ogr finished without an error, so a failed write
 // leaves no partial file and an earlier dst as it was.
 func Write(ctx context.Context, src, dst string, o WriteOptions) ([]string, error) {
-	f, ok := outputFormats[o.Format]
-	if !ok {
-		return nil, fmt.Errorf("format %q: want one of %s", o.Format, strings.Join(OutputFormats(), ", "))
+	if err := o.Check(dst); err != nil {
+		return nil, err
 	}
-	if ext := strings.ToLower(filepath.Ext(dst)); o.Format == "shp" && ext != ".shp" {
-		return nil, fmt.Errorf("%s: a Shapefile's name ends in .shp", dst)
-	}
+	f := outputFormats[o.Format]
 	var lco []string
 	if o.Format == "shp" {
-		enc, err := dbfEncoding(o.Encoding)
-		if err != nil {
-			return nil, err
-		}
+		enc, _ := dbfEncoding(o.Encoding)
 		lco = append(lco, "-lco", "ENCODING="+enc)
-	} else if o.Encoding != "" {
-		if enc, err := dbfEncoding(o.Encoding); err != nil || enc != "UTF-8" {
-			return nil, fmt.Errorf("--encoding %s: only a Shapefile's DBF takes an encoding; %s is always UTF-8", o.Encoding, o.Format)
-		}
 	}
 	crs, err := NormalizeCRS(ctx, o.CRS)
 	if err != nil {

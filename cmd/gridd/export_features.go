@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -39,17 +38,15 @@ func runExportFeatures(ctx context.Context, e *env, kind string, args []string) 
 			return fmt.Errorf("%s: say --format %s", dst, strings.Join(ogr.OutputFormats(), "|"))
 		}
 	}
-	if !slices.Contains(ogr.OutputFormats(), *format) {
-		return fmt.Errorf("--format %q: want one of %s", *format, strings.Join(ogr.OutputFormats(), ", "))
-	}
-	if *format == "shp" && ogr.OutputFormatOf(dst) != "shp" {
-		return fmt.Errorf("%s: a Shapefile's name ends in .shp", dst)
-	}
 	if _, err := postgis.ExportFields(kind); err != nil {
 		return err
 	}
 	crsName, err := ogr.NormalizeCRS(ctx, *crs)
 	if err != nil {
+		return err
+	}
+	opts := ogr.WriteOptions{Format: *format, Layer: kind, CRS: crsName, Encoding: *encoding}
+	if err := opts.Check(dst); err != nil {
 		return err
 	}
 	st, err := openStore(ctx, e, *db, false)
@@ -79,7 +76,6 @@ func runExportFeatures(ctx context.Context, e *env, kind string, args []string) 
 		}
 		return fmt.Errorf("no current %s%s: nothing written", kind, where)
 	}
-	opts := ogr.WriteOptions{Format: *format, Layer: kind, CRS: crsName, Encoding: *encoding}
 	var written []string
 	if *format == "shp" && len(sum.Types) > 1 {
 		// A Shapefile holds one kind of geometry: components that are
