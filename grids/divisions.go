@@ -156,6 +156,9 @@ func parseDivisionFeature(i int, ff fileFeature, m Mapping, crs geo.CRS) (Divisi
 	if err != nil {
 		return f, err
 	}
+	if code == "" {
+		return f, fmt.Errorf("no code: %s", m.missing("code"))
+	}
 	c, err := geo.ParseCode(code)
 	if err != nil {
 		return f, err
@@ -165,7 +168,7 @@ func parseDivisionFeature(i int, ff fileFeature, m Mapping, crs geo.CRS) (Divisi
 	}
 	f.Code = c
 	if f.Name = strings.TrimSpace(name); f.Name == "" {
-		return f, fmt.Errorf("property name is missing or empty")
+		return f, fmt.Errorf("no name: %s", m.missing("name"))
 	}
 	switch g := gf.Geometry.(type) {
 	case orb.Polygon:

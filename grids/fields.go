@@ -336,6 +336,23 @@ func propertyOrder(obj json.RawMessage) []string {
 	return keys
 }
 
+// missing says why a feature has no value for a field: the property the
+// mapping took it from is empty, or no property was recognised for it.
+func (m Mapping) missing(field string) string {
+	for prop, f := range m.Fields {
+		if f == field {
+			return fmt.Sprintf("property %s is missing or empty", prop)
+		}
+	}
+	var names []string
+	for _, ns := range recognisedFields[m.Kind] {
+		if ns[0] == field {
+			names = ns
+		}
+	}
+	return fmt.Sprintf("no property is recognised as the %s (recognised: %s); name it with --field %s=PROPERTY", field, strings.Join(names, ", "), field)
+}
+
 // mapped splits one feature's properties by the mapping: the fields' text
 // values, and the attributes (nil when there are none).
 func (m Mapping) mapped(f fileFeature) (map[string]string, map[string]any, error) {

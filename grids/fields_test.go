@@ -58,6 +58,13 @@ func TestReadDivisionsExplicitFields(t *testing.T) {
 	if !strings.Contains(m.String(), "code ← DM, name ← MC") || feats[0].Attrs["name"] != "not this" {
 		t.Errorf("mapping %s, attrs %v", m, feats[0].Attrs)
 	}
+	// Without the flags nothing is recognised: each feature is refused
+	// saying how to name the property.
+	_, rejected, _, err = ReadDivisions([]byte(file), geo.WGS84, FieldMap{})
+	if err != nil || len(rejected) != 1 || !strings.Contains(rejected[0].Reason, "no code: no property is recognised as the code (recognised: code, xzqdm,") ||
+		!strings.Contains(rejected[0].Reason, "--field code=PROPERTY") {
+		t.Errorf("err %v, rejected %v", err, rejected)
+	}
 	// A mapped property no feature has is an error naming it.
 	fm, _ = ParseFieldMap(DivisionFields, []string{"code=XZQDM"})
 	_, _, _, err = ReadDivisions([]byte(file), geo.WGS84, fm)
