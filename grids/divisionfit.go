@@ -37,8 +37,9 @@ type DivisionFit struct {
 	MovedM  float64 `json:"moved_m"`  // largest displacement of its boundary (Hausdorff distance)
 }
 
-// Changed says whether fitting moved the feature at all.
-func (f DivisionFit) Changed() bool { return f.MovedM > 0 }
+// Changed says whether fitting moved the feature by 5 mm or more (noding
+// moves every vertex it touches by up to about a micrometre).
+func (f DivisionFit) Changed() bool { return f.MovedM >= 0.005 }
 
 // DivisionImportReport is what a division import did; Fit lists every
 // feature when the import fitted boundaries.

@@ -2,8 +2,10 @@
 -- to their parents (fit_params.parent_lvl: the staged row, already fitted,
 -- or else the stored one), in three steps, for every parent at once:
 --   fit_kids: each child snapped to its parent's boundary within
---     fit_params.tol metres in the metric CRS fit_params.srid, then clipped to
---     the parent in EPSG:4326;
+--     fit_params.tol metres in the metric CRS fit_params.srid, then to the
+--     siblings with a smaller code (so that two edges digitised separately
+--     become one where they lie within the tolerance, rather than a chain of
+--     slivers), then clipped to the parent in EPSG:4326;
 --   fit_faces: per parent, the noded linework of the parent's and its
 --     children's boundaries (snap-rounded to 1e-11 degree, the parent's own
 --     vertices put back exactly, as the builder's gridd_node does) cut into
@@ -26,15 +28,23 @@ FROM (
 WHERE EXISTS (SELECT 1 FROM staged_divisions k WHERE k.level = (SELECT lvl FROM fit_params) AND k.parent_code = p.code);
 
 CREATE TEMP TABLE fit_kids ON COMMIT DROP AS
-SELECT k.code, k.parent_code,
-       ST_CollectionExtract(ST_Intersection(
-           gridd_from_metric(ST_CollectionExtract(ST_MakeValid(
-               ST_Snap(gridd_to_metric(k.geom, fp.srid), gridd_to_metric(p.geom, fp.srid), fp.tol)), 3)),
-           p.geom), 3) AS geom
-FROM staged_divisions k
-JOIN fit_parents p ON p.code = k.parent_code
-CROSS JOIN fit_params fp
-WHERE k.level = (SELECT lvl FROM fit_params);
+WITH m AS (
+    SELECT k.code, k.parent_code, p.geom AS pgeom, fp.srid, fp.tol,
+           ST_CollectionExtract(ST_MakeValid(
+               ST_Snap(gridd_to_metric(k.geom, fp.srid), gridd_to_metric(p.geom, fp.srid), fp.tol)), 3) AS mgeom
+    FROM staged_divisions k
+    JOIN fit_parents p ON p.code = k.parent_code
+    CROSS JOIN fit_params fp
+    WHERE k.level = fp.lvl
+)
+SELECT m.code, m.parent_code,
+       ST_CollectionExtract(ST_Intersection(gridd_from_metric(coalesce(
+           ST_CollectionExtract(ST_MakeValid(ST_Snap(m.mgeom,
+               (SELECT ST_Collect(o.mgeom) FROM m o
+                WHERE o.parent_code = m.parent_code AND o.code < m.code
+                  AND o.mgeom && ST_Expand(m.mgeom, m.tol)), m.tol)), 3),
+           m.mgeom)), m.pgeom), 3) AS geom
+FROM m;
 CREATE INDEX ON fit_kids USING gist (geom);
 ANALYZE fit_kids;
 
