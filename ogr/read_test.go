@@ -44,7 +44,7 @@ func ogr2ogr(t *testing.T, args ...string) {
 type feature struct {
 	Properties map[string]any `json:"properties"`
 	Geometry   struct {
-		Type        string          `json:"type"`
+		Type        string         `json:"type"`
 		Coordinates [][][2]float64 `json:"coordinates"`
 	} `json:"geometry"`
 }
@@ -257,7 +257,7 @@ func TestReadBadFiles(t *testing.T) {
 	needGDAL(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	make := func(name, crs string, extra ...string) string {
+	mk := func(name, crs string, extra ...string) string {
 		p := filepath.Join(dir, name+".shp")
 		ogr2ogr(t, append([]string{"-f", "ESRI Shapefile", "-lco", "ENCODING=UTF-8", p, dongcheng, "-where", street001}, extra...)...)
 		if crs != "" {
@@ -275,7 +275,7 @@ func TestReadBadFiles(t *testing.T) {
 	}
 
 	// A truncated .shp.
-	corrupt := make("corrupt", "", "-t_srs", "EPSG:4548")
+	corrupt := mk("corrupt", "", "-t_srs", "EPSG:4548")
 	data, err := os.ReadFile(corrupt)
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +308,7 @@ func TestReadBadFiles(t *testing.T) {
 		// Metres read as degrees.
 		{"metres", "", []string{"-t_srs", "EPSG:4548"}, ReadOptions{SourceCRS: "EPSG:4326"}, "Gauss-Kruger metres"},
 	} {
-		p := make(c.name, c.crs, c.args...)
+		p := mk(c.name, c.crs, c.args...)
 		_, err := Read(ctx, p, c.opt)
 		if !errors.As(err, &out) || !strings.Contains(out.Hint, c.want) {
 			t.Errorf("%s: %v, want a hint naming %q", c.name, err, c.want)

@@ -34,7 +34,7 @@ func importDivisions(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("import divisions", flag.ContinueOnError)
 	db := dbFlag(fs)
 	actor := actorFlag(fs)
-	crsName := fs.String("crs", "wgs84", "coordinate system of the file: wgs84, cgcs2000, gcj02 or bd09")
+	src := sourceFlags(fs, nil)
 	reason := fs.String("reason", "division import", "why, for the history")
 	fit := newFitFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -43,13 +43,12 @@ func importDivisions(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return errors.New("usage: gridd import divisions [flags] FILE")
 	}
-	crs, err := geo.ParseCRS(*crsName)
+	data, format, crs, err := src.read(ctx, e, fs.Arg(0), "")
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(fs.Arg(0))
-	if err != nil {
-		return err
+	if format != "geojson" {
+		return fmt.Errorf("%s: divisions are read from GeoJSON, Shapefile, GeoPackage, KML or GML, not %s", fs.Arg(0), format)
 	}
 	opt, err := fit.options(*actor, *reason)
 	if err != nil {

@@ -18,25 +18,39 @@ func importLines(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("import lines", flag.ContinueOnError)
 	db := dbFlag(fs)
 	actor := actorFlag(fs)
-	layer := fs.String("layer", "", "line layer the features replace (default: the file's name without extension)")
-	crsName := fs.String("crs", "wgs84", "coordinate system of the file: wgs84, cgcs2000, gcj02 or bd09")
+	layer := fs.String("layer", "", "line layer the features replace (default: the file's name without extension); "+
+		"also the layer of the file to read when it holds several (GeoPackage)")
+	src := sourceFlags(fs, layer)
 	reason := fs.String("reason", "line import", "why, for the history")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: gridd import lines [--layer NAME] [--crs CRS] FILE")
-	}
-	crs, err := geo.ParseCRS(*crsName)
-	if err != nil {
-		return err
+		return errors.New("usage: gridd import lines [--layer NAME] [--crs CRS] [--encoding ENC] FILE")
 	}
 	path := fs.Arg(0)
 	name := *layer
 	if name == "" {
 		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
-	rep, err := loadLines(ctx, e, *db, path, name, crs, *actor, *reason)
+	if _, err := grids.ParseLayer(name); err != nil {
+		return err
+	}
+	data, format, crs, err := src.read(ctx, e, path, "")
+	if err != nil {
+		return err
+	}
+	if format != "geojson" {
+		return fmt.Errorf("%s: lines are read from GeoJSON, Shapefile, GeoPackage, KML or GML, not %s", path, format)
+	}
+	feats, rejected, err := grids.ParseLines(data, crs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rejected) > 0 {
+		return fmt.Errorf("%s: %w", path, &grids.RejectedError{What: "line", Rejected: rejected})
+	}
+	rep, err := importLineFeatures(ctx, e, *db, name, feats, *actor, *reason)
 	if err != nil {
 		return err
 	}
@@ -55,6 +69,12 @@ func loadLines(ctx context.Context, e *env, db, path, layer string, crs geo.CRS,
 	if err != nil {
 		return grids.ImportReport{}, err
 	}
+	return importLineFeatures(ctx, e, db, layer, feats, actor, reason)
+}
+
+// importLineFeatures imports checked line features into a layer, all or
+// nothing.
+func importLineFeatures(ctx context.Context, e *env, db, layer string, feats []grids.LineFeature, actor, reason string) (grids.ImportReport, error) {
 	st, err := openStore(ctx, e, db, true)
 	if err != nil {
 		return grids.ImportReport{}, err

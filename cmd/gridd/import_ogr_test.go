@@ -1,0 +1,354 @@
+package main
+
+import (
+	"archive/zip"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"gridd/grids/postgis/pgtest"
+	"gridd/ogr"
+)
+
+// The district 东城区, its street 东华门街道 and the street's ten
+// communities, from the synthetic Dongcheng file (real codes and names).
+const (
+	dongchengDivisions = "../../testdata/dongcheng/divisions.geojson"
+	dongchengRoads     = "../../testdata/dongcheng/roads.geojson"
+	street001Where     = "code = '110101' OR code LIKE '110101001%'"
+	street001Count     = 12
+)
+
+func needGDAL(t *testing.T) {
+	t.Helper()
+	if err := ogr.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set and GDAL is missing (make test-deps installs gdal-bin): %v", err)
+		}
+		t.Skip(err)
+	}
+}
+
+func gdal(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ogr2ogr", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ogr2ogr %v: %v\n%s", args, err, out)
+	}
+}
+
+// importCmd runs gridd import and returns its output.
+func importCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	e := &env{log: slog.New(slog.DiscardHandler), stdout: out, stderr: out}
+	err = runImport(context.Background(), e, args)
+	b, rerr := os.ReadFile(out.Name())
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	return string(b), err
+}
+
+// sourceFeatures maps code to the GeoJSON geometry and name of the
+// Dongcheng file's features.
+func sourceFeatures(t *testing.T, path, key string) map[string][2]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fc struct {
+		Features []struct {
+			Properties map[string]any  `json:"properties"`
+			Geometry   json.RawMessage `json:"geometry"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal(data, &fc); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string][2]string{}
+	for _, f := range fc.Features {
+		k, _ := json.Marshal(f.Properties[key])
+		name, _ := f.Properties["name"].(string)
+		m[strings.Trim(string(k), `"`)] = [2]string{string(f.Geometry), name}
+	}
+	return m
+}
+
+// sameDivisions checks that the database holds exactly the street's
+// divisions with the Dongcheng file's names and, measured in EPSG:4548,
+// within 0.05 m of its geometry.
+func sameDivisions(t *testing.T, pool *pgxpool.Pool, what string) {
+	t.Helper()
+	ctx := context.Background()
+	src := sourceFeatures(t, dongchengDivisions, "code")
+	rows, err := pool.Query(ctx, `SELECT code, name, geom::text FROM divisions WHERE valid_to IS NULL ORDER BY code`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ code, name, geom string }
+	var got []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.code, &r.name, &r.geom); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != street001Count {
+		t.Fatalf("%s: %d divisions, want %d", what, len(got), street001Count)
+	}
+	worst := 0.0
+	defer func() { t.Logf("%s: largest distance from the GeoJSON %.2g m", what, worst) }()
+	for _, r := range got {
+		want, ok := src[r.code]
+		if !ok {
+			t.Fatalf("%s: unexpected division %s", what, r.code)
+		}
+		if r.name != want[1] {
+			t.Errorf("%s: %s named %q, want %q", what, r.code, r.name, want[1])
+		}
+		var d float64
+		if err := pool.QueryRow(ctx, `SELECT ST_HausdorffDistance(ST_Transform($1::geometry, 4548),
+				ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON($2), 4326), 4548))`, r.geom, want[0]).Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		worst = max(worst, d)
+		if d > 0.05 {
+			t.Errorf("%s: %s is %.3f m from the GeoJSON's", what, r.code, d)
+		}
+	}
+}
+
+func divisionCount(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM divisions`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestImportDivisionsFromGISFormats(t *testing.T) {
+	needGDAL(t)
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+
+	// A Shapefile in CGCS2000 / Gauss-Kruger CM 117E with a GBK DBF and
+	// its .cpg, as Beijing's GIS staff hold division data.
+	gdal(t, "-f", "ESRI Shapefile", "-t_srs", "EPSG:4548", "-lco", "ENCODING=GBK", at("xzq.shp"), dongchengDivisions, "-where", street001Where)
+	// The same zipped.
+	zipFiles(t, at("xzq.zip"), at("xzq.shp"), at("xzq.shx"), at("xzq.dbf"), at("xzq.prj"), at("xzq.cpg"))
+	// The same without the .cpg.
+	if err := os.MkdirAll(at("nocpg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, ext := range []string{".shp", ".shx", ".dbf", ".prj"} {
+		b, err := os.ReadFile(at("xzq" + ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(at("nocpg/xzq"+ext), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A GeoPackage in CGCS2000 longitude/latitude with two layers.
+	gdal(t, "-f", "GPKG", "-t_srs", "EPSG:4490", "-nln", "xzq", at("district.gpkg"), dongchengDivisions, "-where", street001Where)
+	gdal(t, "-f", "GPKG", "-update", "-nln", "roads", at("district.gpkg"), dongchengRoads)
+	// KML from a survey.
+	gdal(t, "-f", "KML", at("survey.kml"), dongchengDivisions, "-where", street001Where)
+
+	for _, c := range []struct {
+		name string
+		args []string
+		read string // what the import says it read
+	}{
+		{"shapefile", []string{at("xzq.shp")}, `ESRI Shapefile, layer "xzq", EPSG:4548 CGCS2000 / 3-degree Gauss-Kruger CM 117E (from the file), 12 features, text in GBK`},
+		{"zip", []string{at("xzq.zip")}, `ESRI Shapefile, layer "xzq", EPSG:4548`},
+		{"no .cpg", []string{"--encoding", "GBK", at("nocpg/xzq.shp")}, "text in GBK"},
+		{"geopackage", []string{"--layer", "xzq", at("district.gpkg")}, `GPKG, layer "xzq", EPSG:4490`},
+		{"kml", []string{at("survey.kml")}, `KML, layer "divisions", EPSG:4326`},
+		{"crs given", []string{"--crs", "EPSG:4548", "--encoding", "GBK", at("nocpg/xzq.shp")}, "EPSG:4548 (given)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url := pgtest.NewURL(t)
+			pool, err := pgxpool.New(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			out, err := importCmd(t, append([]string{"divisions", "--db", url}, c.args...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if !strings.Contains(out, c.read) || !strings.Contains(out, "12 created") {
+				t.Errorf("output %q, want it to say %q and 12 created", out, c.read)
+			}
+			sameDivisions(t, pool, c.name)
+		})
+	}
+}
+
+func TestImportDivisionsBadGISFiles(t *testing.T) {
+	needGDAL(t)
+	dir := t.TempDir()
+	at := func(name string) string { return filepath.Join(dir, name) }
+	shp := func(name string, args ...string) string {
+		p := at(name + ".shp")
+		gdal(t, append([]string{"-f", "ESRI Shapefile", "-lco", "ENCODING=UTF-8", p, dongchengDivisions, "-where", street001Where}, args...)...)
+		return p
+	}
+	// relabel makes a copy of a Shapefile whose .prj says crs, the
+	// coordinates unchanged.
+	relabel := func(name, from, crs string) string {
+		p := at(name + ".shp")
+		gdal(t, "-f", "ESRI Shapefile", "-a_srs", crs, p, from)
+		return p
+	}
+
+	corrupt := shp("corrupt", "-t_srs", "EPSG:4548")
+	b, err := os.ReadFile(corrupt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(corrupt, b[:len(b)/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noprj := shp("noprj", "-t_srs", "EPSG:4548")
+	if err := os.Remove(at("noprj.prj")); err != nil {
+		t.Fatal(err)
+	}
+	gbk := at("gbk.shp")
+	gdal(t, "-f", "ESRI Shapefile", "-t_srs", "EPSG:4548", "-lco", "ENCODING=GBK", gbk, dongchengDivisions, "-where", street001Where)
+	if err := os.Remove(at("gbk.cpg")); err != nil {
+		t.Fatal(err)
+	}
+	swapped := shp("swapped", "-a_srs", "EPSG:4326", "-ct", "+proj=axisswap +order=2,1")
+	zone39 := relabel("zone39", shp("zone39_src", "-t_srs", "EPSG:4527"), "EPSG:4548")
+	cm117 := relabel("cm117", shp("cm117_src", "-t_srs", "EPSG:4548"), "EPSG:4527")
+	gpkg := at("district.gpkg")
+	gdal(t, "-f", "GPKG", "-nln", "xzq", gpkg, dongchengDivisions, "-where", street001Where)
+
+	url := pgtest.NewURL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"corrupt .shp", []string{corrupt}, []string{"corrupt.shp", "GDAL could not read"}},
+		{"no .prj", []string{noprj}, []string{"noprj.shp", "does not say its coordinate system", "--crs"}},
+		{"GBK without .cpg", []string{gbk}, []string{"gbk.shp", "not UTF-8", "--encoding GBK"}},
+		{"lat/lon swapped", []string{swapped}, []string{"outside China", "swapped"}},
+		{"zone prefix under CM CRS", []string{zone39}, []string{"outside China", "zone prefix 39", "EPSG:4527"}},
+		{"no prefix under zone CRS", []string{cm117}, []string{"outside China", "no zone prefix", "EPSG:4548"}},
+		{"no prefix, zone CRS given", []string{"--crs", "EPSG:4527", at("cm117_src.shp")}, []string{"EPSG:4548"}},
+		{"no such layer", []string{"--layer", "communities", gpkg}, []string{`no layer "communities"`, "its layers: xzq"}},
+		{"unknown crs", []string{"--crs", "EPSG:999999", at("cm117_src.shp")}, []string{"EPSG:999999"}},
+		{"bad crs name", []string{"--crs", "beijing54", at("cm117_src.shp")}, []string{"unknown crs", "EPSG:NNNN"}},
+	} {
+		out, err := importCmd(t, append([]string{"divisions", "--db", url}, c.args...)...)
+		if err == nil {
+			t.Errorf("%s: imported: %s", c.name, out)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v, want it to say %q", c.name, err, w)
+			}
+		}
+		if n := divisionCount(t, pool); n != 0 {
+			t.Fatalf("%s: %d divisions written", c.name, n)
+		}
+	}
+}
+
+func TestImportLinesFromShapefile(t *testing.T) {
+	needGDAL(t)
+	dir := t.TempDir()
+	shp := filepath.Join(dir, "roads.shp")
+	gdal(t, "-f", "ESRI Shapefile", "-t_srs", "EPSG:4548", "-lco", "ENCODING=GBK", shp, dongchengRoads)
+	url := pgtest.NewURL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	src := sourceFeatures(t, dongchengRoads, "id")
+	out, err := importCmd(t, "lines", "--db", url, shp)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, `read `+shp+`: ESRI Shapefile, layer "roads", EPSG:4548`) || !strings.Contains(out, "into layer roads") {
+		t.Errorf("output %q", out)
+	}
+	var n, far int
+	var worst float64
+	if err := pool.QueryRow(context.Background(), `
+		WITH src AS (SELECT f->'properties'->>'id' AS id, f->'properties'->>'name' AS name,
+		                    ST_SetSRID(ST_GeomFromGeoJSON(f->'geometry'), 4326) AS geom
+		             FROM jsonb_array_elements($1::jsonb->'features') f),
+		     d AS (SELECT ST_HausdorffDistance(ST_Transform(l.geom, 4548), ST_Transform(s.geom, 4548)) AS d,
+		                  l.name = s.name AS same
+		           FROM lines l JOIN src s ON s.id = l.source_id
+		           WHERE l.layer = 'roads' AND l.valid_to IS NULL)
+		SELECT count(*), count(*) FILTER (WHERE d > 0.05 OR NOT same), coalesce(max(d), 0) FROM d`,
+		readFile(t, dongchengRoads)).Scan(&n, &far, &worst); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(src) || far != 0 {
+		t.Errorf("%d of %d roads matched by id, %d renamed or farther than 0.05 m (worst %.3f m)", n, len(src), far, worst)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// zipFiles writes the files into a zip archive, as a user zips a Shapefile.
+func zipFiles(t *testing.T, zp string, files ...string) {
+	t.Helper()
+	f, err := os.Create(zp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for _, name := range files {
+		w, err := zw.Create(filepath.Base(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(readFile(t, name))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gridd/geo"
+	"gridd/ogr"
+)
+
+// source is how an import reads its file: --crs, --encoding and (for
+// divisions and components) --layer.
+type source struct {
+	crs      *string
+	encoding *string
+	layer    *string
+	// ownLayer: --layer is the command's own (the line layer to replace);
+	// it picks the file's layer only when the file holds several.
+	ownLayer bool
+}
+
+// sourceFlags registers the reading flags on fs; layer is the command's own
+// --layer flag when it has one (import lines), else nil.
+func sourceFlags(fs *flag.FlagSet, layer *string) *source {
+	s := &source{
+		crs: fs.String("crs", "", "coordinate system of the file: EPSG:NNNN, wgs84, cgcs2000, gcj02 or bd09 "+
+			"(default: the file's own, from its .prj or GeoPackage; GeoJSON and CSV: wgs84)"),
+		encoding: fs.String("encoding", "", "text encoding of a Shapefile's DBF, e.g. GBK (default: from its .cpg)"),
+		layer:    layer,
+		ownLayer: layer != nil,
+	}
+	if layer == nil {
+		s.layer = fs.String("layer", "", "layer of the file to read, when it holds several (GeoPackage, KML)")
+	}
+	return s
+}
+
+var epsgCode = regexp.MustCompile(`^(?i:epsg):([0-9]{4,6})$`)
+
+// parseSourceCRS reads --crs: the CRS for GDAL to read the file in (empty:
+// the file's own) and the gridd system to convert from afterwards.
+// GCJ-02 and BD-09 are not EPSG systems: GDAL reads such a file as it is
+// and geo converts it.
+func parseSourceCRS(s string) (gdal string, crs geo.CRS, err error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", geo.WGS84, nil
+	}
+	if m := epsgCode.FindStringSubmatch(s); m != nil && m[1] != "4326" && m[1] != "4490" {
+		return "EPSG:" + m[1], geo.WGS84, nil
+	}
+	c, err := geo.ParseCRS(s)
+	if err != nil {
+		return "", "", fmt.Errorf("unknown crs %q (want EPSG:NNNN, wgs84, cgcs2000, gcj02 or bd09)", s)
+	}
+	switch c {
+	case geo.CGCS2000:
+		return "EPSG:4490", c, nil
+	default:
+		return "EPSG:4326", c, nil
+	}
+}
+
+// read reads the import's file. GeoJSON and CSV in a gridd CRS go to
+// gridd's own readers as they are (format "geojson" or "csv"); everything
+// else, and GeoJSON in a projected CRS, is read by GDAL into WGS-84 GeoJSON,
+// and what it found is printed. crs is the system the returned data is in.
+func (s *source) read(ctx context.Context, e *env, path, format string) (data []byte, outFormat string, crs geo.CRS, err error) {
+	gdalCRS, crs, err := s.parse()
+	if err != nil {
+		return nil, "", "", err
+	}
+	if format == "" {
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".geojson", ".json":
+			format = "geojson"
+		case ".csv":
+			format = "csv"
+		}
+	}
+	own := gdalCRS == "" || gdalCRS == "EPSG:4326" || gdalCRS == "EPSG:4490"
+	if (format == "geojson" || format == "csv") && own {
+		data, err := os.ReadFile(path)
+		return data, format, crs, err
+	}
+	if format == "csv" {
+		return nil, "", "", errors.New("CSV coordinates are read as wgs84, cgcs2000, gcj02 or bd09; for projected coordinates use a GeoJSON, Shapefile or GeoPackage")
+	}
+	opt := ogr.ReadOptions{Layer: *s.layer, Encoding: *s.encoding, SourceCRS: gdalCRS}
+	d, err := ogr.Read(ctx, path, opt)
+	var le *ogr.LayerError
+	if s.ownLayer && errors.As(err, &le) && le.Want != "" && len(le.Layers) == 1 {
+		opt.Layer = ""
+		d, err = ogr.Read(ctx, path, opt)
+	}
+	if err != nil {
+		return nil, "", "", err
+	}
+	fmt.Fprintf(e.stdout, "read %s: %s\n", path, d.Summary())
+	return d.GeoJSON, "geojson", crs, nil
+}
+
+func (s *source) parse() (string, geo.CRS, error) {
+	return parseSourceCRS(*s.crs)
+}
