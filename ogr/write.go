@@ -67,9 +67,47 @@ type WriteOptions struct {
 	// Where keeps only the features matching this OGR SQL condition
 	// (OGR_GEOMETRY = 'POINT' keeps the points).
 	Where string
+	// Fields, when given, are the attributes to write, in order, each with
+	// its type, so that a layer has the same fields and types whatever its
+	// values (a field with no value would otherwise be text, and text
+	// that looks like dates would become dates).
+	Fields []Field
+	// Warn, when set, is told GDAL's warnings (a text value cut at a
+	// DBF's 254 bytes, say), each once.
+	Warn func(string)
 	// GeometryType, when set, is the layer's geometry type (POINT,
 	// LINESTRING, POLYGON, MULTIPOLYGON...), as ogr2ogr's -nlt takes it.
 	GeometryType string
+}
+
+// Field is an attribute Write writes: its name and type, one of text,
+// integer, real or date (read from YYYY-MM-DD text).
+type Field struct{ Name, Type string }
+
+var ogrCasts = map[string]string{"text": "", "integer": "integer", "real": "float", "date": "date"}
+
+// selectFields is the OGR SQL statement that reads the fields from layer
+// with their types, where the condition holds. Text is read as it is (a
+// cast would give it a width: a GeoPackage's TEXT(n), a DBF field cut off
+// at n bytes); the Shapefile driver makes text fields 80 bytes wide and
+// widens them for longer values, up to the DBF's 254.
+func selectFields(layer string, fields []Field, where string) (string, error) {
+	cols := make([]string, len(fields))
+	for i, f := range fields {
+		cast, ok := ogrCasts[f.Type]
+		if !ok || strings.ContainsRune(f.Name, '"') {
+			return "", fmt.Errorf("field %q of type %q cannot be written", f.Name, f.Type)
+		}
+		cols[i] = fmt.Sprintf(`CAST("%s" AS %s) AS "%s"`, f.Name, cast, f.Name)
+		if cast == "" {
+			cols[i] = fmt.Sprintf(`"%s"`, f.Name)
+		}
+	}
+	q := fmt.Sprintf(`SELECT %s FROM "%s"`, strings.Join(cols, ", "), strings.ReplaceAll(layer, `"`, ""))
+	if where != "" {
+		q += " WHERE " + where
+	}
+	return q, nil
 }
 
 var epsgCode = regexp.MustCompile(`(?i)^EPSG:([0-9]{1,6})$`)
@@ -179,14 +217,23 @@ func Write(ctx context.Context, src, dst string, o WriteOptions) ([]string, erro
 	}
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, base)
-	args := []string{"-f", f.driver, "-nln", o.Layer}
-	if o.Layer == "" || o.Format == "shp" {
-		args = args[:2]
+	args := []string{"-f", f.driver}
+	if o.Layer != "" && o.Format != "shp" {
+		args = append(args, "-nln", o.Layer)
 	}
 	if crs != "" {
 		args = append(args, "-t_srs", crs)
 	}
-	if o.Where != "" {
+	// Text stays text: GDAL's GeoJSON reader would make dates of text
+	// that looks like dates.
+	args = append(args, "-oo", "DATE_AS_STRING=YES")
+	if len(o.Fields) > 0 {
+		q, err := selectFields(o.Layer, o.Fields, o.Where)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "-sql", q)
+	} else if o.Where != "" {
 		args = append(args, "-where", o.Where)
 	}
 	if o.GeometryType != "" {
@@ -207,6 +254,15 @@ func Write(ctx context.Context, src, dst string, o WriteOptions) ([]string, erro
 			msg = runErr.Error()
 		}
 		return nil, fmt.Errorf("ogr2ogr writing %s: %s", dst, msg)
+	}
+	if o.Warn != nil {
+		seen := map[string]bool{}
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if line = strings.TrimSpace(line); strings.HasPrefix(line, "Warning") && !seen[line] {
+				seen[line] = true
+				o.Warn(line)
+			}
+		}
 	}
 
 	// Move the result into place: the main file last, so that a reader who

@@ -38,14 +38,23 @@ func runExportFeatures(ctx context.Context, e *env, kind string, args []string) 
 			return fmt.Errorf("%s: say --format %s", dst, strings.Join(ogr.OutputFormats(), "|"))
 		}
 	}
-	if _, err := postgis.ExportFields(kind); err != nil {
+	fields, err := postgis.ExportFields(kind)
+	if err != nil {
 		return err
 	}
 	crsName, err := ogr.NormalizeCRS(ctx, *crs)
 	if err != nil {
 		return err
 	}
-	opts := ogr.WriteOptions{Format: *format, Layer: kind, CRS: crsName, Encoding: *encoding}
+	opts := ogr.WriteOptions{Format: *format, Layer: kind, CRS: crsName, Encoding: *encoding,
+		Warn: func(w string) { fmt.Fprintln(e.stderr, "gridd export:", w) }}
+	for _, f := range fields {
+		name := f.Name
+		if *format == "shp" {
+			name = f.Short
+		}
+		opts.Fields = append(opts.Fields, ogr.Field{Name: name, Type: f.Type})
+	}
 	if err := opts.Check(dst); err != nil {
 		return err
 	}

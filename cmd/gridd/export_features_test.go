@@ -44,9 +44,10 @@ func griddCmd(t *testing.T, url, name string, args ...string) (string, error) {
 	defer out.Close()
 	e := &env{log: slog.New(slog.DiscardHandler), stdout: out, stderr: out}
 	// Flags go before the file: a flag set stops at the first argument
-	// that is not a flag. The first argument of export is what to export.
+	// that is not a flag. The first argument of export and import is what
+	// to export or import.
 	at := 0
-	if name == "export" {
+	if name == "export" || name == "import" {
 		at = 1
 	}
 	args = slices.Insert(slices.Clone(args), at, "--db", url)
@@ -375,3 +376,87 @@ func TestExportRefusals(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// exportComponents are four components of community 110101001001 with
+// Chinese names: two manhole covers, a traffic railing (a line) and a car
+// park (a polygon).
+const exportComponents = `{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"class_code":"01001","name":"供水井盖甲","status":"intact"},"geometry":{"type":"Point","coordinates":[116.41251,39.92297]}},
+{"type":"Feature","properties":{"class_code":"01003","name":"雨水井盖乙","status":"damaged","initial_date":"2023-05-01"},"geometry":{"type":"Point","coordinates":[116.41354,39.92269]}},
+{"type":"Feature","properties":{"class_code":"02017","name":"交通护栏丙"},"geometry":{"type":"LineString","coordinates":[[116.412,39.9228],[116.413,39.92285]]}},
+{"type":"Feature","properties":{"class_code":"02001","name":"停车场丁"},"geometry":{"type":"Polygon","coordinates":[[[116.4133,39.9223],[116.4137,39.9223],[116.4137,39.9226],[116.4133,39.9226],[116.4133,39.9223]]]}}
+]}`
+
+// Components, points, a line and a polygon, go to one GeoPackage layer and,
+// as a Shapefile holds one geometry type, to FILE_point.shp, FILE_line.shp
+// and FILE_polygon.shp. Fields have the same types whatever the values:
+// dates are dates even when no component has one, the version an integer.
+func TestExportComponents(t *testing.T) {
+	exportNeedsGDAL(t)
+	url, _ := builtArea(t)
+	src := filepath.Join(t.TempDir(), "components.geojson")
+	if err := os.WriteFile(src, []byte(exportComponents), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := griddCmd(t, url, "import", "components", src); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+
+	gpkg := filepath.Join(t.TempDir(), "components.gpkg")
+	if out, err := griddCmd(t, url, "export", "components", "--crs", "EPSG:4548", gpkg); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	sum := ogrSummary(t, gpkg)
+	for _, w := range []string{"Layer name: components", "Feature Count: 4", `ID["EPSG",4548]`,
+		"initial_date: Date", "change_date: Date", "version: Integer", "class_name: String", "dept_code: String"} {
+		if !strings.Contains(sum, w) {
+			t.Errorf("ogrinfo does not show %q:\n%s", w, sum)
+		}
+	}
+	fc := readBack(t, gpkg)
+	byName := map[string]map[string]any{}
+	for _, f := range fc.Features {
+		n, _ := f.Properties["name"].(string)
+		byName[n] = f.Properties
+	}
+	for name, class := range map[string]string{"供水井盖甲": "供水井盖", "雨水井盖乙": "雨水井盖", "交通护栏丙": "交通护栏", "停车场丁": "停车场"} {
+		p := byName[name]
+		if p == nil || p["class_name"] != class || p["community_code"] != "110101001001" {
+			t.Errorf("%s read back as %v", name, p)
+		}
+	}
+	if d := byName["雨水井盖乙"]["initial_date"]; d != "2023-05-01" {
+		t.Errorf("initial date read back as %v", d)
+	}
+
+	dir := t.TempDir()
+	out, err := griddCmd(t, url, "export", "components", "--encoding", "GBK", filepath.Join(dir, "components.shp"))
+	if err != nil {
+		t.Fatalf("export shp: %v\n%s", err, out)
+	}
+	for file, want := range map[string][]string{
+		"components_point.shp":   {"Geometry: Point", "Feature Count: 2", "init_date: Date", "chg_date: Date", "version: Integer"},
+		"components_line.shp":    {"Geometry: Line String", "Feature Count: 1", "init_date: Date"},
+		"components_polygon.shp": {"Geometry: Polygon", "Feature Count: 1", "init_date: Date"},
+	} {
+		s := ogrSummary(t, filepath.Join(dir, file))
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				t.Errorf("%s: ogrinfo does not show %q:\n%s", file, w, s)
+			}
+		}
+	}
+	names := map[string]bool{}
+	for _, file := range []string{"components_point.shp", "components_line.shp", "components_polygon.shp"} {
+		for _, f := range readBack(t, filepath.Join(dir, file)).Features {
+			n, _ := f.Properties["name"].(string)
+			names[n] = true
+		}
+	}
+	if len(names) != 4 || !names["交通护栏丙"] || !names["停车场丁"] {
+		t.Errorf("names read back from the Shapefiles: %v", names)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "components.shp")); err == nil {
+		t.Error("components.shp written besides the files per geometry type")
+	}
+}

@@ -12,9 +12,14 @@ import (
 
 // ExportField is one attribute of an exported layer: its name, and the
 // name it has where names are at most 10 bytes (a Shapefile's DBF).
+// Components' names are those their import reads, so an exported file can
+// be edited and imported again.
 type ExportField struct {
 	Name, Short string
-	expr        string // the SQL expression over the layer's row
+	// Type is text, integer, real or date (written as YYYY-MM-DD text in
+	// the GeoJSON).
+	Type string
+	expr string // the SQL expression over the layer's row
 }
 
 // exportLayer is what `gridd export` can write: the current records of one
@@ -32,10 +37,10 @@ var exportLayers = map[string]exportLayer{
 		area:  `code LIKE $1 || '%'`,
 		order: `length(code), code`,
 		fields: []ExportField{
-			{"code", "code", "code"},
-			{"name", "name", "name"},
-			{"level", "level", "level"},
-			{"parent", "parent", "parent_code"},
+			{"code", "code", "text", "code"},
+			{"name", "name", "text", "name"},
+			{"level", "level", "text", "level"},
+			{"parent", "parent", "text", "parent_code"},
 		},
 	},
 	"grids": {
@@ -43,15 +48,15 @@ var exportLayers = map[string]exportLayer{
 		area:  `code LIKE $1 || '%'`,
 		order: `code`,
 		fields: []ExportField{
-			{"code", "code", "code"},
-			{"community", "community", "community_code"},
-			{"street", "street", "street_code"},
-			{"area_m2", "area_m2", "area_m2"},
-			{"version", "version", "version"},
-			{"land_use", "land_use", "land_use"},
-			{"mgmt_level", "mgmt_level", "mgmt_level"},
-			{"responsible", "resp", "responsible"},
-			{"note", "note", "note"},
+			{"code", "code", "text", "code"},
+			{"community", "community", "text", "community_code"},
+			{"street", "street", "text", "street_code"},
+			{"area_m2", "area_m2", "real", "area_m2"},
+			{"version", "version", "integer", "version"},
+			{"land_use", "land_use", "text", "land_use"},
+			{"mgmt_level", "mgmt_level", "text", "mgmt_level"},
+			{"responsible", "resp", "text", "responsible"},
+			{"note", "note", "text", "note"},
 		},
 	},
 	"components": {
@@ -63,25 +68,25 @@ var exportLayers = map[string]exportLayer{
 			ELSE c.grid_code LIKE $1 || '%' END)`,
 		order: `c.code`,
 		fields: []ExportField{
-			{"code", "code", "c.code"},
-			{"class_code", "class_code", "c.class_code"},
-			{"class_name", "class_name", "k.name"},
-			{"name", "name", "c.name"},
-			{"legacy_code", "legacy", "c.legacy_code"},
-			{"status", "status", "c.status"},
-			{"competent_dept_code", "dept_code", "c.competent_dept_code"},
-			{"competent_dept_name", "dept_name", "c.competent_dept_name"},
-			{"owner_unit", "owner_unit", "c.owner_unit"},
-			{"maint_unit", "maint_unit", "c.maint_unit"},
-			{"initial_date", "init_date", "to_char(c.initial_date, 'YYYY-MM-DD')"},
-			{"change_date", "chg_date", "to_char(c.change_date, 'YYYY-MM-DD')"},
-			{"data_source", "source", "c.data_source"},
-			{"accuracy", "accuracy", "c.accuracy"},
-			{"grid_code", "grid_code", "c.grid_code"},
-			{"community", "community", "c.community_code"},
-			{"street", "street", "c.street_code"},
-			{"version", "version", "c.version"},
-			{"note", "note", "c.note"},
+			{"code", "code", "text", "c.code"},
+			{"class_code", "class_code", "text", "c.class_code"},
+			{"class_name", "class_name", "text", "k.name"},
+			{"name", "name", "text", "c.name"},
+			{"legacy_code", "legacy", "text", "c.legacy_code"},
+			{"status", "status", "text", "c.status"},
+			{"dept_code", "dept_code", "text", "c.competent_dept_code"},
+			{"dept_name", "dept_name", "text", "c.competent_dept_name"},
+			{"owner_unit", "owner_unit", "text", "c.owner_unit"},
+			{"maint_unit", "maint_unit", "text", "c.maint_unit"},
+			{"initial_date", "init_date", "date", "to_char(c.initial_date, 'YYYY-MM-DD')"},
+			{"change_date", "chg_date", "date", "to_char(c.change_date, 'YYYY-MM-DD')"},
+			{"data_source", "source", "text", "c.data_source"},
+			{"accuracy", "accuracy", "text", "c.accuracy"},
+			{"grid_code", "grid_code", "text", "c.grid_code"},
+			{"community_code", "community", "text", "c.community_code"},
+			{"street_code", "street", "text", "c.street_code"},
+			{"version", "version", "integer", "c.version"},
+			{"note", "note", "text", "c.note"},
 		},
 	},
 }
