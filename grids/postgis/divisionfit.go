@@ -91,6 +91,7 @@ func fitDivisions(ctx context.Context, tx pgx.Tx, tol float64) ([]grids.Division
 	if err != nil {
 		return nil, fmt.Errorf("fit divisions: %w", err)
 	}
+	var unfilled []grids.Rejection
 	levels := [][2]geo.Level{{geo.Street, geo.District}, {geo.Community, geo.Street}}
 	for _, lp := range levels {
 		_, err := tx.Exec(ctx, `DELETE FROM fit_params`)
@@ -112,6 +113,24 @@ func fitDivisions(ctx context.Context, tx pgx.Tx, tol float64) ([]grids.Division
 				break
 			}
 		}
+		rows, err := tx.Query(ctx, `SELECT coalesce(p.idx, (SELECT min(k.idx) FROM staged_divisions k WHERE k.parent_code = u.parent_code)),
+				u.parent_code, u.m2
+			FROM (SELECT parent_code, sum(gridd_area_m2(face, $1)) AS m2 FROM fit_faces WHERE owner IS NULL GROUP BY parent_code) u
+			LEFT JOIN staged_divisions p ON p.code = u.parent_code
+			WHERE u.m2 >= $2`, srid, minDivisionM2)
+		if err != nil {
+			return nil, fmt.Errorf("fit %ss: gaps: %w", lp[0], err)
+		}
+		var r grids.Rejection
+		var m2 float64
+		_, err = pgx.ForEachRow(rows, []any{&r.Index, &r.Code, &m2}, func() error {
+			r.Reason = fmt.Sprintf("%.2f m² of it lies in none of its %ss and touches none of them: fitting cannot fill it", m2, lp[0])
+			unfilled = append(unfilled, r)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("fit %ss: gaps: %w", lp[0], err)
+		}
 		if _, err := tx.Exec(ctx, query("divisions_fit_apply"), lp[0].String()); err != nil {
 			return nil, fmt.Errorf("fit %ss: %w", lp[0], err)
 		}
@@ -121,7 +140,7 @@ func fitDivisions(ctx context.Context, tx pgx.Tx, tol float64) ([]grids.Division
 		return nil, fmt.Errorf("fit divisions: report: %w", err)
 	}
 	var fits []grids.DivisionFit
-	var rejected []grids.Rejection
+	rejected := unfilled
 	var f grids.DivisionFit
 	var moved *float64
 	_, err = pgx.ForEachRow(rows, []any{&f.Index, &f.Code, &f.Name, &f.AreaM2, &f.FitM2, &f.TakenM2, &f.GivenM2, &moved}, func() error {

@@ -12,7 +12,9 @@
 --     faces; faces outside the parent (its holes) are dropped;
 --   owner: each face goes to the child holding its interior point, the
 --     smaller code when siblings overlap there; a face no child holds (a gap
---     or sliver) stays without owner until divisions_fit_adopt gives it away.
+--     or sliver), and any face under 0.01 m² (so that no child keeps a
+--     crumb apart from the rest of it), stays without owner until
+--     divisions_fit_adopt gives it away.
 -- Several statements, no arguments: the values are in the one-row fit_params.
 DROP TABLE IF EXISTS fit_parents, fit_kids, fit_faces;
 
@@ -66,6 +68,7 @@ WHERE p.code = f.parent_code AND NOT ST_Intersects(p.geom, f.pos);
 UPDATE fit_faces f SET owner = (
     SELECT k.code FROM fit_kids k
     WHERE k.parent_code = f.parent_code AND k.geom && f.pos AND ST_Intersects(k.geom, f.pos)
-    ORDER BY k.code LIMIT 1);
+    ORDER BY k.code LIMIT 1)
+WHERE gridd_area_m2(f.face, (SELECT srid FROM fit_params)) >= 0.01;
 CREATE INDEX ON fit_faces USING gist (face);
 ANALYZE fit_faces;
