@@ -6,9 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -25,26 +22,26 @@ func importComponents(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("import components", flag.ContinueOnError)
 	db := dbFlag(fs)
 	actor := actorFlag(fs)
-	crsName := fs.String("crs", "wgs84", "coordinate system of the file: wgs84, cgcs2000, gcj02 or bd09")
+	src := sourceFlags(fs, nil)
 	modeName := fs.String("mode", "all-or-nothing", "all-or-nothing: any rejection writes nothing; skip-invalid: write the good rows")
-	format := fs.String("format", "", "geojson or csv (default: from the file's extension)")
+	format := fs.String("format", "", "geojson or csv (default: from the file's extension; other files are read by GDAL)")
 	reason := fs.String("reason", "component import", "why, for the history")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: gridd import components [--crs wgs84|cgcs2000|gcj02|bd09] [--mode all-or-nothing|skip-invalid] FILE")
-	}
-	crs, err := geo.ParseCRS(*crsName)
-	if err != nil {
-		return err
+		return errors.New("usage: gridd import components [--crs EPSG:NNNN|wgs84|cgcs2000|gcj02|bd09] [--layer NAME] [--encoding ENC] [--mode all-or-nothing|skip-invalid] FILE")
 	}
 	mode, err := grids.ParseImportMode(*modeName)
 	if err != nil {
 		return err
 	}
 	path := fs.Arg(0)
-	feats, rejected, err := readComponentFile(path, *format, crs)
+	data, dataFormat, crs, err := src.read(ctx, e, path, *format)
+	if err != nil {
+		return err
+	}
+	feats, rejected, err := parseComponentData(path, data, dataFormat, crs)
 	if err != nil {
 		return err
 	}
@@ -65,25 +62,11 @@ func importComponents(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// readComponentFile parses a component file, choosing the format from the
-// flag or the extension.
-func readComponentFile(path, format string, crs geo.CRS) ([]grids.ComponentFeature, []grids.Rejection, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if format == "" {
-		switch strings.ToLower(filepath.Ext(path)) {
-		case ".csv":
-			format = "csv"
-		case ".geojson", ".json":
-			format = "geojson"
-		default:
-			return nil, nil, fmt.Errorf("%s: cannot tell the format from the extension; pass --format geojson or csv", path)
-		}
-	}
+// parseComponentData parses a component file's GeoJSON or CSV.
+func parseComponentData(path string, data []byte, format string, crs geo.CRS) ([]grids.ComponentFeature, []grids.Rejection, error) {
 	var feats []grids.ComponentFeature
 	var rejected []grids.Rejection
+	var err error
 	switch format {
 	case "csv":
 		feats, rejected, err = grids.ParseComponentsCSV(bytes.NewReader(data), crs)

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -350,5 +351,59 @@ func zipFiles(t *testing.T, zp string, files ...string) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestImportComponentsFromGeoPackage(t *testing.T) {
+	needGDAL(t)
+	dir := t.TempDir()
+	// Five manhole covers (上水井盖, 01001) in 东华门街道, longitude and
+	// latitude in WGS-84, written to a GeoPackage in Gauss-Kruger CM 117E.
+	src := filepath.Join(dir, "components.geojson")
+	var b strings.Builder
+	b.WriteString(`{"type":"FeatureCollection","features":[`)
+	for i := range 5 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"type":"Feature","properties":{"class_code":"01001","name":"井盖%d"},"geometry":{"type":"Point","coordinates":[%.7f,39.9175]}}`,
+			i+1, 116.4175+0.0005*float64(i))
+	}
+	b.WriteString("]}")
+	if err := os.WriteFile(src, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gpkg := filepath.Join(dir, "census.gpkg")
+	gdal(t, "-f", "GPKG", "-t_srs", "EPSG:4548", "-nln", "bj", gpkg, src)
+
+	url := pgtest.NewURL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// One unit grid under all five.
+	if _, err := pool.Exec(context.Background(), `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
+		VALUES ('110101001001001', '110101001001', '110101001', '110101', ST_MakeEnvelope(116.41, 39.91, 116.43, 39.93, 4326), 1)`); err != nil {
+		t.Fatal(err)
+	}
+	out, err := importCmd(t, "components", "--db", url, "--layer", "bj", gpkg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, `GPKG, layer "bj", EPSG:4548`) || !strings.Contains(out, "5 created") {
+		t.Errorf("output %q", out)
+	}
+	var n, far int
+	if err := pool.QueryRow(context.Background(), `
+		WITH src AS (SELECT f->'properties'->>'name' AS name, ST_SetSRID(ST_GeomFromGeoJSON(f->'geometry'), 4326) AS geom
+		             FROM jsonb_array_elements($1::jsonb->'features') f)
+		SELECT count(*), count(*) FILTER (WHERE ST_Distance(ST_Transform(c.geom, 4548), ST_Transform(s.geom, 4548)) > 0.05
+		                                  OR c.class_code <> '01001')
+		FROM components c JOIN src s ON s.name = c.name`, b.String()).Scan(&n, &far); err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 || far != 0 {
+		t.Errorf("%d of 5 components found by name, %d of another class or farther than 0.05 m", n, far)
 	}
 }
