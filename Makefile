@@ -15,7 +15,7 @@ DATABASE_URL := $(shell scripts/db.sh url)
 endif
 export DATABASE_URL
 
-.PHONY: all build run db db-stop test test-deps vet check-imports bench soak clean web fuzz
+.PHONY: all build run run-deps db db-stop test test-deps vet check-imports bench soak clean web fuzz
 
 all: build
 
@@ -27,9 +27,19 @@ ifdef PRIVATE_DB
 	@scripts/db.sh start
 endif
 
-run: build db
+run: build db run-deps
 	$(BIN) demo
 	$(BIN) serve
+
+# Tools gridd runs: GDAL's ogr2ogr and ogrinfo read and write Shapefile,
+# GeoPackage, KML and GML for gridd import and export. Installed from the
+# distribution when missing and we are root.
+run-deps:
+	@command -v ogr2ogr >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "run-deps: installing gdal-bin"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >/dev/null; \
+		else echo "run-deps: missing gdal-bin (importing or exporting Shapefile, GeoPackage or KML needs it)"; fi; }
 
 test: db web test-deps vet check-imports
 	$(GO) test -race -count=1 -timeout 20m ./...
