@@ -124,7 +124,7 @@ func fitDivisions(ctx context.Context, tx pgx.Tx, tol float64) ([]grids.Division
 		var r grids.Rejection
 		var m2 float64
 		_, err = pgx.ForEachRow(rows, []any{&r.Index, &r.Code, &m2}, func() error {
-			r.Reason = fmt.Sprintf("%.2f m² of it lies in none of its %ss and touches none of them: fitting cannot fill it", m2, lp[0])
+			r.Reason = fmt.Sprintf("%.2f m² of it lies in none of its children (%s level) and touches none of them: fitting cannot fill it", m2, lp[0])
 			unfilled = append(unfilled, r)
 			return nil
 		})

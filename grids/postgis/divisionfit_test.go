@@ -257,3 +257,37 @@ func geomJSON(f feature) string {
 	g, _ := json.Marshal(map[string]any{"type": "Polygon", "coordinates": f.coords})
 	return string(g)
 }
+
+// Ground of a parent that none of its children touches (here the second
+// part of a street whose one community lies in the first) cannot be given to
+// anyone: the fit refuses it, naming the street.
+func TestImportDivisionsFitUntouchedGround(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	st := postgis.NewStore(pool)
+	two := `{"type":"MultiPolygon","coordinates":[` + geomCoords(rect(116.40, 39.90, 116.41, 39.91)) + `,` +
+		geomCoords(rect(116.42, 39.90, 116.43, 39.91)) + `]}`
+	one := `{"type":"Polygon","coordinates":` + geomCoords(rect(116.40, 39.90, 116.41, 39.91)) + `}`
+	data := []byte(`{"type":"FeatureCollection","features":[
+		{"type":"Feature","properties":{"code":"110101","name":"东城区"},"geometry":` + two + `},
+		{"type":"Feature","properties":{"code":"110101001","name":"东华门街道"},"geometry":` + two + `},
+		{"type":"Feature","properties":{"code":"110101001001","name":"多福巷社区"},"geometry":` + one + `}]}`)
+	feats, rejected, err := grids.ParseDivisions(data, geo.WGS84)
+	if err != nil || len(rejected) > 0 {
+		t.Fatal(err, rejected)
+	}
+	_, err = st.ImportDivisionsWith(ctx, feats, grids.DivisionImport{Actor: "test", Fit: 2})
+	got := rejectedCodes(t, err)
+	if r := strings.Join(got["110101001"], "; "); !strings.Contains(r, "lies in none of its children (community level)") || len(got) != 1 {
+		t.Errorf("want the street refused for ground no community touches, got %v", err)
+	}
+	if n := queryInt(t, pool, `SELECT count(*) FROM divisions`); n != 0 {
+		t.Errorf("a refused fit wrote %d divisions", n)
+	}
+}
+
+func geomCoords(c [][][2]float64) string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
