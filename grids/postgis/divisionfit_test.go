@@ -290,4 +290,3 @@ func geomCoords(c [][][2]float64) string {
 	b, _ := json.Marshal(c)
 	return string(b)
 }
-
