@@ -235,18 +235,27 @@ func TestReadGeoPackageLayers(t *testing.T) {
 	sameAsDongcheng(t, d)
 }
 
-func TestReadKML(t *testing.T) {
+func TestReadKMLAndGML(t *testing.T) {
 	needGDAL(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	for _, c := range []struct{ file, driver string }{{"survey.kml", "KML"}, {"survey.kmz", "LIBKML"}} {
+	for _, c := range []struct {
+		file, crs string
+		args      []string
+	}{
+		{"survey.kml", "EPSG:4326", []string{"-f", "KML"}},
+		{"survey.kmz", "EPSG:4326", []string{"-f", "LIBKML"}},
+		// GML 3 writes EPSG:4326 latitude first, as the EPSG defines it.
+		{"gml3.gml", "EPSG:4326", []string{"-f", "GML", "-dsco", "FORMAT=GML3"}},
+		{"gk.gml", "EPSG:4548", []string{"-f", "GML", "-t_srs", "EPSG:4548"}},
+	} {
 		p := filepath.Join(dir, c.file)
-		ogr2ogr(t, "-f", c.driver, p, dongcheng, "-where", street001)
+		ogr2ogr(t, append(c.args, p, dongcheng, "-where", street001)...)
 		d, err := Read(ctx, p, ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(d.SourceCRS, "EPSG:4326") {
+		if !strings.HasPrefix(d.SourceCRS, c.crs+" ") || !d.CRSFromFile {
 			t.Errorf("%s: %s", c.file, d.Summary())
 		}
 		sameAsDongcheng(t, d)
