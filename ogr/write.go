@@ -265,6 +265,12 @@ func Write(ctx context.Context, src, dst string, o WriteOptions) ([]string, erro
 		}
 	}
 
+	if o.Format == "shp" {
+		if err := markGBK(filepath.Join(tmp, strings.TrimSuffix(base, filepath.Ext(base))), o.Encoding); err != nil {
+			return nil, err
+		}
+	}
+
 	// Move the result into place: the main file last, so that a reader who
 	// sees it sees its companions.
 	var written []string
@@ -302,4 +308,27 @@ func gdalErrors(s string) string {
 		}
 	}
 	return strings.Join(errs, "; ")
+}
+
+// markGBK makes a GBK DBF say so the ways desktop tools look for it: the
+// .cpg holds the code page number 936 (as ArcGIS writes it; GDAL reads it
+// too) and the DBF header's language driver byte is 0x4D (GBK), for tools
+// that read no .cpg. stem is the Shapefile's path without extension.
+func markGBK(stem, encoding string) error {
+	if enc, _ := dbfEncoding(encoding); enc != "CP936" {
+		return nil
+	}
+	if err := os.WriteFile(stem+".cpg", []byte("936"), 0o644); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(stem+".dbf", os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	const languageDriver = 29 // the header byte dBASE calls the language driver ID
+	if _, err := f.WriteAt([]byte{0x4D}, languageDriver); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -111,7 +111,7 @@ func TestWriteWhereAndType(t *testing.T) {
 	if strings.Contains(s, "护栏") {
 		t.Errorf("the line was written with the points:\n%s", s)
 	}
-	if cpg, _ := os.ReadFile(filepath.Join(dir, "points.cpg")); string(cpg) != "CP936" {
+	if cpg, _ := os.ReadFile(filepath.Join(dir, "points.cpg")); string(cpg) != "936" {
 		t.Errorf(".cpg %q", cpg)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 5 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -241,7 +242,7 @@ func TestExportShapefileChinese(t *testing.T) {
 	}
 	for _, tc := range []struct{ encoding, cpg, iconv string }{
 		{"", "UTF-8", "UTF-8"},
-		{"GBK", "CP936", "GBK"},
+		{"GBK", "936", "GBK"},
 	} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "divisions.shp")
@@ -286,8 +287,19 @@ func TestExportShapefileChinese(t *testing.T) {
 				t.Errorf("encoding %q: the DBF holds %s in UTF-8", tc.encoding, name)
 			}
 		}
-		// GDAL reads the names back through the .cpg.
+		// GDAL reads the names back through the .cpg, and a GBK DBF
+		// says GBK in its header (language driver 0x4D) for tools that
+		// read no .cpg.
+		if want := map[string]byte{"UTF-8": 0, "GBK": 0x4D}[tc.iconv]; dbf[29] != want {
+			t.Errorf("encoding %q: DBF language driver %#x, want %#x", tc.encoding, dbf[29], want)
+		}
 		fc := readBack(t, path)
+		if tc.iconv == "GBK" {
+			os.Remove(filepath.Join(dir, "divisions.cpg"))
+			if again := readBack(t, path); !reflect.DeepEqual(again, fc) {
+				t.Errorf("without its .cpg the GBK Shapefile reads differently")
+			}
+		}
 		got := map[string]string{}
 		for _, f := range fc.Features {
 			c, _ := f.Properties["code"].(string)
