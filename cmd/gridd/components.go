@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -23,6 +22,7 @@ func importComponents(ctx context.Context, e *env, args []string) error {
 	db := dbFlag(fs)
 	actor := actorFlag(fs)
 	src := sourceFlags(fs, nil)
+	fields := fieldFlags(fs, grids.ComponentFields)
 	modeName := fs.String("mode", "all-or-nothing", "all-or-nothing: any rejection writes nothing; skip-invalid: write the good rows")
 	format := fs.String("format", "", "geojson or csv (default: from the file's extension; other files are read by GDAL)")
 	reason := fs.String("reason", "component import", "why, for the history")
@@ -41,7 +41,7 @@ func importComponents(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	feats, rejected, err := parseComponentData(path, data, dataFormat, crs)
+	feats, rejected, err := parseComponentData(e, path, data, dataFormat, crs, fields)
 	if err != nil {
 		return err
 	}
@@ -62,19 +62,10 @@ func importComponents(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// parseComponentData parses a component file's GeoJSON or CSV.
-func parseComponentData(path string, data []byte, format string, crs geo.CRS) ([]grids.ComponentFeature, []grids.Rejection, error) {
-	var feats []grids.ComponentFeature
-	var rejected []grids.Rejection
-	var err error
-	switch format {
-	case "csv":
-		feats, rejected, err = grids.ParseComponentsCSV(bytes.NewReader(data), crs)
-	case "geojson":
-		feats, rejected, err = grids.ParseComponentsGeoJSON(data, crs)
-	default:
-		return nil, nil, fmt.Errorf("unknown format %q (want geojson or csv)", format)
-	}
+// parseComponentData parses a component file's GeoJSON or CSV through the
+// field mapping.
+func parseComponentData(e *env, path string, data []byte, format string, crs geo.CRS, fields *fieldsFlag) ([]grids.ComponentFeature, []grids.Rejection, error) {
+	feats, rejected, err := readComponentData(e, data, format, crs, fields)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -35,6 +35,7 @@ func importDivisions(ctx context.Context, e *env, args []string) error {
 	db := dbFlag(fs)
 	actor := actorFlag(fs)
 	src := sourceFlags(fs, nil)
+	fields := fieldFlags(fs, grids.DivisionFields)
 	reason := fs.String("reason", "division import", "why, for the history")
 	fit := newFitFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -54,7 +55,7 @@ func importDivisions(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := loadDivisionData(ctx, e, *db, fs.Arg(0), data, crs, opt)
+	rep, err := loadDivisionData(ctx, e, *db, fs.Arg(0), data, crs, fields, opt)
 	if err != nil {
 		printFitReport(e.stdout, opt, rep.Fit)
 		return err
@@ -69,14 +70,14 @@ func loadDivisions(ctx context.Context, e *env, db, path string, crs geo.CRS, ac
 	if err != nil {
 		return grids.ImportReport{}, err
 	}
-	rep, err := loadDivisionData(ctx, e, db, path, data, crs, grids.DivisionImport{Actor: actor, Reason: reason})
+	rep, err := loadDivisionData(ctx, e, db, path, data, crs, nil, grids.DivisionImport{Actor: actor, Reason: reason})
 	return rep.ImportReport, err
 }
 
 // loadDivisionData checks and imports a division file's GeoJSON, all or
 // nothing.
-func loadDivisionData(ctx context.Context, e *env, db, path string, data []byte, crs geo.CRS, opt grids.DivisionImport) (grids.DivisionImportReport, error) {
-	feats, rejected, err := grids.ParseDivisions(data, crs)
+func loadDivisionData(ctx context.Context, e *env, db, path string, data []byte, crs geo.CRS, fields *fieldsFlag, opt grids.DivisionImport) (grids.DivisionImportReport, error) {
+	feats, rejected, err := readDivisionData(e, data, crs, fields)
 	if err != nil {
 		return grids.DivisionImportReport{}, fmt.Errorf("%s: %w", path, err)
 	}

@@ -21,6 +21,7 @@ func importLines(ctx context.Context, e *env, args []string) error {
 	layer := fs.String("layer", "", "line layer the features replace (default: the file's name without extension); "+
 		"also the layer of the file to read when it holds several (GeoPackage)")
 	src := sourceFlags(fs, layer)
+	fields := fieldFlags(fs, grids.LineFields)
 	reason := fs.String("reason", "line import", "why, for the history")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,7 +44,7 @@ func importLines(ctx context.Context, e *env, args []string) error {
 	if format != "geojson" {
 		return fmt.Errorf("%s: lines are read from GeoJSON, Shapefile, GeoPackage, KML or GML, not %s", path, format)
 	}
-	feats, rejected, err := grids.ParseLines(data, crs)
+	feats, rejected, err := readLineData(e, data, crs, fields)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
