@@ -87,29 +87,11 @@ func runExportFeatures(ctx context.Context, e *env, kind string, args []string) 
 	}
 	var written []string
 	if *format == "shp" && len(sum.Types) > 1 {
-		// A Shapefile holds one kind of geometry: components that are
-		// points, lines and polygons go to FILE_point.shp, FILE_line.shp
-		// and FILE_polygon.shp.
-		types := make([]string, 0, len(sum.Types))
-		for t := range sum.Types {
-			types = append(types, t)
-		}
-		sort.Strings(types)
-		stem := strings.TrimSuffix(dst, filepath.Ext(dst))
-		for _, t := range types {
-			o := opts
-			o.Where, o.GeometryType = fmt.Sprintf("OGR_GEOMETRY = '%s'", t), t
-			suffix := strings.ToLower(strings.TrimPrefix(t, "MULTI"))
-			if suffix == "linestring" {
-				suffix = "line"
-			}
-			w, err := ogr.Write(ctx, tmp.Name(), stem+"_"+suffix+filepath.Ext(dst), o)
-			if err != nil {
-				return err
-			}
-			written = append(written, w...)
-		}
-	} else if written, err = ogr.Write(ctx, tmp.Name(), dst, opts); err != nil {
+		written, err = writeShapefilePerType(ctx, tmp.Name(), dst, opts, sum.Types)
+	} else {
+		written, err = ogr.Write(ctx, tmp.Name(), dst, opts)
+	}
+	if err != nil {
 		return err
 	}
 	shown := crsName
@@ -130,4 +112,53 @@ func typeCounts(types map[string]int) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
+}
+
+// writeShapefilePerType writes a layer of several geometry types, as a
+// Shapefile holds one: points to FILE_point.shp, lines to FILE_line.shp,
+// polygons to FILE_polygon.shp. All are written beside dst first and moved
+// into place only when every one is complete.
+func writeShapefilePerType(ctx context.Context, src, dst string, opts ogr.WriteOptions, types map[string]int) ([]string, error) {
+	groups := map[string][]string{} // file suffix → geometry types
+	for t := range types {
+		suffix := strings.ToLower(strings.TrimPrefix(t, "MULTI"))
+		if suffix == "linestring" {
+			suffix = "line"
+		}
+		groups[suffix] = append(groups[suffix], "'"+t+"'")
+	}
+	suffixes := make([]string, 0, len(groups))
+	for s := range groups {
+		suffixes = append(suffixes, s)
+	}
+	sort.Strings(suffixes)
+	dir := filepath.Dir(dst)
+	stem := strings.TrimSuffix(filepath.Base(dst), filepath.Ext(dst))
+	staging, err := os.MkdirTemp(dir, "."+stem+".partial-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(staging)
+	var staged []string
+	for _, s := range suffixes {
+		o := opts
+		o.Where = fmt.Sprintf("OGR_GEOMETRY IN (%s)", strings.Join(groups[s], ", "))
+		if len(groups[s]) == 1 {
+			o.GeometryType = strings.Trim(groups[s][0], "'")
+		}
+		w, err := ogr.Write(ctx, src, filepath.Join(staging, stem+"_"+s+".shp"), o)
+		if err != nil {
+			return nil, err
+		}
+		staged = append(staged, w...)
+	}
+	written := make([]string, 0, len(staged))
+	for _, f := range staged {
+		to := filepath.Join(dir, filepath.Base(f))
+		if err := os.Rename(f, to); err != nil {
+			return written, err
+		}
+		written = append(written, to)
+	}
+	return written, nil
 }
