@@ -55,8 +55,9 @@ func OutputFormatOf(path string) string {
 type WriteOptions struct {
 	// Format is gpkg, shp or geojson.
 	Format string
-	// Layer names the layer (a GeoPackage table, a GeoJSON name); a
-	// Shapefile's layer is its file name.
+	// Layer names the layer written (a GeoPackage table, a GeoJSON name;
+	// a Shapefile's layer is its file name) and, with Fields, the layer
+	// read: the source FeatureCollection's name.
 	Layer string
 	// CRS is the coordinate system to write, "EPSG:NNNN" of any code PROJ
 	// knows, or "" for WGS-84 longitude/latitude (EPSG:4326, CRS84).
