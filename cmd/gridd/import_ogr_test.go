@@ -172,6 +172,24 @@ func TestImportDivisionsFromGISFormats(t *testing.T) {
 	gdal(t, "-f", "GPKG", "-update", "-nln", "roads", at("district.gpkg"), dongchengRoads)
 	// KML from a survey.
 	gdal(t, "-f", "KML", at("survey.kml"), dongchengDivisions, "-where", street001Where)
+	// GeoJSON in Gauss-Kruger naming its CRS (as ogr2ogr writes it), and
+	// the same without the crs member.
+	gdal(t, "-f", "GeoJSON", "-t_srs", "EPSG:4548", at("gk.geojson"), dongchengDivisions, "-where", street001Where)
+	var gk map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(readFile(t, at("gk.geojson"))), &gk); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(gk["crs"]), "EPSG::4548") {
+		t.Fatalf("crs member %s", gk["crs"])
+	}
+	delete(gk, "crs")
+	bare, err := json.Marshal(gk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(at("bare.geojson"), bare, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, c := range []struct {
 		name string
@@ -184,6 +202,8 @@ func TestImportDivisionsFromGISFormats(t *testing.T) {
 		{"geopackage", []string{"--layer", "xzq", at("district.gpkg")}, `GPKG, layer "xzq", EPSG:4490`},
 		{"kml", []string{at("survey.kml")}, `KML, layer "divisions", EPSG:4326`},
 		{"crs given", []string{"--crs", "EPSG:4548", "--encoding", "GBK", at("nocpg/xzq.shp")}, "EPSG:4548 (given)"},
+		{"geojson naming its crs", []string{at("gk.geojson")}, `GeoJSON, layer "divisions", EPSG:4548 CGCS2000 / 3-degree Gauss-Kruger CM 117E (from the file)`},
+		{"geojson, crs given", []string{"--crs", "epsg:4548", at("bare.geojson")}, `GeoJSON, layer "divisions", EPSG:4548 (given)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			url := pgtest.NewURL(t)

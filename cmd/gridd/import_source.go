@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -85,6 +87,15 @@ func (s *source) read(ctx context.Context, e *env, path, format string) (data []
 		}
 	}
 	own := gdalCRS == "" || gdalCRS == "EPSG:4326" || gdalCRS == "EPSG:4490"
+	if format == "geojson" && gdalCRS == "" {
+		// A GeoJSON file that names a projected CRS (as ogr2ogr writes
+		// one) is read in it.
+		named, err := geojsonCRS(path)
+		if err != nil {
+			return nil, "", "", err
+		}
+		own = !projected(named)
+	}
 	if (format == "geojson" || format == "csv") && own {
 		data, err := os.ReadFile(path)
 		return data, format, crs, err
@@ -104,6 +115,61 @@ func (s *source) read(ctx context.Context, e *env, path, format string) (data []
 	}
 	fmt.Fprintf(e.stdout, "read %s: %s\n", path, d.Summary())
 	return d.GeoJSON, "geojson", crs, nil
+}
+
+// geojsonCRS is the name in a GeoJSON file's top-level "crs" member (the
+// 2008 GeoJSON specification's), or "" when it has none before its
+// features.
+func geojsonCRS(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReader(f))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", nil // not an object: the reader says what is wrong
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", nil
+		}
+		switch t {
+		case "crs":
+			var crs struct {
+				Properties struct {
+					Name string `json:"name"`
+				} `json:"properties"`
+			}
+			if dec.Decode(&crs) != nil {
+				return "", nil
+			}
+			return crs.Properties.Name, nil
+		case "features":
+			return "", nil
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return "", nil
+		}
+	}
+	return "", nil
+}
+
+// projected reports whether a GeoJSON crs name is other than WGS-84 or
+// CGCS2000 longitude/latitude.
+func projected(name string) bool {
+	n := strings.ToUpper(name)
+	if n == "" || strings.HasSuffix(n, "CRS84") {
+		return false
+	}
+	for _, c := range []string{":4326", ":4490"} {
+		if strings.HasSuffix(n, c) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *source) parse() (string, geo.CRS, error) {
