@@ -29,6 +29,9 @@ type ReadOptions struct {
 	// SourceCRS is the file's coordinate system as GDAL takes it
 	// (EPSG:4548), overriding the file's own (.prj, GeoPackage).
 	SourceCRS string
+	// OpenOptions are GDAL open options (NAME=VALUE), such as a CSV's
+	// coordinate columns (X_POSSIBLE_NAMES=x).
+	OpenOptions []string
 }
 
 // Dataset is one layer of a file, read and transformed.
@@ -142,6 +145,9 @@ func Read(ctx context.Context, path string, opt ReadOptions) (*Dataset, error) {
 	cfg := []string{"--config", "LIBKML_NAME_FIELD", "name", "--config", "LIBKML_DESCRIPTION_FIELD", "description"}
 	if opt.Encoding != "" {
 		cfg = append(cfg, "--config", "SHAPE_ENCODING", opt.Encoding)
+	}
+	for _, o := range opt.OpenOptions {
+		cfg = append(cfg, "-oo", o)
 	}
 	info, err := inspect(ctx, path, src, cfg)
 	if err != nil {

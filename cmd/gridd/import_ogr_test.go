@@ -374,7 +374,7 @@ func zipFiles(t *testing.T, zp string, files ...string) {
 	}
 }
 
-func TestImportComponentsFromGeoPackage(t *testing.T) {
+func TestImportComponentsFromGISFormats(t *testing.T) {
 	needGDAL(t)
 	dir := t.TempDir()
 	// Five manhole covers (上水井盖, 01001) in 东华门街道, longitude and
@@ -395,7 +395,28 @@ func TestImportComponentsFromGeoPackage(t *testing.T) {
 	}
 	gpkg := filepath.Join(dir, "census.gpkg")
 	gdal(t, "-f", "GPKG", "-t_srs", "EPSG:4548", "-nln", "bj", gpkg, src)
+	// The same as a CSV of X and Y in metres, as census spreadsheets hold
+	// them.
+	csv := filepath.Join(dir, "census.csv")
+	gdal(t, "-f", "CSV", "-lco", "GEOMETRY=AS_XY", "-t_srs", "EPSG:4548", csv, src)
 
+	for _, c := range []struct {
+		name string
+		args []string
+		read string
+	}{
+		{"geopackage", []string{"--layer", "bj", gpkg}, `GPKG, layer "bj", EPSG:4548`},
+		{"csv", []string{"--crs", "EPSG:4548", csv}, `CSV, layer "census", EPSG:4548 (given)`},
+	} {
+		t.Run(c.name, func(t *testing.T) { importComponentsAndCompare(t, c.args, c.read, b.String()) })
+	}
+}
+
+// importComponentsAndCompare imports components into a fresh database
+// holding one unit grid and checks they are the five of the GeoJSON src,
+// within 0.05 m.
+func importComponentsAndCompare(t *testing.T, args []string, read, src string) {
+	t.Helper()
 	url := pgtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), url)
 	if err != nil {
@@ -407,12 +428,12 @@ func TestImportComponentsFromGeoPackage(t *testing.T) {
 		VALUES ('110101001001001', '110101001001', '110101001', '110101', ST_MakeEnvelope(116.41, 39.91, 116.43, 39.93, 4326), 1)`); err != nil {
 		t.Fatal(err)
 	}
-	out, err := importCmd(t, "components", "--db", url, "--layer", "bj", gpkg)
+	out, err := importCmd(t, append([]string{"components", "--db", url}, args...)...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(out, `GPKG, layer "bj", EPSG:4548`) || !strings.Contains(out, "5 created") {
-		t.Errorf("output %q", out)
+	if !strings.Contains(out, read) || !strings.Contains(out, "5 created") {
+		t.Errorf("output %q, want it to say %q and 5 created", out, read)
 	}
 	var n, far int
 	if err := pool.QueryRow(context.Background(), `
@@ -420,7 +441,7 @@ func TestImportComponentsFromGeoPackage(t *testing.T) {
 		             FROM jsonb_array_elements($1::jsonb->'features') f)
 		SELECT count(*), count(*) FILTER (WHERE ST_Distance(ST_Transform(c.geom, 4548), ST_Transform(s.geom, 4548)) > 0.05
 		                                  OR c.class_code <> '01001')
-		FROM components c JOIN src s ON s.name = c.name`, b.String()).Scan(&n, &far); err != nil {
+		FROM components c JOIN src s ON s.name = c.name`, src).Scan(&n, &far); err != nil {
 		t.Fatal(err)
 	}
 	if n != 5 || far != 0 {

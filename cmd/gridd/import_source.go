@@ -100,10 +100,13 @@ func (s *source) read(ctx context.Context, e *env, path, format string) (data []
 		data, err := os.ReadFile(path)
 		return data, format, crs, err
 	}
-	if format == "csv" {
-		return nil, "", "", errors.New("CSV coordinates are read as wgs84, cgcs2000, gcj02 or bd09; for projected coordinates use a GeoJSON, Shapefile or GeoPackage")
-	}
 	opt := ogr.ReadOptions{Layer: *s.layer, Encoding: *s.encoding, SourceCRS: gdalCRS}
+	if format == "csv" {
+		// Projected coordinates in a CSV: GDAL reads the columns gridd's
+		// CSV reader takes as lon and lat; the other columns stay text.
+		opt.OpenOptions = []string{"X_POSSIBLE_NAMES=lon,lng,longitude,x,经度", "Y_POSSIBLE_NAMES=lat,latitude,y,纬度",
+			"KEEP_GEOM_COLUMNS=NO"}
+	}
 	d, err := ogr.Read(ctx, path, opt)
 	var le *ogr.LayerError
 	if s.ownLayer && errors.As(err, &le) && le.Want != "" && len(le.Layers) == 1 {
