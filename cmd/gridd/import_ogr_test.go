@@ -14,6 +14,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/project"
+
+	"gridd/geo"
 	"gridd/grids/postgis/pgtest"
 	"gridd/ogr"
 )
@@ -170,6 +175,27 @@ func TestImportDivisionsFromGISFormats(t *testing.T) {
 	// A GeoPackage in CGCS2000 longitude/latitude with two layers.
 	gdal(t, "-f", "GPKG", "-t_srs", "EPSG:4490", "-nln", "xzq", at("district.gpkg"), dongchengDivisions, "-where", street001Where)
 	gdal(t, "-f", "GPKG", "-update", "-nln", "roads", at("district.gpkg"), dongchengRoads)
+	// A Shapefile of GCJ-02 coordinates (from a web map), labelled WGS-84
+	// as such files are.
+	fc, err := geojson.UnmarshalFeatureCollection([]byte(readFile(t, dongchengDivisions)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcj := geojson.NewFeatureCollection()
+	for _, f := range fc.Features {
+		if code, _ := f.Properties["code"].(string); code == "110101" || strings.HasPrefix(code, "110101001") {
+			f.Geometry = project.Geometry(f.Geometry, func(p orb.Point) orb.Point { return geo.FromWGS84(p, geo.GCJ02) })
+			gcj.Append(f)
+		}
+	}
+	gcjJSON, err := gcj.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(at("gcj.geojson"), gcjJSON, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gdal(t, "-f", "ESRI Shapefile", "-lco", "ENCODING=UTF-8", at("gcj.shp"), at("gcj.geojson"))
 	// KML from a survey.
 	gdal(t, "-f", "KML", at("survey.kml"), dongchengDivisions, "-where", street001Where)
 	// GeoJSON in Gauss-Kruger naming its CRS (as ogr2ogr writes it), and
@@ -202,6 +228,7 @@ func TestImportDivisionsFromGISFormats(t *testing.T) {
 		{"geopackage", []string{"--layer", "xzq", at("district.gpkg")}, `GPKG, layer "xzq", EPSG:4490`},
 		{"kml", []string{at("survey.kml")}, `KML, layer "divisions", EPSG:4326`},
 		{"crs given", []string{"--crs", "EPSG:4548", "--encoding", "GBK", at("nocpg/xzq.shp")}, "EPSG:4548 (given)"},
+		{"gcj02 shapefile", []string{"--crs", "gcj02", at("gcj.shp")}, `layer "gcj", EPSG:4326 (given), 12 features, text in UTF-8, read as they are and converted from gcj02 to WGS-84`},
 		{"geojson naming its crs", []string{at("gk.geojson")}, `GeoJSON, layer "divisions", EPSG:4548 CGCS2000 / 3-degree Gauss-Kruger CM 117E (from the file)`},
 		{"geojson, crs given", []string{"--crs", "epsg:4548", at("bare.geojson")}, `GeoJSON, layer "divisions", EPSG:4548 (given)`},
 	} {

@@ -116,7 +116,11 @@ func (s *source) read(ctx context.Context, e *env, path, format string) (data []
 	if err != nil {
 		return nil, "", "", err
 	}
-	fmt.Fprintf(e.stdout, "read %s: %s\n", path, d.Summary())
+	note := ""
+	if crs == geo.GCJ02 || crs == geo.BD09 {
+		note = fmt.Sprintf(", read as they are and converted from %s to WGS-84", crs)
+	}
+	fmt.Fprintf(e.stdout, "read %s: %s%s\n", path, d.Summary(), note)
 	return d.GeoJSON, "geojson", crs, nil
 }
 
