@@ -384,7 +384,9 @@ func inspect(ctx context.Context, path, src string, cfg []string) (*fileInfo, er
 }
 
 // scan counts the features of a GeoJSON FeatureCollection and finds the
-// bounds of its coordinates and whether any lies outside China.
+// bounds of its coordinates and whether every feature with a geometry lies
+// partly outside China (a few such features are left to the importer's
+// checks, which name them).
 func scan(data []byte) (n int, bound [4]float64, outside bool, err error) {
 	var fc struct {
 		Features []struct {
@@ -395,6 +397,7 @@ func scan(data []byte) (n int, bound [4]float64, outside bool, err error) {
 		return 0, bound, false, err
 	}
 	bound = [4]float64{180, 90, -180, -90}
+	out := false // the current feature has a point outside China
 	var walk func(v any)
 	walk = func(v any) {
 		a, ok := v.([]any)
@@ -408,7 +411,7 @@ func scan(data []byte) (n int, bound [4]float64, outside bool, err error) {
 				bound[0], bound[1] = min(bound[0], x), min(bound[1], y)
 				bound[2], bound[3] = max(bound[2], x), max(bound[3], y)
 				if x < geo.ChinaBounds.Min[0] || x > geo.ChinaBounds.Max[0] || y < geo.ChinaBounds.Min[1] || y > geo.ChinaBounds.Max[1] {
-					outside = true
+					out = true
 				}
 				return
 			}
@@ -435,10 +438,19 @@ func scan(data []byte) (n int, bound [4]float64, outside bool, err error) {
 			visit(g)
 		}
 	}
+	located, outsiders := 0, 0
 	for _, f := range fc.Features {
+		if len(f.Geometry) == 0 || string(f.Geometry) == "null" {
+			continue
+		}
+		out = false
 		visit(f.Geometry)
+		located++
+		if out {
+			outsiders++
+		}
 	}
-	return len(fc.Features), bound, outside, nil
+	return len(fc.Features), bound, located > 0 && outsiders == located, nil
 }
 
 // diagnose names the likely reason why coordinates read in srs (a GDAL

@@ -290,6 +290,31 @@ func TestImportDivisionsBadGISFiles(t *testing.T) {
 	cm117 := relabel("cm117", shp("cm117_src", "-t_srs", "EPSG:4548"), "EPSG:4527")
 	gpkg := at("district.gpkg")
 	gdal(t, "-f", "GPKG", "-nln", "xzq", gpkg, dongchengDivisions, "-where", street001Where)
+	// One community of twelve digitised latitude first: the file is read,
+	// and the import's own check names that community.
+	fc, err := geojson.UnmarshalFeatureCollection([]byte(readFile(t, dongchengDivisions)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := geojson.NewFeatureCollection()
+	for _, f := range fc.Features {
+		code, _ := f.Properties["code"].(string)
+		if code == "110101001005" {
+			f.Geometry = project.Geometry(f.Geometry, func(p orb.Point) orb.Point { return orb.Point{p[1], p[0]} })
+		}
+		if code == "110101" || strings.HasPrefix(code, "110101001") {
+			one.Append(f)
+		}
+	}
+	oneJSON, err := one.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(at("one.geojson"), oneJSON, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oneSwapped := at("one.shp")
+	gdal(t, "-f", "ESRI Shapefile", "-lco", "ENCODING=UTF-8", oneSwapped, at("one.geojson"))
 
 	url := pgtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), url)
@@ -306,6 +331,7 @@ func TestImportDivisionsBadGISFiles(t *testing.T) {
 		{"no .prj", []string{noprj}, []string{"noprj.shp", "does not say its coordinate system", "--crs"}},
 		{"GBK without .cpg", []string{gbk}, []string{"gbk.shp", "not UTF-8", "--encoding GBK"}},
 		{"lat/lon swapped", []string{swapped}, []string{"outside China", "swapped"}},
+		{"one feature swapped", []string{oneSwapped}, []string{"110101001005", "lat,lon"}},
 		{"zone prefix under CM CRS", []string{zone39}, []string{"outside China", "zone prefix 39", "EPSG:4527"}},
 		{"no prefix under zone CRS", []string{cm117}, []string{"outside China", "no zone prefix", "EPSG:4548"}},
 		{"no prefix, zone CRS given", []string{"--crs", "EPSG:4527", at("cm117_src.shp")}, []string{"EPSG:4548"}},
