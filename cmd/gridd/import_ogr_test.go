@@ -355,41 +355,65 @@ func TestImportDivisionsBadGISFiles(t *testing.T) {
 	}
 }
 
-func TestImportLinesFromShapefile(t *testing.T) {
+func TestImportLinesFromGISFormats(t *testing.T) {
 	needGDAL(t)
 	dir := t.TempDir()
 	shp := filepath.Join(dir, "roads.shp")
 	gdal(t, "-f", "ESRI Shapefile", "-t_srs", "EPSG:4548", "-lco", "ENCODING=GBK", shp, dongchengRoads)
-	url := pgtest.NewURL(t)
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	gpkg := filepath.Join(dir, "district.gpkg")
+	gdal(t, "-f", "GPKG", "-t_srs", "EPSG:4490", "-nln", "xzq", gpkg, dongchengDivisions)
+	// FID=fid keeps the roads' id a field (GDAL would take a field named id
+	// as the GeoPackage's row id).
+	gdal(t, "-f", "GPKG", "-update", "-t_srs", "EPSG:4490", "-lco", "FID=fid", "-nln", "roads", gpkg, dongchengRoads)
 	src := sourceFeatures(t, dongchengRoads, "id")
-	out, err := importCmd(t, "lines", "--db", url, shp)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	for _, c := range []struct {
+		name, layer string
+		args        []string
+		read        string
+	}{
+		{"shapefile", "roads", []string{shp}, `read ` + shp + `: ESRI Shapefile, layer "roads", EPSG:4548`},
+		// --layer names the line layer; a file of one layer is read whole.
+		{"shapefile into streets", "streets", []string{"--layer", "streets", shp}, `ESRI Shapefile, layer "roads", EPSG:4548`},
+		// From a GeoPackage of several layers, --layer picks the one to read too.
+		{"geopackage", "roads", []string{"--layer", "roads", gpkg}, `GPKG, layer "roads", EPSG:4490`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url := pgtest.NewURL(t)
+			pool, err := pgxpool.New(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			out, err := importCmd(t, append([]string{"lines", "--db", url}, c.args...)...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if !strings.Contains(out, c.read) || !strings.Contains(out, "into layer "+c.layer) {
+				t.Errorf("output %q, want it to say %q and layer %s", out, c.read, c.layer)
+			}
+			var n, far int
+			var worst float64
+			if err := pool.QueryRow(context.Background(), `
+				WITH src AS (SELECT f->'properties'->>'id' AS id, f->'properties'->>'name' AS name,
+				                    ST_SetSRID(ST_GeomFromGeoJSON(f->'geometry'), 4326) AS geom
+				             FROM jsonb_array_elements($1::jsonb->'features') f),
+				     d AS (SELECT ST_HausdorffDistance(ST_Transform(l.geom, 4548), ST_Transform(s.geom, 4548)) AS d,
+				                  l.name = s.name AS same
+				           FROM lines l JOIN src s ON s.id = l.source_id
+				           WHERE l.layer = $2 AND l.valid_to IS NULL)
+				SELECT count(*), count(*) FILTER (WHERE d > 0.05 OR NOT same), coalesce(max(d), 0) FROM d`,
+				readFile(t, dongchengRoads), c.layer).Scan(&n, &far, &worst); err != nil {
+				t.Fatal(err)
+			}
+			if n != len(src) || far != 0 {
+				t.Errorf("%d of %d roads matched by id, %d renamed or farther than 0.05 m (worst %.3f m)", n, len(src), far, worst)
+			}
+		})
 	}
-	if !strings.Contains(out, `read `+shp+`: ESRI Shapefile, layer "roads", EPSG:4548`) || !strings.Contains(out, "into layer roads") {
-		t.Errorf("output %q", out)
-	}
-	var n, far int
-	var worst float64
-	if err := pool.QueryRow(context.Background(), `
-		WITH src AS (SELECT f->'properties'->>'id' AS id, f->'properties'->>'name' AS name,
-		                    ST_SetSRID(ST_GeomFromGeoJSON(f->'geometry'), 4326) AS geom
-		             FROM jsonb_array_elements($1::jsonb->'features') f),
-		     d AS (SELECT ST_HausdorffDistance(ST_Transform(l.geom, 4548), ST_Transform(s.geom, 4548)) AS d,
-		                  l.name = s.name AS same
-		           FROM lines l JOIN src s ON s.id = l.source_id
-		           WHERE l.layer = 'roads' AND l.valid_to IS NULL)
-		SELECT count(*), count(*) FILTER (WHERE d > 0.05 OR NOT same), coalesce(max(d), 0) FROM d`,
-		readFile(t, dongchengRoads)).Scan(&n, &far, &worst); err != nil {
-		t.Fatal(err)
-	}
-	if n != len(src) || far != 0 {
-		t.Errorf("%d of %d roads matched by id, %d renamed or farther than 0.05 m (worst %.3f m)", n, len(src), far, worst)
+	// Without --layer, a GeoPackage of several layers is refused, listing them.
+	out, err := importCmd(t, "lines", "--db", pgtest.NewURL(t), gpkg)
+	if err == nil || !strings.Contains(err.Error(), "xzq, roads") && !strings.Contains(err.Error(), "roads, xzq") {
+		t.Errorf("several layers, no --layer: %v\n%s", err, out)
 	}
 }
 
