@@ -3,10 +3,12 @@ package ogr
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -215,6 +217,10 @@ func Read(ctx context.Context, path string, opt ReadOptions) (*Dataset, error) {
 		}
 		return nil, fmt.Errorf("%s: the text is not valid %s; pass the file's encoding with --encoding (GBK, UTF-8, ...)", path, d.Encoding)
 	}
+	if sample, ok := misdecoded(out); ok && info.driver == "ESRI Shapefile" {
+		return nil, fmt.Errorf("%s: the text read as %s looks mis-decoded (%q); if the file is Chinese, pass --encoding GBK "+
+			"(or the encoding it was written in)", path, cmp.Or(d.Encoding, "ISO-8859-1"), sample)
+	}
 	d.GeoJSON = out
 	n, bound, outside, err := scan(out)
 	if err != nil {
@@ -226,6 +232,38 @@ func Read(ctx context.Context, path string, opt ReadOptions) (*Dataset, error) {
 			Hint: diagnose(ctx, srsArg, lay.extent)}
 	}
 	return d, nil
+}
+
+// misdecoded reports whether the text of a GeoJSON document looks like
+// Chinese read in a single-byte Western encoding: most of its non-ASCII
+// characters (and at least four) are Latin-1 letters and signs (U+0080 to
+// U+00FF), as GBK bytes read as ISO-8859-1 or CP1252 become ("东城区" →
+// "¶«³ÇÇø"). It returns a sample string.
+func misdecoded(data []byte) (string, bool) {
+	latin, other := 0, 0
+	first := -1
+	for i, r := range string(data) {
+		switch {
+		case r < 0x80:
+		case r <= 0xFF:
+			latin++
+			if first < 0 {
+				first = i
+			}
+		default:
+			other++
+		}
+	}
+	if latin < 4 || latin <= 2*other {
+		return "", false
+	}
+	// The sample is the JSON string holding the first such character.
+	start := bytes.LastIndexByte(data[:first], '"') + 1
+	end := bytes.IndexByte(data[first:], '"')
+	if end < 0 || first-start > 80 {
+		return string(data[first:min(first+20, len(data))]), true
+	}
+	return string(data[start : first+end]), true
 }
 
 // sourceName is the name GDAL opens for path: a .zip is opened inside,
@@ -396,7 +434,7 @@ func scan(data []byte) (n int, bound [4]float64, outside bool, err error) {
 	if err := json.Unmarshal(data, &fc); err != nil {
 		return 0, bound, false, err
 	}
-	bound = [4]float64{180, 90, -180, -90}
+	bound = [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
 	out := false // the current feature has a point outside China
 	var walk func(v any)
 	walk = func(v any) {

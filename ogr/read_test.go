@@ -149,6 +149,12 @@ func TestReadShapefileGaussKrugerGBK(t *testing.T) {
 	if _, err := Read(ctx, shp, ReadOptions{}); err == nil || !strings.Contains(err.Error(), "--encoding") {
 		t.Errorf("GBK without .cpg: %v", err)
 	}
+	// Read in a Western single-byte encoding, GBK turns into Latin-1
+	// letters; that is refused too.
+	if _, err := Read(ctx, shp, ReadOptions{Encoding: "CP1252"}); err == nil || !strings.Contains(err.Error(), "mis-decoded") ||
+		!strings.Contains(err.Error(), "--encoding GBK") {
+		t.Errorf("GBK read as CP1252: %v", err)
+	}
 	d, err = Read(ctx, shp, ReadOptions{Encoding: "GBK"})
 	if err != nil {
 		t.Fatal(err)
