@@ -364,12 +364,13 @@ func inspect(ctx context.Context, path, src string, cfg []string) (*fileInfo, er
 	}
 	info := &fileInfo{}
 	var cur *layerInfo
-	inWKT := false
+	inWKT, depth := false, 0
 	var wkt []string
 	endWKT := func() {
 		if cur != nil && inWKT {
 			cur.wkt = strings.TrimSpace(strings.Join(wkt, "\n"))
-			if cur.wkt == "(unknown)" {
+			// GeoPackage's srs_id 0 and -1 say the CRS is not known.
+			if m := wktName.FindStringSubmatch(cur.wkt); m != nil && strings.HasPrefix(m[1], "Undefined ") {
 				cur.wkt = ""
 			}
 			if m := wktTopID.FindStringSubmatch(cur.wkt); m != nil {
@@ -393,16 +394,21 @@ func inspect(ctx context.Context, path, src string, cfg []string) (*fileInfo, er
 			continue
 		}
 		if inWKT {
-			if strings.HasPrefix(line, "Data axis to CRS axis mapping") || (!strings.HasPrefix(line, " ") && strings.Contains(line, ": ") && !strings.HasPrefix(line, "(")) {
-				endWKT()
-			} else {
-				wkt = append(wkt, line)
+			// The WKT runs until its brackets close; "(unknown)" is none.
+			if line == "(unknown)" {
+				inWKT, wkt = false, nil
 				continue
 			}
+			wkt = append(wkt, line)
+			depth += strings.Count(line, "[") - strings.Count(line, "]")
+			if depth <= 0 {
+				endWKT()
+			}
+			continue
 		}
 		switch {
 		case line == "Layer SRS WKT:":
-			inWKT = true
+			inWKT, depth = true, 0
 		case strings.HasPrefix(line, "Feature Count: "):
 			cur.count, _ = strconv.Atoi(strings.TrimPrefix(line, "Feature Count: "))
 		case extentLine.MatchString(line):

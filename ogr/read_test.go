@@ -239,6 +239,21 @@ func TestReadGeoPackageLayers(t *testing.T) {
 		t.Errorf("read %s, layers %v", d.Summary(), d.Layers)
 	}
 	sameAsDongcheng(t, d)
+
+	// A layer without a CRS (points from a CSV's WKT column) in the same
+	// GeoPackage.
+	csv := filepath.Join(t.TempDir(), "points.csv")
+	if err := os.WriteFile(csv, []byte("WKT,code\n\"POINT (116.41 39.91)\",1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ogr2ogr(t, "-f", "GPKG", "-update", "-nln", "nocrs", gpkg, csv)
+	var nocrs *NoCRSError
+	if _, err := Read(ctx, gpkg, ReadOptions{Layer: "nocrs"}); !errors.As(err, &nocrs) {
+		t.Errorf("layer without a CRS: %v", err)
+	}
+	if d, err := Read(ctx, gpkg, ReadOptions{Layer: "nocrs", SourceCRS: "EPSG:4490"}); err != nil || d.Features != 1 {
+		t.Errorf("layer without a CRS, CRS given: %v", err)
+	}
 }
 
 func TestReadKMLAndGML(t *testing.T) {
