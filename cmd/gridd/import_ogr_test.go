@@ -157,6 +157,10 @@ func TestImportDivisionsFromGISFormats(t *testing.T) {
 	// A Shapefile in CGCS2000 / Gauss-Kruger CM 117E with a GBK DBF and
 	// its .cpg, as Beijing's GIS staff hold division data.
 	gdal(t, "-f", "ESRI Shapefile", "-t_srs", "EPSG:4548", "-lco", "ENCODING=GBK", at("xzq.shp"), dongchengDivisions, "-where", street001Where)
+	// The same with the field names of the national standard (行政区代码,
+	// 行政区名称), which the import recognises.
+	gdal(t, "-f", "ESRI Shapefile", "-t_srs", "EPSG:4548", "-lco", "ENCODING=GBK", at("xzqdm.shp"), dongchengDivisions,
+		"-sql", "SELECT code AS XZQDM, name AS XZQMC FROM divisions WHERE "+street001Where)
 	// The same zipped.
 	zipFiles(t, at("xzq.zip"), at("xzq.shp"), at("xzq.shx"), at("xzq.dbf"), at("xzq.prj"), at("xzq.cpg"))
 	// The same without the .cpg.
@@ -224,6 +228,7 @@ func TestImportDivisionsFromGISFormats(t *testing.T) {
 	}{
 		{"shapefile", []string{at("xzq.shp")}, `ESRI Shapefile, layer "xzq", EPSG:4548 CGCS2000 / 3-degree Gauss-Kruger CM 117E (from the file), 12 features, text in GBK`},
 		{"zip", []string{at("xzq.zip")}, `ESRI Shapefile, layer "xzq", EPSG:4548`},
+		{"XZQDM/XZQMC", []string{at("xzqdm.shp")}, `ESRI Shapefile, layer "xzqdm", EPSG:4548 CGCS2000 / 3-degree Gauss-Kruger CM 117E (from the file), 12 features, text in GBK`},
 		{"no .cpg", []string{"--encoding", "GBK", at("nocpg/xzq.shp")}, "text in GBK"},
 		{"geopackage", []string{"--layer", "xzq", at("district.gpkg")}, `GPKG, layer "xzq", EPSG:4490`},
 		{"kml", []string{at("survey.kml")}, `KML, layer "divisions", EPSG:4326`},
