@@ -482,22 +482,30 @@ func TestImportComponentsFromGISFormats(t *testing.T) {
 	csv := filepath.Join(dir, "census.csv")
 	gdal(t, "-f", "CSV", "-lco", "GEOMETRY=AS_XY", "-t_srs", "EPSG:4548", csv, src)
 
+	// As a census GeoPackage in CGCS2000 geographic coordinates holds
+	// them: Chinese field names, the class code without its leading zero,
+	// the status (破损: damaged) and the date as written in Chinese files.
+	census := filepath.Join(dir, "census4490.gpkg")
+	gdal(t, "-f", "GPKG", "-t_srs", "EPSG:4490", "-nln", "部件", "-dialect", "SQLite", "-sql",
+		`SELECT '1001' AS "部件类型代码", name AS "部件名称", '破损' AS "状态", '2023/5/1' AS "初始日期", geometry FROM components`, census, src)
+
 	for _, c := range []struct {
-		name string
-		args []string
-		read string
+		name, status string
+		args         []string
+		read         string
 	}{
-		{"geopackage", []string{"--layer", "bj", gpkg}, `GPKG, layer "bj", EPSG:4548`},
-		{"csv", []string{"--crs", "EPSG:4548", csv}, `CSV, layer "census", EPSG:4548 (given)`},
+		{"geopackage", "intact", []string{"--layer", "bj", gpkg}, `GPKG, layer "bj", EPSG:4548`},
+		{"geopackage in EPSG:4490 with Chinese fields", "damaged", []string{census}, `GPKG, layer "部件", EPSG:4490`},
+		{"csv", "intact", []string{"--crs", "EPSG:4548", csv}, `CSV, layer "census", EPSG:4548 (given)`},
 	} {
-		t.Run(c.name, func(t *testing.T) { importComponentsAndCompare(t, c.args, c.read, b.String()) })
+		t.Run(c.name, func(t *testing.T) { importComponentsAndCompare(t, c.args, c.read, c.status, b.String()) })
 	}
 }
 
 // importComponentsAndCompare imports components into a fresh database
 // holding one unit grid and checks they are the five of the GeoJSON src,
 // within 0.05 m.
-func importComponentsAndCompare(t *testing.T, args []string, read, src string) {
+func importComponentsAndCompare(t *testing.T, args []string, read, status, src string) {
 	t.Helper()
 	url := pgtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), url)
@@ -522,11 +530,19 @@ func importComponentsAndCompare(t *testing.T, args []string, read, src string) {
 		WITH src AS (SELECT f->'properties'->>'name' AS name, ST_SetSRID(ST_GeomFromGeoJSON(f->'geometry'), 4326) AS geom
 		             FROM jsonb_array_elements($1::jsonb->'features') f)
 		SELECT count(*), count(*) FILTER (WHERE ST_Distance(ST_Transform(c.geom, 4548), ST_Transform(s.geom, 4548)) > 0.05
-		                                  OR c.class_code <> '01001')
-		FROM components c JOIN src s ON s.name = c.name`, src).Scan(&n, &far); err != nil {
+		                                  OR c.class_code <> '01001' OR c.grid_code IS DISTINCT FROM '110101001001001'
+		                                  OR c.status <> $2)
+		FROM components c JOIN src s ON s.name = c.name`, src, status).Scan(&n, &far); err != nil {
 		t.Fatal(err)
 	}
 	if n != 5 || far != 0 {
-		t.Errorf("%d of 5 components found by name, %d of another class or farther than 0.05 m", n, far)
+		t.Errorf("%d of 5 components found by name, %d of another class, grid or status, or farther than 0.05 m", n, far)
+		rows, _ := pool.Query(context.Background(), `SELECT format('%s %s %s %s %s', name, class_code, grid_code, status, initial_date) FROM components`)
+		for rows.Next() {
+			var r string
+			rows.Scan(&r) //nolint:errcheck
+			t.Log(r)
+		}
+		rows.Close()
 	}
 }
