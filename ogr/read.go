@@ -121,9 +121,9 @@ func (e *OutsideError) Error() string {
 
 // Available reports whether ogr2ogr and ogrinfo can be run.
 func Available() error {
-	for _, t := range []string{"ogr2ogr", "ogrinfo"} {
+	for _, t := range []string{"ogr2ogr", "ogrinfo", "gdalsrsinfo"} {
 		if _, err := exec.LookPath(t); err != nil {
-			return fmt.Errorf("reading this file needs GDAL's %s (Debian: apt-get install gdal-bin): %w", t, err)
+			return fmt.Errorf("this needs GDAL's %s (Debian: apt-get install gdal-bin): %w", t, err)
 		}
 	}
 	return nil

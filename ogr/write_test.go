@@ -9,20 +9,6 @@ import (
 	"testing"
 )
 
-// writeNeedsGDAL skips the test without GDAL's command-line tools, or fails
-// it under CI.
-func writeNeedsGDAL(t *testing.T) {
-	t.Helper()
-	for _, tool := range []string{"ogr2ogr", "ogrinfo", "gdalsrsinfo"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("CI is set and %s is missing: install gdal-bin (make test-deps)", tool)
-			}
-			t.Skipf("%s not installed (apt-get install gdal-bin)", tool)
-		}
-	}
-}
-
 const mixedFeatures = `{"type":"FeatureCollection","name":"components","features":[
 {"type":"Feature","properties":{"code":"11010101001000001","name":"上水井盖"},"geometry":{"type":"Point","coordinates":[116.41,39.91]}},
 {"type":"Feature","properties":{"code":"11010102001000001","name":"护栏"},"geometry":{"type":"LineString","coordinates":[[116.41,39.91],[116.42,39.91]]}},
@@ -39,7 +25,7 @@ func writeSource(t *testing.T, content string) string {
 }
 
 func TestNormalizeCRS(t *testing.T) {
-	writeNeedsGDAL(t)
+	needGDAL(t)
 	ctx := context.Background()
 	for in, want := range map[string]string{"EPSG:4548": "EPSG:4548", "epsg:04490": "EPSG:4490", "": "", "CRS84": "", "EPSG:4326": "", "EPSG:32650": "EPSG:32650"} {
 		if got, err := NormalizeCRS(ctx, in); err != nil || got != want {
@@ -56,7 +42,7 @@ func TestNormalizeCRS(t *testing.T) {
 // When ogr2ogr fails half way through, nothing is left beside the file and
 // an earlier file of that name is as it was.
 func TestWriteFailureLeavesNothing(t *testing.T) {
-	writeNeedsGDAL(t)
+	needGDAL(t)
 	ctx := context.Background()
 	broken := writeSource(t, mixedFeatures[:len(mixedFeatures)/2])
 	for _, tc := range []struct{ format, name string }{{"gpkg", "out.gpkg"}, {"shp", "out.shp"}, {"geojson", "out.geojson"}} {
@@ -83,7 +69,7 @@ func TestWriteFailureLeavesNothing(t *testing.T) {
 // layer, as a Shapefile needs; the file replaces an earlier one, companion
 // files included.
 func TestWriteWhereAndType(t *testing.T) {
-	writeNeedsGDAL(t)
+	needGDAL(t)
 	ctx := context.Background()
 	src := writeSource(t, mixedFeatures)
 	dir := t.TempDir()

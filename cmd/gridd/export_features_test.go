@@ -20,20 +20,6 @@ import (
 	"gridd/grids/postgis/pgtest"
 )
 
-// exportNeedsGDAL skips the test without GDAL's command-line tools, or fails
-// it under CI.
-func exportNeedsGDAL(t *testing.T) {
-	t.Helper()
-	for _, tool := range []string{"ogr2ogr", "ogrinfo", "gdalsrsinfo"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("CI is set and %s is missing: install gdal-bin (make test-deps)", tool)
-			}
-			t.Skipf("%s not installed (apt-get install gdal-bin)", tool)
-		}
-	}
-}
-
 // griddCmd runs a gridd command against the database at url and returns what
 // it printed.
 func griddCmd(t *testing.T, url, name string, args ...string) (string, error) {
@@ -128,7 +114,7 @@ func ogrSummary(t *testing.T, path string) string {
 // attributes, and every vertex within 0.05 m of PostGIS's once transformed
 // back to WGS-84.
 func TestExportGridsGeoPackage(t *testing.T) {
-	exportNeedsGDAL(t)
+	needGDAL(t)
 	url, pool := builtArea(t)
 	ctx := context.Background()
 	const community = "110101001001"
@@ -224,7 +210,7 @@ func TestExportGridsGeoPackage(t *testing.T) {
 // DBF by default and in GBK with --encoding GBK, each named in the .cpg;
 // field names fit the DBF's 10 bytes.
 func TestExportShapefileChinese(t *testing.T) {
-	exportNeedsGDAL(t)
+	needGDAL(t)
 	url, pool := builtArea(t)
 	ctx := context.Background()
 	names := map[string]string{}
@@ -342,7 +328,7 @@ func TestExportShapefileChinese(t *testing.T) {
 // written, naming the problem; an earlier file of that name is left as it
 // was.
 func TestExportRefusals(t *testing.T) {
-	exportNeedsGDAL(t)
+	needGDAL(t)
 	url := pgtest.NewURL(t)
 	dir := t.TempDir()
 	old := filepath.Join(dir, "old.gpkg")
@@ -404,7 +390,7 @@ const exportComponents = `{"type":"FeatureCollection","features":[
 // and FILE_polygon.shp. Fields have the same types whatever the values:
 // dates are dates even when no component has one, the version an integer.
 func TestExportComponents(t *testing.T) {
-	exportNeedsGDAL(t)
+	needGDAL(t)
 	url, _ := builtArea(t)
 	src := filepath.Join(t.TempDir(), "components.geojson")
 	if err := os.WriteFile(src, []byte(exportComponents), 0o644); err != nil {

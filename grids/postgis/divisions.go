@@ -28,16 +28,8 @@ func (s *Store) ImportDivisions(ctx context.Context, feats []grids.DivisionFeatu
 		if err := stageDivisions(ctx, tx, feats); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, query("divisions_validate"), overlapToleranceM2)
-		if err != nil {
-			return fmt.Errorf("validate divisions: %w", err)
-		}
-		rejected, err := pgx.CollectRows(rows, pgx.RowToStructByPos[grids.Rejection])
-		if err != nil {
-			return fmt.Errorf("validate divisions: %w", err)
-		}
-		if len(rejected) > 0 {
-			return &grids.RejectedError{What: "division", Rejected: rejected}
+		if err := validateStaged(ctx, tx, overlapToleranceM2); err != nil {
+			return err
 		}
 		for _, l := range []geo.Level{geo.District, geo.Street, geo.Community} {
 			if err := applyDivisions(ctx, tx, l, actor, reason, &rep); err != nil {
