@@ -32,6 +32,16 @@ type LineStore interface {
 	ImportLines(ctx context.Context, layer string, feats []LineFeature, actor, reason string) (ImportReport, error)
 }
 
+// LineFit is what fitting a line layer did (gridd import lines --fit):
+// road ends left dangling short of another line of the layer, within the
+// tolerance, were moved onto it, so that the builder cuts the block there.
+type LineFit struct {
+	// Snapped is the number of line ends moved; MaxMoveM the longest move,
+	// in metres.
+	Snapped  int
+	MaxMoveM float64
+}
+
 var layerName = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
 
 // ParseLayer checks a line layer's name: 1-64 letters, digits, _ or -.

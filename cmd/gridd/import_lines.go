@@ -23,8 +23,17 @@ func importLines(ctx context.Context, e *env, args []string) error {
 	src := sourceFlags(fs, layer)
 	fields := fieldFlags(fs, grids.LineFields)
 	reason := fs.String("reason", "line import", "why, for the history")
+	fitArg := fs.String("fit", "", "move line ends that stop short of another line within this distance (e.g. 2m) onto it, so the builder cuts there")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var fitM float64
+	if *fitArg != "" {
+		d, err := grids.ParseDistance(*fitArg)
+		if err != nil {
+			return fmt.Errorf("--fit: %w", err)
+		}
+		fitM = d
 	}
 	if fs.NArg() != 1 {
 		return errors.New("usage: gridd import lines [--layer NAME] [--crs CRS] [--encoding ENC] FILE")
@@ -51,9 +60,17 @@ func importLines(ctx context.Context, e *env, args []string) error {
 	if len(rejected) > 0 {
 		return fmt.Errorf("%s: %w", path, &grids.RejectedError{What: "line", Rejected: rejected})
 	}
-	rep, err := importLineFeatures(ctx, e, *db, name, feats, *actor, *reason)
+	st, err := openStore(ctx, e, *db, true)
 	if err != nil {
 		return err
+	}
+	defer st.Close()
+	rep, fit, err := st.ImportLinesFit(ctx, name, feats, *actor, *reason, fitM)
+	if err != nil {
+		return err
+	}
+	if fitM > 0 {
+		fmt.Fprintf(e.stdout, "fit within %s: %d line end(s) moved onto another line, at most %.2f m\n", *fitArg, fit.Snapped, fit.MaxMoveM)
 	}
 	fmt.Fprintf(e.stdout, "imported %s into layer %s: %d created, %d replaced, %d unchanged\n",
 		path, name, rep.Created, rep.Updated, rep.Unchanged)

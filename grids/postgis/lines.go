@@ -14,9 +14,19 @@ import (
 // the stored layer (same features, in the same order) changes nothing. The
 // history gets one row per changed layer.
 func (s *Store) ImportLines(ctx context.Context, layer string, feats []grids.LineFeature, actor, reason string) (grids.ImportReport, error) {
+	rep, _, err := s.ImportLinesFit(ctx, layer, feats, actor, reason, 0)
+	return rep, err
+}
+
+// ImportLinesFit is ImportLines that first, when fitM > 0, moves every line
+// end that touches no other line of the file but lies within fitM metres of
+// one onto its closest point there: real road data stops a metre short of
+// the road it meets, and an end left dangling does not cut the block.
+func (s *Store) ImportLinesFit(ctx context.Context, layer string, feats []grids.LineFeature, actor, reason string, fitM float64) (grids.ImportReport, grids.LineFit, error) {
 	var rep grids.ImportReport
+	var fit grids.LineFit
 	if _, err := grids.ParseLayer(layer); err != nil {
-		return rep, err
+		return rep, fit, err
 	}
 	err := s.inWorkTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `CREATE TEMP TABLE staged_lines (
@@ -62,6 +72,11 @@ func (s *Store) ImportLines(ctx context.Context, layer string, feats []grids.Lin
 		if len(rejected) > 0 {
 			return &grids.RejectedError{What: "line", Rejected: rejected}
 		}
+		if fitM > 0 {
+			if fit, err = snapLineEnds(ctx, tx, fitM); err != nil {
+				return err
+			}
+		}
 		var same bool
 		var current int
 		err = tx.QueryRow(ctx, `SELECT
@@ -99,7 +114,45 @@ func (s *Store) ImportLines(ctx context.Context, layer string, feats []grids.Lin
 		}
 		return nil
 	})
-	return rep, err
+	return rep, fit, err
+}
+
+// snapLineEnds moves the dangling ends of the staged lines within tolM
+// metres of another staged line onto that line's closest point (the
+// nearest line when several are near). Ends are those of single
+// LineStrings that are not rings; distances are geodesic.
+func snapLineEnds(ctx context.Context, tx pgx.Tx, tolM float64) (grids.LineFit, error) {
+	var fit grids.LineFit
+	// A degree of latitude is 111 km, of longitude at least 40 km in
+	// China: tolM/40000 degrees bounds the index search.
+	err := tx.QueryRow(ctx, `WITH ends AS (
+			SELECT s.idx, e.n, e.pt FROM staged_lines s,
+			       LATERAL (VALUES (1, ST_StartPoint(s.geom)), (-1, ST_EndPoint(s.geom))) e(n, pt)
+			WHERE GeometryType(s.geom) = 'LINESTRING' AND NOT ST_IsClosed(s.geom)),
+		dangling AS (
+			SELECT * FROM ends e
+			WHERE NOT EXISTS (SELECT 1 FROM staged_lines o WHERE o.idx <> e.idx AND ST_Intersects(o.geom, e.pt))),
+		target AS (
+			SELECT DISTINCT ON (d.idx, d.n) d.idx, d.n, ST_ClosestPoint(o.geom, d.pt) AS to_pt,
+			       ST_Distance(o.geom::geography, d.pt::geography) AS dist
+			FROM dangling d JOIN staged_lines o ON o.idx <> d.idx AND ST_DWithin(o.geom, d.pt, $1::float8 / 40000)
+			WHERE ST_Distance(o.geom::geography, d.pt::geography) <= $1::float8
+			ORDER BY d.idx, d.n, dist),
+		moved AS (
+			UPDATE staged_lines s SET geom = ST_SetPoint(
+				CASE WHEN t1.to_pt IS NULL THEN s.geom ELSE ST_SetPoint(s.geom, 0, t1.to_pt) END,
+				ST_NPoints(s.geom) - 1, coalesce(t2.to_pt, ST_EndPoint(s.geom)))
+			FROM (SELECT DISTINCT idx FROM target) m
+			LEFT JOIN target t1 ON t1.idx = m.idx AND t1.n = 1
+			LEFT JOIN target t2 ON t2.idx = m.idx AND t2.n = -1
+			WHERE s.idx = m.idx
+			RETURNING s.idx)
+		SELECT (SELECT count(*)::int FROM target), coalesce((SELECT max(dist) FROM target), 0), (SELECT count(*) FROM moved)`,
+		tolM).Scan(&fit.Snapped, &fit.MaxMoveM, new(int64))
+	if err != nil {
+		return fit, fmt.Errorf("fit line ends: %w", err)
+	}
+	return fit, nil
 }
 
 // LineCount counts the current features of a layer ("" for every layer).
