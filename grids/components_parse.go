@@ -110,17 +110,7 @@ func ComponentFromGeoJSON(index int, raw []byte, crs geo.CRS) (ComponentFeature,
 			return f, err
 		}
 	}
-	if f.Code == "" {
-		if id, ok := gf.ID.(string); ok && len(id) == 17 {
-			f.Code = id
-		}
-	}
-	f.Geom = gf.Geometry
-	if err := CheckComponentFeature(&f); err != nil {
-		return f, err
-	}
-	f.Geom = geo.GeometryToWGS84(f.Geom, crs)
-	return f, nil
+	return f, finishComponent(&f, gf, crs)
 }
 
 // ParseComponentsGeoJSON reads a FeatureCollection of components. Features
@@ -174,17 +164,24 @@ func componentFromFile(i int, ff fileFeature, m Mapping, crs geo.CRS) (Component
 	if err := setComponentFields(&f, fields); err != nil {
 		return f, err
 	}
+	return f, finishComponent(&f, gf, crs)
+}
+
+// finishComponent completes a feature read from a file or a request: the
+// code from the Feature's id when no property gave one, the geometry, the
+// feature's own checks, then the geometry in WGS-84.
+func finishComponent(f *ComponentFeature, gf *geojson.Feature, crs geo.CRS) error {
 	if f.Code == "" {
 		if id, ok := gf.ID.(string); ok && len(id) == 17 {
 			f.Code = id
 		}
 	}
 	f.Geom = gf.Geometry
-	if err := CheckComponentFeature(&f); err != nil {
-		return f, err
+	if err := CheckComponentFeature(f); err != nil {
+		return err
 	}
 	f.Geom = geo.GeometryToWGS84(f.Geom, crs)
-	return f, nil
+	return nil
 }
 
 // setComponentFields stores a file's mapped field values on the feature:
