@@ -131,17 +131,7 @@ func TestValidatePolygon(t *testing.T) {
 			}
 			// Rotating the rings' start points, reversing them or
 			// reordering the holes does not change the verdict.
-			q := tc.p.Clone()
-			for i, r := range q {
-				if len(r) > 3 && r[0] == r[len(r)-1] {
-					k := 1 + i%(len(r)-2)
-					rot := append(append(orb.Ring{}, r[k:len(r)-1]...), r[:k]...)
-					q[i] = reversed(append(rot, rot[0]))
-				}
-			}
-			if len(q) > 2 {
-				q[1], q[len(q)-1] = q[len(q)-1], q[1]
-			}
+			q := turned(tc.p)
 			var pe2 *PolygonError
 			if err := ValidatePolygon(q, world); !errors.As(err, &pe2) || family(pe2.Problem) != family(pe.Problem) {
 				t.Errorf("rotated and reversed: %v, want %s", err, tc.want)

@@ -238,16 +238,7 @@ func TestImportDivisionsFromGISFormats(t *testing.T) {
 		{"geojson, crs given", []string{"--crs", "epsg:4548", at("bare.geojson")}, `GeoJSON, layer "divisions", EPSG:4548 (given)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			url := pgtest.NewURL(t)
-			pool, err := pgxpool.New(context.Background(), url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pool.Close()
-			out, err := importCmd(t, append([]string{"divisions", "--db", url}, c.args...)...)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
+			pool, out := importFresh(t, "divisions", c.args, "")
 			if !strings.Contains(out, c.read) || !strings.Contains(out, "12 created") {
 				t.Errorf("output %q, want it to say %q and 12 created", out, c.read)
 			}
@@ -383,16 +374,7 @@ func TestImportLinesFromGISFormats(t *testing.T) {
 		{"geopackage", "roads", []string{"--layer", "roads", gpkg}, `GPKG, layer "roads", EPSG:4490`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			url := pgtest.NewURL(t)
-			pool, err := pgxpool.New(context.Background(), url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pool.Close()
-			out, err := importCmd(t, append([]string{"lines", "--db", url}, c.args...)...)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
+			pool, out := importFresh(t, "lines", c.args, "")
 			if !strings.Contains(out, c.read) || !strings.Contains(out, "into layer "+c.layer) {
 				t.Errorf("output %q, want it to say %q and layer %s", out, c.read, c.layer)
 			}
@@ -502,26 +484,38 @@ func TestImportComponentsFromGISFormats(t *testing.T) {
 	}
 }
 
-// importComponentsAndCompare imports components into a fresh database
-// holding one unit grid and checks they are the five of the GeoJSON src,
-// within 0.05 m.
-func importComponentsAndCompare(t *testing.T, args []string, read, status, src string) {
+// importFresh runs gridd import KIND ARGS into a fresh database, after the
+// statement setup when one is given, and returns a pool on that database
+// (closed when the test ends) and the command's output; the import must
+// succeed.
+func importFresh(t *testing.T, kind string, args []string, setup string) (*pgxpool.Pool, string) {
 	t.Helper()
 	url := pgtest.NewURL(t)
 	pool, err := pgxpool.New(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
-	// One unit grid under all five.
-	if _, err := pool.Exec(context.Background(), `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
-		VALUES ('110101001001001', '110101001001', '110101001', '110101', ST_MakeEnvelope(116.41, 39.91, 116.43, 39.93, 4326), 1)`); err != nil {
-		t.Fatal(err)
+	t.Cleanup(pool.Close)
+	if setup != "" {
+		if _, err := pool.Exec(context.Background(), setup); err != nil {
+			t.Fatal(err)
+		}
 	}
-	out, err := importCmd(t, append([]string{"components", "--db", url}, args...)...)
+	out, err := importCmd(t, append([]string{kind, "--db", url}, args...)...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
+	return pool, out
+}
+
+// importComponentsAndCompare imports components into a fresh database
+// holding one unit grid and checks they are the five of the GeoJSON src,
+// within 0.05 m.
+func importComponentsAndCompare(t *testing.T, args []string, read, status, src string) {
+	t.Helper()
+	// One unit grid under all five.
+	pool, out := importFresh(t, "components", args, `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
+		VALUES ('110101001001001', '110101001001', '110101001', '110101', ST_MakeEnvelope(116.41, 39.91, 116.43, 39.93, 4326), 1)`)
 	if !strings.Contains(out, read) || !strings.Contains(out, "5 created") {
 		t.Errorf("output %q, want it to say %q and 5 created", out, read)
 	}
