@@ -156,15 +156,21 @@ func componentFromFile(i int, ff fileFeature, m Mapping, crs geo.CRS) (Component
 	if err != nil {
 		return f, fmt.Errorf("not a GeoJSON feature: %v", err)
 	}
-	fields, attrs, err := m.mapped(ff)
-	f.Attrs = attrs
-	if err != nil {
-		return f, err
-	}
-	if err := setComponentFields(&f, fields); err != nil {
+	if err := mapComponent(&f, ff, m); err != nil {
 		return f, err
 	}
 	return f, finishComponent(&f, gf, crs)
+}
+
+// mapComponent sets the feature's fields from the properties the mapping
+// names and keeps the others as its Attrs.
+func mapComponent(f *ComponentFeature, ff fileFeature, m Mapping) error {
+	fields, attrs, err := m.mapped(ff)
+	f.Attrs = attrs
+	if err != nil {
+		return err
+	}
+	return setComponentFields(f, fields)
 }
 
 // finishComponent completes a feature read from a file or a request: the
@@ -302,12 +308,7 @@ func componentFromRecord(i int, head, rec []string, lonCol, latCol int, m Mappin
 		ff.props[head[j]] = v
 		ff.order = append(ff.order, head[j])
 	}
-	fields, attrs, err := m.mapped(ff)
-	f.Attrs = attrs
-	if err != nil {
-		return f, err
-	}
-	if err := setComponentFields(&f, fields); err != nil {
+	if err := mapComponent(&f, ff, m); err != nil {
 		return f, err
 	}
 	lon, err1 := strconv.ParseFloat(strings.TrimSpace(rec[lonCol]), 64)
