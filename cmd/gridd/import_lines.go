@@ -87,12 +87,6 @@ func loadLines(ctx context.Context, e *env, db, path, layer string, crs geo.CRS,
 	if err != nil {
 		return grids.ImportReport{}, err
 	}
-	return importLineFeatures(ctx, e, db, layer, feats, actor, reason)
-}
-
-// importLineFeatures imports checked line features into a layer, all or
-// nothing.
-func importLineFeatures(ctx context.Context, e *env, db, layer string, feats []grids.LineFeature, actor, reason string) (grids.ImportReport, error) {
 	st, err := openStore(ctx, e, db, true)
 	if err != nil {
 		return grids.ImportReport{}, err
