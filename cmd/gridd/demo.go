@@ -44,5 +44,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := demoGrids(ctx, e, *db, *dir); err != nil {
 		return err
 	}
+	if err := demoRouting(ctx, e, *db, *dir); err != nil {
+		return err
+	}
 	return demoComponents(ctx, e, *db) // the last step: it needs the grids
 }

@@ -7,7 +7,8 @@
 //	gridd demo [--dir testdata/dongcheng] load the demo district into an empty database
 //	gridd version                        print the version
 //
-// Every command takes --db (or DATABASE_URL). This file only wires.
+// Every command takes --db (or DATABASE_URL; without either, the running
+// private cluster of the checkout, see privatedb.go). This file only wires.
 package main
 
 import (
@@ -133,9 +134,24 @@ func (e *envDefaults) Duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
-// dbFlag adds the --db flag, defaulting to DATABASE_URL.
+// dbFlag adds the --db flag, defaulting to DATABASE_URL; when both are
+// empty, openStore uses the running private cluster of the checkout.
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
+	return fs.String("db", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL; default the running private cluster of the checkout, scripts/db.sh)")
+}
+
+// resolveDB returns url, or when it is empty the URL of the running private
+// cluster of the checkout, which it logs.
+func resolveDB(e *env, url string) (string, error) {
+	if url != "" {
+		return url, nil
+	}
+	url, dir, err := privateClusterURL()
+	if err != nil {
+		return "", err
+	}
+	e.log.Info("no --db or DATABASE_URL: using the private cluster", "checkout", dir, "url", url)
+	return url, nil
 }
 
 // actorFlag adds the --actor flag: the name the history records for changes
@@ -157,8 +173,9 @@ func openStore(ctx context.Context, e *env, url string, migrate bool) (*postgis.
 
 // openStoreWith is openStore with the time budgets t.
 func openStoreWith(ctx context.Context, e *env, url string, migrate bool, t postgis.Timeouts) (*postgis.Store, error) {
-	if url == "" {
-		return nil, errors.New("no database: set DATABASE_URL or pass --db (make run provisions one)")
+	url, err := resolveDB(e, url)
+	if err != nil {
+		return nil, err
 	}
 	st, err := postgis.OpenWith(ctx, url, t)
 	if err != nil {
@@ -222,7 +239,11 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st, err := postgis.Open(ctx, *db)
+	url, err := resolveDB(e, *db)
+	if err != nil {
+		return err
+	}
+	st, err := postgis.Open(ctx, url)
 	if err != nil {
 		return err
 	}
