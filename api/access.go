@@ -48,6 +48,9 @@ var access = map[string]rule{
 	"GET /healthz": openRule,
 	"GET /readyz":  openRule,
 	"GET /metrics": metricsRule,
+	// The API's description (OpenAPI and its page) holds no data.
+	"GET /openapi.json": openRule,
+	"GET /docs":         openRule,
 
 	// Browser pages: static code only. With private reads both pages ask
 	// for a token and send it with every request to this server.
@@ -118,7 +121,10 @@ var access = map[string]rule{
 	"GET /ogc/conformance":                       viewerRead,
 	"GET /ogc/collections":                       viewerRead,
 	"GET /ogc/collections/{coll}":                viewerRead,
+	"GET /ogc/collections/{coll}/schema":         viewerRead,
+	"GET /ogc/collections/{coll}/queryables":     viewerRead,
 	"GET /ogc/collections/{coll}/items":          viewerRead,
+	"HEAD /ogc/collections/{coll}/items":         viewerRead,
 	"OPTIONS /ogc/collections/{coll}/items":      viewerRead,
 	"POST /ogc/collections/{coll}/items":         needs(grids.RoleEditor),
 	"GET /ogc/collections/{coll}/items/{id}":     viewerRead,

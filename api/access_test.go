@@ -32,6 +32,11 @@ func fullConfig(t *testing.T) (api.Config, *postgis.Store) {
 	if _, err := st.ImportDivisions(context.Background(), feats, "test", ""); err != nil {
 		t.Fatal(err)
 	}
+	return configOn(t, st), st
+}
+
+// configOn is a server with every part on the store.
+func configOn(t *testing.T, st *postgis.Store) api.Config {
 	loc := runningLocator(t, st)
 	return api.Config{
 		Ready: st.Ready, Divisions: st, Editor: st, Features: st, Tokens: st,
@@ -40,7 +45,7 @@ func fullConfig(t *testing.T) (api.Config, *postgis.Store) {
 		Lookup:         loc, RoutingAdmin: st,
 		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog},
 		Tiles:  tiles.NewService(st, 16<<20, 0), Places: st, Version: "test",
-	}, st
+	}
 }
 
 // routeParam is a value for each route parameter, to call every route.
@@ -88,10 +93,11 @@ func TestAccessEveryRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Open whatever the configuration: health, readiness, the static code
-	// of the browser pages, CORS preflights.
+	// of the browser pages, the API's description, CORS preflights.
 	alwaysOpen := func(method, pattern string) bool {
 		switch method + " " + pattern {
-		case "GET /healthz", "GET /readyz", "GET /map", "GET /map/assets/{file}", "GET /edit":
+		case "GET /healthz", "GET /readyz", "GET /map", "GET /map/assets/{file}", "GET /edit",
+			"GET /openapi.json", "GET /docs":
 			return true
 		}
 		return method == http.MethodOptions && !strings.HasPrefix(pattern, "/ogc")

@@ -21,6 +21,14 @@ type Features interface {
 	Item(ctx context.Context, coll, id string) (json.RawMessage, error)
 }
 
+// FeatureDescriber says what a collection holds: its extent (QGIS zooms
+// to it) and its properties' schema (QGIS 3.40 builds its fields from it,
+// readOnly ones not editable). Features that implement it get both.
+type FeatureDescriber interface {
+	CollectionExtent(ctx context.Context, coll string) (grids.CollectionExtent, error)
+	FeatureSchema(coll string) []grids.FeatureProperty
+}
+
 // FeatureEditor takes OGC API - Features Part 4 edits of one collection
 // other than grids (components, for one): each call gets the request's
 // GeoJSON Feature and is one transaction. A positive version is the
@@ -70,7 +78,10 @@ func (s *Server) mountOGC(r chi.Router) {
 	r.Method(http.MethodGet, "/ogc/conformance", read(s.ogcConformance))
 	r.Method(http.MethodGet, "/ogc/collections", read(s.ogcCollections))
 	r.Method(http.MethodGet, "/ogc/collections/{coll}", read(s.ogcCollection))
+	r.Method(http.MethodGet, "/ogc/collections/{coll}/schema", read(s.ogcSchema))
+	r.Method(http.MethodGet, "/ogc/collections/{coll}/queryables", read(s.ogcQueryables))
 	r.Method(http.MethodGet, "/ogc/collections/{coll}/items", read(s.ogcItems))
+	r.Method(http.MethodHead, "/ogc/collections/{coll}/items", read(s.ogcItems))
 	r.Method(http.MethodGet, "/ogc/collections/{coll}/items/{id}", read(s.ogcItem))
 	r.Method(http.MethodHead, "/ogc/collections/{coll}/items/{id}", read(s.ogcItem))
 	r.Method(http.MethodOptions, "/ogc/collections/{coll}/items", s.handle(s.ogcOptions))
@@ -113,6 +124,8 @@ func (s *Server) ogcLanding(w http.ResponseWriter, r *http.Request) error {
 		"description": "Unit grids, divisions, management grids and components of gridd, as OGC API - Features",
 		"links": []link{
 			{Href: b + "/ogc", Rel: "self", Type: "application/json"},
+			{Href: b + "/openapi.json", Rel: "service-desc", Type: openAPIType, Title: "The API as OpenAPI 3.0"},
+			{Href: b + "/docs", Rel: "service-doc", Type: "text/html", Title: "The API as a web page"},
 			{Href: b + "/ogc/conformance", Rel: "conformance", Type: "application/json"},
 			{Href: b + "/ogc/collections", Rel: "data", Type: "application/json"},
 		},
@@ -123,15 +136,92 @@ func (s *Server) ogcConformance(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"conformsTo": ogcConformance})
 }
 
-func (s *Server) collectionDoc(r *http.Request, id string) map[string]any {
+func (s *Server) collectionDoc(r *http.Request, id string) (map[string]any, error) {
 	b := base(r) + "/ogc/collections/" + id
-	return map[string]any{
-		"id": id, "title": ogcTitles[id], "itemType": "feature", "crs": []string{crs84},
+	doc := map[string]any{
+		"id": id, "title": ogcTitles[id], "itemType": "feature", "crs": []string{crs84}, "storageCrs": crs84,
 		"links": []link{
 			{Href: b, Rel: "self", Type: "application/json"},
 			{Href: b + "/items", Rel: "items", Type: "application/geo+json"},
 		},
 	}
+	d, ok := s.cfg.Features.(FeatureDescriber)
+	if !ok {
+		return doc, nil
+	}
+	doc["links"] = append(doc["links"].([]link),
+		link{Href: b + "/schema", Rel: "http://www.opengis.net/def/rel/ogc/1.0/schema", Type: "application/schema+json", Title: "Properties"},
+		link{Href: b + "/queryables", Rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables", Type: "application/schema+json", Title: "Queryables"})
+	e, err := d.CollectionExtent(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	doc["itemCount"] = e.Count
+	if e.BBox != nil {
+		extent := map[string]any{"spatial": map[string]any{"crs": crs84,
+			"bbox": [][]float64{{e.BBox.Min[0], e.BBox.Min[1], e.BBox.Max[0], e.BBox.Max[1]}}}}
+		if e.Since != nil {
+			// Open at the end: the features are the current ones.
+			extent["temporal"] = map[string]any{"trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+				"interval": [][]any{{e.Since.UTC().Format(time.RFC3339), nil}}}
+		}
+		doc["extent"] = extent
+	}
+	return doc, nil
+}
+
+// GET /ogc/collections/{coll}/schema: the features' properties as JSON
+// Schema (OGC API - Features Part 5), in the order clients show them.
+func (s *Server) ogcSchema(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.knownCollection(r)
+	if err != nil {
+		return err
+	}
+	d, ok := s.cfg.Features.(FeatureDescriber)
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no schema for collection " + id}
+	}
+	props := map[string]any{"geometry": map[string]any{"x-ogc-role": "primary-geometry", "format": geometryFormat[id]}}
+	for i, p := range d.FeatureSchema(id) {
+		prop := map[string]any{"type": []string{p.Type, "null"}, "title": p.Title, "x-ogc-propertySeq": i + 1}
+		if p.Format != "" {
+			prop["format"] = p.Format
+		}
+		if p.ReadOnly {
+			prop["readOnly"] = true
+		}
+		if p.Name == "code" {
+			prop["x-ogc-role"] = "id"
+		}
+		props[p.Name] = prop
+	}
+	return writeSchema(w, r, id, "schema", props)
+}
+
+// GET /ogc/collections/{coll}/queryables: items filter on bbox only, so
+// the queryables are the geometry.
+func (s *Server) ogcQueryables(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.knownCollection(r)
+	if err != nil {
+		return err
+	}
+	return writeSchema(w, r, id, "queryables", map[string]any{
+		"geometry": map[string]any{"x-ogc-role": "primary-geometry", "format": geometryFormat[id]}})
+}
+
+var geometryFormat = map[string]string{
+	"divisions": "geometry-polygon-or-multipolygon", "grids": "geometry-polygon",
+	"mgmt_grids": "geometry-polygon-or-multipolygon", "components": "geometry-any",
+}
+
+func writeSchema(w http.ResponseWriter, r *http.Request, id, what string, props map[string]any) error {
+	w.Header().Set("Content-Type", "application/schema+json")
+	w.WriteHeader(http.StatusOK)
+	return json.NewEncoder(w).Encode(map[string]any{
+		"$schema": "https://json-schema.org/draft/2020-12/schema",
+		"$id":     base(r) + "/ogc/collections/" + id + "/" + what,
+		"type":    "object", "title": ogcTitles[id], "properties": props,
+	})
 }
 
 func (s *Server) knownCollection(r *http.Request) (string, error) {
@@ -150,7 +240,11 @@ func (s *Server) ogcCollections(w http.ResponseWriter, r *http.Request) error {
 	}
 	var cs []map[string]any
 	for _, c := range s.cfg.Features.FeatureCollections() {
-		cs = append(cs, s.collectionDoc(r, c))
+		doc, err := s.collectionDoc(r, c)
+		if err != nil {
+			return err
+		}
+		cs = append(cs, doc)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"links":       []link{{Href: base(r) + "/ogc/collections", Rel: "self", Type: "application/json"}},
@@ -163,7 +257,11 @@ func (s *Server) ogcCollection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.collectionDoc(r, id))
+	doc, err := s.collectionDoc(r, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, doc)
 }
 
 // GET /ogc/collections/{coll}/items?bbox=minlon,minlat,maxlon,maxlat&limit=&offset=

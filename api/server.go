@@ -136,6 +136,8 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", s.handle(s.healthz))
 	r.Get("/readyz", s.handle(s.readyz))
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	r.Method(http.MethodGet, "/openapi.json", s.handle(s.openAPIHandler(r)))
+	r.Method(http.MethodGet, "/docs", s.handle(s.docsHandler(r)))
 	if s.cfg.Divisions != nil {
 		r.Method(http.MethodGet, "/v1/divisions", s.handle(s.listDivisions))
 		r.Method(http.MethodGet, "/v1/divisions/{code}", s.handle(s.getDivision))

@@ -426,6 +426,24 @@ type FeatureQuery struct {
 	Offset int
 }
 
+// FeatureProperty describes one property of a collection's features, as
+// an OGC API - Features schema lists it: its JSON type ("string",
+// "integer", "number"), a format ("date", "date-time") where one applies,
+// and ReadOnly when gridd writes it and ignores it in an edit.
+type FeatureProperty struct {
+	Name, Type, Format, Title string
+	ReadOnly                  bool
+}
+
+// CollectionExtent is what a collection covers: the bounds of its current
+// features (nil when it has none), when the oldest of them became current,
+// and how many there are.
+type CollectionExtent struct {
+	BBox  *orb.Bound
+	Since *time.Time
+	Count int
+}
+
 // FeaturePage is one page of a collection's items, each a GeoJSON Feature,
 // and how many items match in all.
 type FeaturePage struct {

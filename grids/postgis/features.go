@@ -21,20 +21,22 @@ var featureSources = map[string]string{
 	"divisions": `SELECT code AS id, geom, json_build_object('type', 'Feature', 'id', code,
 			'geometry', ST_AsGeoJSON(geom, 9)::json,
 			'properties', json_build_object('level', level, 'code', code, 'name', name, 'parent_code', parent_code,
-				'valid_from', valid_from)) AS f
+				'valid_from', valid_from)) AS f, valid_from AS since
 		FROM divisions WHERE valid_to IS NULL`,
+	// Every grid carries every attribute, null when unset, so that a client
+	// that learns the fields from the first features (QGIS 3.22) sees them.
 	"grids": `SELECT code AS id, geom, json_build_object('type', 'Feature', 'id', code,
 			'geometry', ST_AsGeoJSON(geom, 9)::json,
-			'properties', json_strip_nulls(json_build_object('code', code, 'community_code', community_code,
+			'properties', json_build_object('code', code, 'community_code', community_code,
 				'street_code', street_code, 'district_code', district_code, 'area_m2', round(area_m2::numeric, 1),
 				'version', version, 'land_use', land_use, 'mgmt_level', mgmt_level, 'responsible', responsible,
-				'note', note, 'valid_from', valid_from))) AS f
+				'note', note, 'valid_from', valid_from)) AS f, valid_from AS since
 		FROM unit_grids WHERE valid_to IS NULL`,
 	"mgmt_grids": `SELECT code AS id, geom, json_build_object('type', 'Feature', 'id', code,
 			'geometry', ST_AsGeoJSON(geom, 9)::json,
 			'properties', json_build_object('code', code, 'name', name, 'street_code', street_code,
 				'grids', (SELECT json_agg(grid_code ORDER BY grid_code) FROM mgmt_grid_members m WHERE m.mgmt_grid_id = g.id),
-				'valid_from', valid_from)) AS f
+				'valid_from', valid_from)) AS f, valid_from AS since
 		FROM mgmt_grids g WHERE valid_to IS NULL`,
 	// The components' properties carry the names the component API writes
 	// and reads, so that a feature read here and sent back whole (as QGIS
@@ -47,9 +49,77 @@ var featureSources = map[string]string{
 				'dept_code', c.competent_dept_code, 'dept_name', nullif(c.competent_dept_name, ''),
 				'owner_unit', c.owner_unit, 'maint_unit', c.maint_unit, 'status', c.status,
 				'initial_date', c.initial_date, 'change_date', c.change_date, 'data_source', c.data_source,
-				'accuracy', c.accuracy, 'note', c.note, 'version', c.version, 'updated_at', c.updated_at))) AS f
+				'accuracy', c.accuracy, 'note', c.note, 'version', c.version, 'updated_at', c.updated_at))) AS f,
+			c.created_at AS since
 		FROM components c LEFT JOIN classes k ON k.kind = 'component' AND k.code = c.class_code
 		WHERE c.valid_to IS NULL`,
+}
+
+func prop(name, typ, title string, readOnly bool) grids.FeatureProperty {
+	p := grids.FeatureProperty{Name: name, Type: typ, Title: title, ReadOnly: readOnly}
+	if typ == "date" || typ == "date-time" {
+		p.Type, p.Format = "string", typ
+	}
+	return p
+}
+
+// featureSchemas lists each collection's properties in the order clients
+// show them, as featureSources writes them. ReadOnly ones are written by
+// gridd: an edit that sends them back changes nothing.
+var featureSchemas = map[string][]grids.FeatureProperty{
+	"divisions": {
+		prop("code", "string", "区划代码", true), prop("level", "string", "Level", true),
+		prop("name", "string", "名称", true), prop("parent_code", "string", "上级代码", true),
+		prop("valid_from", "date-time", "Current since", true),
+	},
+	"grids": {
+		prop("code", "string", "单元网格代码", true), prop("community_code", "string", "社区代码", true),
+		prop("street_code", "string", "街道代码", true), prop("district_code", "string", "区代码", true),
+		prop("area_m2", "number", "面积 m²", true), prop("version", "integer", "Version", true),
+		prop("land_use", "string", "用地类型", false), prop("mgmt_level", "string", "管理级别", false),
+		prop("responsible", "string", "责任人/单位", false), prop("note", "string", "备注", false),
+		prop("valid_from", "date-time", "Current since", true),
+	},
+	"mgmt_grids": {
+		prop("code", "string", "管理网格代码", true), prop("name", "string", "名称", true),
+		prop("street_code", "string", "街道代码", true), prop("valid_from", "date-time", "Current since", true),
+	},
+	"components": {
+		prop("code", "string", "部件代码 (empty on a new one: gridd allocates it)", false),
+		prop("class_code", "string", "小类代码", false), prop("class_name", "string", "小类名称", true),
+		prop("legacy_code", "string", "原编码", false), prop("district_code", "string", "区代码", true),
+		prop("grid_code", "string", "单元网格代码", true), prop("community_code", "string", "社区代码", true),
+		prop("street_code", "string", "街道代码", true), prop("name", "string", "名称", false),
+		prop("dept_code", "string", "主管部门代码", false), prop("dept_name", "string", "主管部门名称", false),
+		prop("owner_unit", "string", "权属单位", false), prop("maint_unit", "string", "养护单位", false),
+		prop("status", "string", "状态", false), prop("initial_date", "date", "初始日期", false),
+		prop("change_date", "date", "变更日期", false), prop("data_source", "string", "数据来源", false),
+		prop("accuracy", "string", "精度", false), prop("note", "string", "备注", false),
+		prop("version", "integer", "Version", true), prop("updated_at", "date-time", "Updated", true),
+	},
+}
+
+// FeatureSchema implements api.FeatureDescriber.
+func (s *Store) FeatureSchema(coll string) []grids.FeatureProperty { return featureSchemas[coll] }
+
+// CollectionExtent implements api.FeatureDescriber: the bounds, first
+// time and count of a collection's current features.
+func (s *Store) CollectionExtent(ctx context.Context, coll string) (grids.CollectionExtent, error) {
+	src, ok := featureSources[coll]
+	if !ok {
+		return grids.CollectionExtent{}, fmt.Errorf("collection %s: %w", coll, grids.ErrNotFound)
+	}
+	var e grids.CollectionExtent
+	var x0, y0, x1, y1 *float64
+	err := s.pool.QueryRow(ctx, `SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b), since, n
+		FROM (SELECT ST_Extent(s.geom) b, min(s.since) since, count(*) n FROM (`+src+`) s) x`).Scan(&x0, &y0, &x1, &y1, &e.Since, &e.Count)
+	if err != nil {
+		return e, fmt.Errorf("collection %s: %w", coll, err)
+	}
+	if x0 != nil {
+		e.BBox = &orb.Bound{Min: orb.Point{*x0, *y0}, Max: orb.Point{*x1, *y1}}
+	}
+	return e, nil
 }
 
 // FeatureCollections lists the collections Items serves.
