@@ -3,10 +3,13 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"gridd/grids"
 )
@@ -142,7 +145,42 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gridd"`)
 	}
+	if wantsExceptionReport(r) {
+		writeExceptionReport(w, status, code, msg)
+		return
+	}
 	writeJSON(w, status, body) //nolint:errcheck
+}
+
+// wantsExceptionReport is true for an OGC API request from QGIS, or from a
+// client that asks for XML and not JSON. QGIS shows only the status line of
+// a refused request ("Bad Request") unless the body is an OWS
+// ExceptionReport: then it shows "exception report (code=partition
+// text=...)", which says what was wrong. QGIS's writes send no Accept
+// header at all, so it is known by its user agent ("Mozilla/5.0
+// QGIS/32216").
+func wantsExceptionReport(r *http.Request) bool {
+	if !strings.HasPrefix(r.URL.Path, "/ogc") {
+		return false
+	}
+	if strings.Contains(r.UserAgent(), " QGIS/") {
+		return true
+	}
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "xml") && !strings.Contains(accept, "json")
+}
+
+// writeExceptionReport writes an error as an OWS 2.0 ExceptionReport.
+func writeExceptionReport(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(status)
+	var text strings.Builder
+	xml.EscapeText(&text, []byte(msg)) //nolint:errcheck
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<ExceptionReport xmlns="http://www.opengis.net/ows/2.0" version="2.0.0" xml:lang="en">
+  <Exception exceptionCode="%s"><ExceptionText>%s</ExceptionText></Exception>
+</ExceptionReport>
+`, code, text.String())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

@@ -301,8 +301,11 @@ func (s *Server) openAPI(mux chi.Routes, serverURL string) map[string]any {
 				"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "The same token, for clients that send a fixed header"},
 			},
 			"responses": map[string]any{
-				"Error": map[string]any{"description": "What is wrong and where",
-					"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}},
+				"Error": map[string]any{"description": "What is wrong and where. Under /ogc, a client that takes no JSON (QGIS) gets an OWS ExceptionReport with the same code and message.",
+					"content": map[string]any{
+						"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}},
+						"application/xml":  map[string]any{"schema": map[string]any{"type": "string"}},
+					}},
 			},
 		},
 	}

@@ -81,7 +81,7 @@ func TestOpenAPIDocument(t *testing.T) {
 
 	// Every GET answers as the document says. Pages, scripts, tiles and
 	// glyphs are checked for status and media type only.
-	for _, t := range []string{"text/html", "text/javascript", "text/css", "application/vnd.mapbox-vector-tile", "application/x-protobuf"} {
+	for _, t := range []string{"text/html", "text/javascript", "text/css", "application/vnd.mapbox-vector-tile", "application/x-protobuf", "application/xml"} {
 		openapi3filter.RegisterBodyDecoder(t, openapi3filter.FileBodyDecoder)
 	}
 	checked := 0
