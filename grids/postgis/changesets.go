@@ -576,25 +576,106 @@ func (e *editTx) redraw(f string, op grids.Operation, in gridRow) error {
 
 // redrawWKB gives grid in the geometry b, clipped to its community, and
 // adjusts its neighbours (f names the field for errors).
+//
+// The requested polygon is first snapped onto the stored grids around it
+// and the community (snapTarget): vertices sent back as they were served
+// become the stored vertices again, bit for bit. When what is left differs
+// from the grid only by moved vertices, the redraw is a vertex move: each
+// moved vertex moves in every grid that shares it, as a reshape with moves
+// does, so shared edges stay shared and no overlay runs. Otherwise the
+// snapped polygon is clipped and the neighbours give up and gain the
+// difference (edit_redraw.sql).
 func (e *editTx) redrawWKB(f string, in gridRow, b []byte) error {
+	req, err := polygonWKB(b)
+	if err != nil {
+		return grids.Invalid(f, "%v", err)
+	}
+	old, err := polygonWKB(in.wkb)
+	if err != nil {
+		return fmt.Errorf("grid %s: %w", in.code, err)
+	}
+	// Lock the neighbours that may change, and read them: the requested
+	// polygon is snapped onto them.
+	rows, err := e.tx.Query(e.ctx, `SELECT code, version, ST_AsBinary(geom) FROM unit_grids u
+		WHERE u.community_code = left($1, 12) AND u.valid_to IS NULL AND u.code <> $1
+		  AND u.geom && ST_Expand(ST_Envelope(ST_Collect(ST_GeomFromWKB($2, 4326), ST_GeomFromWKB($3, 4326))), 1e-6)
+		ORDER BY code FOR UPDATE`, in.code, in.wkb, b)
+	if err != nil {
+		return fmt.Errorf("%s: lock neighbours: %w", f, err)
+	}
+	var nbs []gridRow
+	var g gridRow
+	if _, err := pgx.ForEachRow(rows, []any{&g.code, &g.version, &g.wkb}, func() error {
+		nbs = append(nbs, g)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("%s: lock neighbours: %w", f, err)
+	}
+	var commWKB []byte
+	if err := e.tx.QueryRow(e.ctx, `SELECT ST_AsBinary(geom) FROM communities WHERE code = left($1, 12) AND valid_to IS NULL`,
+		in.code).Scan(&commWKB); err != nil {
+		return fmt.Errorf("%s: community of %s: %w", f, in.code, translate(err))
+	}
+	comm, err := fromWKB(commWKB)
+	if err != nil {
+		return err
+	}
+	var tgt snapTarget
+	tgt.add(old)
+	for _, n := range nbs {
+		ng, err := fromWKB(n.wkb)
+		if err != nil {
+			return err
+		}
+		tgt.add(ng)
+	}
+	tgt.add(comm)
+	snapped := tgt.snapPolygon(req, snapTolM, edgeTolM)
+	moves, ok := vertexMoves(old, snapped)
+	if ok {
+		if len(moves) == 0 {
+			return nil // the grid as it is
+		}
+		done, err := e.moveShared(f, in, nbs, moves)
+		if err != nil || done {
+			return err
+		}
+	}
+	sb, err := toWKB(snapped)
+	if err != nil {
+		return err
+	}
+	// Clip to the community, unless the polygon leaves it by no more than
+	// rounding: clipping along an edge that nearly runs on the community's
+	// boundary puts new vertices anywhere along it.
 	var clipped []byte
 	var typ string
-	err := e.tx.QueryRow(e.ctx, `SELECT ST_AsBinary(g), GeometryType(g) FROM (
-			SELECT ST_CollectionExtract(ST_Intersection(ST_GeomFromWKB($2, 4326), c.geom), 3) g
-			FROM communities c WHERE c.code = left($1, 12) AND c.valid_to IS NULL) x`, in.code, b).Scan(&clipped, &typ)
+	var outside float64
+	err = e.tx.QueryRow(e.ctx, `SELECT ST_AsBinary(g), GeometryType(g), outside FROM (
+			SELECT ST_CollectionExtract(ST_Intersection(r, c.geom), 3) g,
+				ST_Area(ST_Difference(r, c.geom)) * gridd_m2_per_deg2(ST_Y(ST_Centroid(r))) outside
+			FROM communities c, (SELECT ST_GeomFromWKB($2, 4326) r) x WHERE c.code = left($1, 12) AND c.valid_to IS NULL) y`,
+		in.code, sb).Scan(&clipped, &typ, &outside)
 	if err != nil {
 		return fmt.Errorf("%s: clip to community: %w", f, translate(err))
 	}
 	if typ != "POLYGON" {
 		return grids.Invalid(f, "the new geometry of grid %s, clipped to its community, is not one polygon", in.code)
 	}
-	// Lock the neighbours that may change.
-	if _, err := e.tx.Exec(e.ctx, `SELECT 1 FROM unit_grids u WHERE u.community_code = left($1, 12) AND u.valid_to IS NULL
-		AND u.code <> $1 AND u.geom && ST_Expand(ST_Envelope(ST_Collect(ST_GeomFromWKB($2, 4326), ST_GeomFromWKB($3, 4326))), 1e-9)
-		ORDER BY code FOR UPDATE`, in.code, in.wkb, clipped); err != nil {
-		return fmt.Errorf("%s: lock neighbours: %w", f, err)
+	if outside <= slackM2 {
+		clipped = sb
+	} else {
+		// The clip's new vertices (where the polygon leaves the community)
+		// go onto the stored ones they nearly repeat.
+		cp, err := polygonWKB(clipped)
+		if err != nil {
+			return err
+		}
+		if clipped, err = toWKB(tgt.snapPolygon(cp, snapTolM, edgeTolM)); err != nil {
+			return err
+		}
 	}
-	rows, err := e.tx.Query(e.ctx, query("edit_redraw"), in.code, clipped)
+	rows, err = e.tx.Query(e.ctx, query("edit_redraw"), in.code, clipped)
 	if err != nil {
 		return fmt.Errorf("%s: redraw: %w", f, err)
 	}
@@ -628,6 +709,19 @@ func (e *editTx) redrawWKB(f string, in gridRow, b []byte) error {
 		}
 		inputs = append(inputs, r)
 	}
+	// The overlay's new vertices that nearly repeat a stored vertex or one
+	// of the new geometry go onto it, and pieces of a neighbour no larger
+	// than rounding are dropped.
+	cp, err := polygonWKB(clipped)
+	if err != nil {
+		return err
+	}
+	tgt.add(cp)
+	for i := range outs[1:] {
+		if outs[i+1].wkb, err = tgt.clean(outs[i+1].wkb); err != nil {
+			return err
+		}
+	}
 	for i, o := range outs[1:] {
 		var typ string
 		var empty bool
@@ -642,6 +736,63 @@ func (e *editTx) redrawWKB(f string, in gridRow, b []byte) error {
 		}
 	}
 	return e.write(f, grids.Redraw, inputs, outs)
+}
+
+// moveShared applies vertex moves to grid in and to every neighbour that
+// has a moved vertex (bit-identical: shared vertices are). It reports false,
+// writing nothing, when the moved grids would not cover exactly what they
+// covered before (a vertex of the community's boundary moved, or an edge
+// pushed across another vertex): then the redraw takes the general path.
+func (e *editTx) moveShared(f string, in gridRow, nbs []gridRow, moves []grids.VertexMove) (bool, error) {
+	var ins []gridRow
+	var outs []output
+	for _, r := range append([]gridRow{in}, nbs...) {
+		p, err := polygonWKB(r.wkb)
+		if err != nil {
+			return false, fmt.Errorf("grid %s: %w", r.code, err)
+		}
+		moved, n := grids.MoveVertices(p, moves, 0)
+		if n == 0 {
+			continue
+		}
+		b, err := toWKB(moved)
+		if err != nil {
+			return false, err
+		}
+		ins = append(ins, r)
+		outs = append(outs, output{code: r.code, wkb: b})
+	}
+	if len(ins) == 0 || ins[0].code != in.code {
+		return false, nil
+	}
+	before := make([][]byte, len(ins))
+	after := make([][]byte, len(outs))
+	for i := range ins {
+		before[i], after[i] = ins[i].wkb, outs[i].wkb
+	}
+	var valid bool
+	if err := e.tx.QueryRow(e.ctx, `SELECT bool_and(GeometryType(g) = 'POLYGON' AND ST_IsValid(g))
+		FROM (SELECT ST_GeomFromWKB(w, 4326) g FROM unnest($1::bytea[]) w) x`, after).Scan(&valid); err != nil {
+		return false, fmt.Errorf("%s: move vertices: %w", f, err)
+	}
+	if !valid {
+		return false, nil
+	}
+	// Same cover, no overlap: beyond 1 cm² (a vertex moved along a straight
+	// stretch of the boundary stays on it only to the last bit).
+	var same bool
+	if err := e.tx.QueryRow(e.ctx, `WITH o AS (SELECT ST_GeomFromWKB(w, 4326) g FROM unnest($1::bytea[]) w),
+			n AS (SELECT ST_GeomFromWKB(w, 4326) g FROM unnest($2::bytea[]) w),
+			k AS (SELECT gridd_m2_per_deg2(ST_Y(ST_Centroid(ST_Collect(g)))) k FROM o)
+		SELECT ST_Area(ST_SymDifference((SELECT ST_Union(g) FROM o), (SELECT ST_Union(g) FROM n))) * k.k <= 1e-4
+			AND ((SELECT sum(ST_Area(g)) FROM n) - ST_Area((SELECT ST_Union(g) FROM n))) * k.k <= 1e-4
+		FROM k`, before, after).Scan(&same); err != nil {
+		return false, fmt.Errorf("%s: move vertices: %w", f, err)
+	}
+	if !same {
+		return false, nil
+	}
+	return true, e.write(f, grids.Redraw, ins, outs)
 }
 
 // RevertChangeset implements grids.Editor.
