@@ -32,25 +32,31 @@ run: build db run-deps
 	$(BIN) serve
 
 # Tools gridd runs: GDAL's ogr2ogr and ogrinfo read and write Shapefile,
-# GeoPackage, KML and GML for gridd import and export. Installed from the
-# distribution when missing and we are root.
+# GeoPackage, KML and GML for gridd import and export; a CJK font makes the
+# map's Chinese labels (gridd serves its glyphs from the fonts it finds).
+# Installed from the distribution when missing and we are root.
 run-deps:
-	@command -v ogr2ogr >/dev/null || { \
+	@missing=""; command -v ogr2ogr >/dev/null || missing="$$missing gdal-bin"; \
+	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "run-deps: installing gdal-bin"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin >/dev/null; \
-		else echo "run-deps: missing gdal-bin (importing or exporting Shapefile, GeoPackage or KML needs it)"; fi; }
+			echo "run-deps: installing$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "run-deps: missing$$missing (gdal-bin: importing or exporting Shapefile, GeoPackage or KML; fonts-noto-cjk: the map's Chinese labels)"; fi; \
+	fi
 
 test: db web test-deps vet check-imports
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# Tools the tests drive: GDAL's OGC API Features driver (ogrinfo), Debian's
+# Tools the tests drive: GDAL's OGC API Features driver (ogrinfo), QGIS
+# (Debian's python3-qgis with its data providers, run headless), Debian's
 # headless Chromium for the map and editor pages, and a CJK font for their
 # labels. Installed from the distribution when missing and we are root; under
 # CI the tests that need them fail without them.
 test-deps:
 	@missing=""; command -v ogrinfo >/dev/null || missing="$$missing gdal-bin"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	/usr/bin/python3 -c 'import qgis.core' 2>/dev/null || missing="$$missing python3-qgis qgis-providers"; \
 	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -248,6 +249,24 @@ func TestPrivateReadsCoverTheMap(t *testing.T) {
 	for _, path := range []string{"/map", "/edit", "/healthz"} {
 		if status, _, body := request(t, http.MethodGet, ts.URL+path, "", ""); status != 200 {
 			t.Errorf("GET %s without a token: %d %.200q, want 200", path, status, body)
+		}
+	}
+	// Clients with only a Basic setting (QGIS before 3.30) give the token
+	// as the password; a wrong or missing password is refused, not ignored.
+	for _, tc := range []struct {
+		user, pass string
+		status     int
+	}{{"gridd", viewer, 200}, {"", viewer, 200}, {"gridd", viewer + "x", 401}, {"gridd", "", 401}} {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/ogc/collections/grids/items", nil)
+		req.SetBasicAuth(tc.user, tc.pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("GET /ogc/collections/grids/items with Basic %q and password %q: %d %.200q, want %d", tc.user, tc.pass, resp.StatusCode, b, tc.status)
 		}
 	}
 }

@@ -134,19 +134,32 @@ func (s *Server) tokenTTL() time.Duration {
 	return DefaultTokenCacheTTL
 }
 
-// authenticate reads "Authorization: Bearer SECRET" (or "X-API-Key") and
-// puts the token's principal in the request's context. A token that is
-// given but not valid is refused with 401 on every route.
+// authenticate reads "Authorization: Bearer SECRET" (or "X-API-Key", or
+// HTTP Basic with the token as the password, which is what clients without
+// a header setting can send: QGIS before 3.30 has only a Basic
+// authentication configuration) and puts the token's principal in the
+// request's context. A token that is given but not valid is refused with
+// 401 on every route.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		secret := r.Header.Get("X-API-Key")
 		if h := r.Header.Get("Authorization"); h != "" {
 			scheme, rest, _ := strings.Cut(h, " ")
-			if !strings.EqualFold(scheme, "Bearer") {
-				s.writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "Authorization must be \"Bearer TOKEN\""})
+			switch {
+			case strings.EqualFold(scheme, "Bearer"):
+				secret = strings.TrimSpace(rest)
+			case strings.EqualFold(scheme, "Basic"):
+				_, pass, ok := r.BasicAuth()
+				if !ok || pass == "" {
+					s.writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+						Message: "Authorization: Basic needs the API token as the password (any user name)"})
+					return
+				}
+				secret = pass
+			default:
+				s.writeError(w, r, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "Authorization must be \"Bearer TOKEN\" (or Basic with the token as the password)"})
 				return
 			}
-			secret = strings.TrimSpace(rest)
 		}
 		if secret == "" {
 			next.ServeHTTP(w, r)

@@ -27,8 +27,8 @@ import (
 
 // seen is one request a test server answered.
 type seen struct {
-	method, path, auth string
-	status             int
+	method, path, query, auth string
+	status                    int
 }
 
 // requestLog records the requests a handler answers.
@@ -64,7 +64,7 @@ func (l *requestLog) wrap(h http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		l.mu.Lock()
-		l.reqs = append(l.reqs, seen{r.Method, r.URL.Path, r.Header.Get("Authorization"), sw.status})
+		l.reqs = append(l.reqs, seen{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization"), sw.status})
 		l.mu.Unlock()
 	})
 }

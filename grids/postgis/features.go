@@ -40,16 +40,18 @@ var featureSources = map[string]string{
 		FROM mgmt_grids g WHERE valid_to IS NULL`,
 	// The components' properties carry the names the component API writes
 	// and reads, so that a feature read here and sent back whole (as QGIS
-	// does on a Part 4 replace) changes nothing it did not edit.
+	// does on a Part 4 replace) changes nothing it did not edit; unset ones
+	// are null rather than left out, as for grids, so that QGIS 3.22 (which
+	// learns the fields from the features) shows every field.
 	"components": `SELECT c.code AS id, c.geom, json_build_object('type', 'Feature', 'id', c.code,
 			'geometry', ST_AsGeoJSON(c.geom, 9)::json,
-			'properties', json_strip_nulls(json_build_object('code', c.code, 'class_code', c.class_code, 'class_name', k.name,
+			'properties', json_build_object('code', c.code, 'class_code', c.class_code, 'class_name', k.name,
 				'legacy_code', c.legacy_code, 'district_code', c.district_code, 'grid_code', c.grid_code,
 				'community_code', c.community_code, 'street_code', c.street_code, 'name', c.name,
 				'dept_code', c.competent_dept_code, 'dept_name', nullif(c.competent_dept_name, ''),
 				'owner_unit', c.owner_unit, 'maint_unit', c.maint_unit, 'status', c.status,
 				'initial_date', c.initial_date, 'change_date', c.change_date, 'data_source', c.data_source,
-				'accuracy', c.accuracy, 'note', c.note, 'version', c.version, 'updated_at', c.updated_at))) AS f,
+				'accuracy', c.accuracy, 'note', c.note, 'version', c.version, 'updated_at', c.updated_at)) AS f,
 			c.created_at AS since
 		FROM components c LEFT JOIN classes k ON k.kind = 'component' AND k.code = c.class_code
 		WHERE c.valid_to IS NULL`,
