@@ -106,6 +106,24 @@ func (e *tileEnv) oracleComponentCount(t *testing.T, id tiles.ID) int {
 	return n
 }
 
+// oracleBlockCount asks PostGIS how many current components have their
+// representative point in the 2 x 2 cells from cell (cx, cy) of the 16 x 16
+// split of the tiles of zoom z (cells count from the west and the north).
+func (e *tileEnv) oracleBlockCount(t *testing.T, z, cx, cy int) int {
+	t.Helper()
+	var n int
+	err := e.st.Pool().QueryRow(e.ctx, `WITH c AS (SELECT 40075016.685578488 / 2 ^ ($1::int + 4) AS s, 20037508.342789244 AS w),
+		p AS (SELECT CASE WHEN GeometryType(geom) = 'POINT' THEN ST_Transform(geom, 3857) ELSE ST_PointOnSurface(ST_Transform(geom, 3857)) END AS p
+			FROM components WHERE valid_to IS NULL)
+		SELECT count(*) FROM p, c
+		WHERE ST_X(p) >= -w + $2 * s AND ST_X(p) < -w + ($2 + 2) * s
+		  AND ST_Y(p) <= w - $3 * s AND ST_Y(p) > w - ($3 + 2) * s`, z, cx, cy).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // checkComponentCells compares the kept cluster cells with cells computed
 // from scratch over the current components.
 func (e *tileEnv) checkComponentCells(t *testing.T) {
@@ -195,8 +213,11 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 		t.Fatalf("z16 tiles drew %d components of kinds %v, want points, lines and polygons", features, kinds)
 	}
 
-	// Below z16: cluster points whose counts add up to the components whose
-	// representative point is in the tile.
+	// Below z16: cluster points, one per non-empty block of an 8 x 8 split
+	// of the tile, each counting the components whose representative point
+	// is in its block (the id names the block), drawn inside the block; the
+	// counts add up to the components whose representative point is in the
+	// tile.
 	checkClusters := func(when string) {
 		t.Helper()
 		for _, z := range []int{10, 12, 14, 15} {
@@ -204,6 +225,7 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 			for _, id := range tileCover(data, z) {
 				ls, _ := e.tile(t, "components", id)
 				n := 0
+				blocks := map[[2]int]bool{}
 				for _, l := range ls {
 					for _, f := range l.Features {
 						pc, ok := f.Properties["point_count"].(float64)
@@ -213,12 +235,30 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 						if mc, _ := f.Properties["major_code"].(string); mc < "01" || mc > "05" {
 							t.Errorf("%s: cluster major_code %v", when, f.Properties["major_code"])
 						}
-						if fid, _ := f.ID.(float64); fid < 1<<50 {
-							t.Errorf("%s: cluster id %v below 2^50", when, f.ID)
+						fid, _ := f.ID.(float64)
+						if fid < 1<<50 {
+							t.Fatalf("%s: cluster id %v below 2^50", when, f.ID)
 						}
+						// The id is 2^50 + (z * 2^20 + cx) * 2^20 + cy for the
+						// block's first 16 x 16 cell (cx, cy), both even.
+						k := uint64(fid) - 1<<50
+						cz, cx, cy := int(k>>40), int(k>>20&(1<<20-1)), int(k&(1<<20-1))
+						bx, by := cx/2-8*id.X, cy/2-8*id.Y
+						if cz != z || cx%2 != 0 || cy%2 != 0 || bx < 0 || bx > 7 || by < 0 || by > 7 {
+							t.Fatalf("%s: z%d tile %s cluster id %v names cell z%d %d/%d, not an 8x8 block of the tile", when, z, id, f.ID, cz, cx, cy)
+						}
+						if blocks[[2]int{bx, by}] {
+							t.Errorf("%s: z%d tile %s has two clusters in block %d/%d", when, z, id, bx, by)
+						}
+						blocks[[2]int{bx, by}] = true
+						const block = tiles.Extent / 8
 						p, isPoint := f.Geometry.(orb.Point)
-						if !isPoint || p[0] < 0 || p[1] < 0 || p[0] > tiles.Extent || p[1] > tiles.Extent {
-							t.Errorf("%s: cluster geometry %v outside the tile proper", when, f.Geometry)
+						if !isPoint || p[0] < float64(bx*block) || p[1] < float64(by*block) ||
+							p[0] > float64((bx+1)*block) || p[1] > float64((by+1)*block) {
+							t.Errorf("%s: z%d tile %s cluster geometry %v outside its block %d/%d", when, z, id, f.Geometry, bx, by)
+						}
+						if want := e.oracleBlockCount(t, z, cx, cy); int(pc) != want {
+							t.Errorf("%s: z%d tile %s block %d/%d: cluster counts %v components, PostGIS counts %d", when, z, id, bx, by, pc, want)
 						}
 						n += int(pc)
 						clusters++
@@ -232,8 +272,8 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 			if total == 0 || clusters == 0 {
 				t.Errorf("%s: z%d tiles hold no clusters", when, z)
 			}
-			if z <= 12 && clusters > 16*16*len(tileCover(data, z)) {
-				t.Errorf("%s: z%d %d clusters, more than 16x16 per tile", when, z, clusters)
+			if clusters > 8*8*len(tileCover(data, z)) {
+				t.Errorf("%s: z%d %d clusters, more than 8x8 per tile", when, z, clusters)
 			}
 		}
 		e.checkComponentCells(t)
@@ -256,12 +296,21 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 	e.svc.Cache().Invalidate("*", true, orb.Bound{})
 	checkClusters("after updates and deletes")
 
-	// The style draws the layer: points, clusters with their counts, lines
-	// and polygons, coloured by major class.
+	// The style draws the layer: a density wash of the clusters under the
+	// division lines, then points, cluster bubbles with their counts, lines
+	// and polygons, coloured by major class, and the labels last.
 	style := tiles.Style("http://x", tiles.StyleOptions{})
 	ids := strings.Join(tiles.StyleLayerIDs(style, "components"), ",")
-	if ids != "components-fill,components-line,components-point,components-cluster,components-cluster-count" {
+	if ids != "components-heat,components-fill,components-line,components-point,components-cluster,components-cluster-count" {
 		t.Errorf("components style layers %s", ids)
+	}
+	var order []string
+	for _, l := range style["layers"].([]map[string]any) {
+		order = append(order, l["id"].(string))
+	}
+	if got := strings.Join(order, ","); !strings.Contains(got, "components-heat,grids-line,") ||
+		!strings.HasSuffix(got, ",components-cluster-count,grids-label,mgmt_grids-label,communities-label,streets-label,districts-label") {
+		t.Errorf("style layer order %s: want the wash under the grid lines and the labels last, districts on top", got)
 	}
 
 	// The map search finds a component by its code.

@@ -70,6 +70,15 @@ type StyleOptions struct {
 // source under base, labels in FontStack from gridd's glyph endpoint, and
 // optionally a raster basemap. Layer ids start with the tile layer's name and
 // a dash, so that a page can toggle a tile layer's style layers together.
+//
+// The district view reads first. Bottom up: the fills, the components'
+// density wash (below ComponentClustersFromZoom), the boundary lines, the
+// components (count bubbles from ComponentClustersFromZoom, each component
+// from 16), and the labels on top of everything, in the order of their rank.
+// MapLibre places the symbols of upper layers first, so district, street,
+// community, management-grid and grid labels win every collision with each
+// other in that order and with the cluster counts, which are dropped where a
+// label stands; the bubbles themselves are drawn under the labels.
 func Style(base string, opt StyleOptions) map[string]any {
 	sources := map[string]any{
 		"gridd": map[string]any{"type": "vector", "url": base + "/tiles/" + Key(Layers) + ".json"},
@@ -82,25 +91,35 @@ func Style(base string, opt StyleOptions) map[string]any {
 			"attribution": opt.BasemapAttribution}
 		layers = append(layers, map[string]any{"id": "basemap", "type": "raster", "source": "basemap"})
 	}
+	zoom := func(stops ...any) []any {
+		return append([]any{"interpolate", []any{"linear"}, []any{"zoom"}}, stops...)
+	}
 	fill := func(id, layer, color string, opacity any, minzoom float64) map[string]any {
 		return map[string]any{"id": id, "type": "fill", "source": "gridd", "source-layer": layer, "minzoom": minzoom,
 			"paint": map[string]any{"fill-color": color, "fill-opacity": opacity}}
 	}
-	line := func(id, layer, color string, width any, dash []float64, minzoom float64) map[string]any {
-		paint := map[string]any{"line-color": color, "line-width": width}
+	line := func(id, layer, color string, width, opacity any, dash []float64, minzoom float64) map[string]any {
+		paint := map[string]any{"line-color": color, "line-width": width, "line-opacity": opacity}
 		if dash != nil {
 			paint["line-dasharray"] = dash
 		}
 		return map[string]any{"id": id, "type": "line", "source": "gridd", "source-layer": layer, "minzoom": minzoom,
 			"layout": map[string]any{"line-join": "round"}, "paint": paint}
 	}
-	label := func(id, layer, field string, size float64, color string, minzoom, maxzoom float64) map[string]any {
+	label := func(id, layer string, text, size any, color string, halo float64, minzoom, maxzoom float64) map[string]any {
 		return map[string]any{"id": id, "type": "symbol", "source": "gridd", "source-layer": layer,
 			"minzoom": minzoom, "maxzoom": maxzoom, "filter": []any{"==", []any{"geometry-type"}, "Point"},
-			"layout": map[string]any{"text-field": []any{"get", field}, "text-font": []string{FontStack},
-				"text-size": size, "text-max-width": 8, "symbol-placement": "point", "text-padding": 4},
-			"paint": map[string]any{"text-color": color, "text-halo-color": "#ffffff", "text-halo-width": 1.5}}
+			"layout": map[string]any{"text-field": text, "text-font": []string{FontStack},
+				"text-size": size, "text-max-width": 7, "symbol-placement": "point", "text-padding": 3},
+			"paint": map[string]any{"text-color": color, "text-halo-color": "#ffffff", "text-halo-width": halo,
+				"text-halo-blur": 0.5}}
 	}
+	// Community names without the committee suffix: 灯市口社区居委会 is
+	// labelled 灯市口社区.
+	communityName := []any{"let", "n", []any{"get", "name"},
+		[]any{"let", "i", []any{"index-of", "居委会", []any{"var", "n"}},
+			[]any{"case", []any{">", []any{"var", "i"}, 0},
+				[]any{"slice", []any{"var", "n"}, 0, []any{"var", "i"}}, []any{"var", "n"}}}}
 	// Highlight a selected or hovered grid through feature-state.
 	gridFill := []any{"case",
 		[]any{"boolean", []any{"feature-state", "selected"}, false}, 0.45,
@@ -110,18 +129,39 @@ func Style(base string, opt StyleOptions) map[string]any {
 		fill("districts-fill", "districts", "#e9e4d8", 0.6, 0),
 		fill("communities-fill", "communities", "#cfe3f4", 0.35, 9),
 		fill("grids-fill", "grids", "#4f9d2d", gridFill, 10),
-		line("grids-line", "grids", "#4f9d2d", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 12, 0.3, 16, 1.2}, nil, 11),
-		line("mgmt_grids-line", "mgmt_grids", "#d1495b", 1.6, []float64{3, 2}, 10),
-		line("communities-line", "communities", "#2f6fad", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.6, 16, 1.8}, nil, 9),
-		line("streets-line", "streets", "#6a4c93", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 8, 1, 16, 3}, []float64{4, 2}, 8),
-		line("districts-line", "districts", "#3d3d3d", []any{"interpolate", []any{"linear"}, []any{"zoom"}, 6, 1.2, 16, 4}, nil, 0),
-		label("districts-label", "districts", "name", 16, "#222222", 6, 12),
-		label("streets-label", "streets", "name", 14, "#4b2e7a", 11, 14),
-		label("communities-label", "communities", "name", 12, "#1d4f80", 13, 16.5),
-		label("grids-label", "grids", "code", 10, "#2f5e1b", 15, 24),
-		label("mgmt_grids-label", "mgmt_grids", "name", 11, "#a02c3c", 14, 24),
+	)
+	layers = append(layers, componentHeatLayer())
+	layers = append(layers,
+		// Unit grid lines fade in from zoom 12.5: at the district view their
+		// mesh would only blur the streets and communities.
+		line("grids-line", "grids", "#4f9d2d", zoom(12.5, 0.3, 16, 1.2), zoom(12.5, 0, 14, 0.8), nil, 12.5),
+		line("mgmt_grids-line", "mgmt_grids", "#d1495b", 1.6, 1, []float64{3, 2}, 10),
+		line("communities-line", "communities", "#2f6fad", zoom(10, 0.5, 13, 1, 16, 1.8), zoom(10, 0.5, 13, 0.9), nil, 9),
+		line("streets-line", "streets", "#6a4c93", zoom(8, 1, 12, 2, 16, 3.5), 0.9, []float64{4, 1.5}, 8),
+		line("districts-line", "districts", "#3d3d3d", zoom(6, 1.2, 16, 4), 1, nil, 0),
 	)
 	layers = append(layers, componentStyleLayers()...)
+	// Labels last, the most important on top: MapLibre places upper layers'
+	// symbols first.
+	// A street's name may move an em off its label point to any side when
+	// another name stands there (the district's over a street's); a
+	// community's, smaller, only half an em up or down, so that it stays
+	// over its community.
+	shifting := func(l map[string]any, offset float64, anchors ...string) map[string]any {
+		lay := l["layout"].(map[string]any)
+		lay["text-variable-anchor"] = append([]string{"center"}, anchors...)
+		lay["text-radial-offset"] = offset
+		return l
+	}
+	layers = append(layers,
+		label("grids-label", "grids", []any{"get", "code"}, 10, "#2f5e1b", 1.5, 15.5, 24),
+		label("mgmt_grids-label", "mgmt_grids", []any{"get", "name"}, 11, "#a02c3c", 1.5, 14, 24),
+		shifting(label("communities-label", "communities", communityName, zoom(11, 10, 13, 12, 16, 14), "#1d4f80", 1.5, 11, 17),
+			0.5, "top", "bottom"),
+		shifting(label("streets-label", "streets", []any{"get", "name"}, zoom(10, 12, 12, 15, 15, 17), "#4b2e7a", 2, 10, 15),
+			1, "top", "bottom", "left", "right"),
+		label("districts-label", "districts", []any{"get", "name"}, zoom(6, 14, 11, 20), "#222222", 2.5, 6, 12.5),
+	)
 	return map[string]any{
 		"version": 8,
 		"name":    "gridd",
@@ -148,10 +188,55 @@ var ComponentMajorColors = [][2]string{
 	{"01", "#2b6cb0"}, {"02", "#dd6b20"}, {"03", "#805ad5"}, {"04", "#2f855a"}, {"05", "#718096"},
 }
 
-// componentStyleLayers draws the components layer: polygons and lines in
-// their major class's colour, single components as circles (ringed in red
-// when not intact), and below zoom 16 the cluster points as circles sized by
-// and labelled with their count, in the colour of their dominant class.
+// ComponentClustersFromZoom is the zoom from which the map draws the
+// components' clusters as count bubbles; below it they are a density wash
+// under the division lines and labels, so that the district view shows the
+// districts, streets and communities rather than a carpet of bubbles.
+const ComponentClustersFromZoom = 15
+
+// componentHeatLayer draws the cluster points below ComponentClustersFromZoom
+// as a heatmap weighted by their counts, fading out as the bubbles come in.
+func componentHeatLayer() map[string]any {
+	return map[string]any{"id": "components-heat", "type": "heatmap", "source": "gridd", "source-layer": "components",
+		"minzoom": 10, "maxzoom": ComponentClustersFromZoom,
+		"filter": []any{"all", []any{"==", []any{"geometry-type"}, "Point"}, []any{"==", []any{"get", "cluster"}, true}},
+		"paint": map[string]any{
+			// Weight times intensity is 1 for about 1,400 components per
+			// km² (1,200 in a 64-pixel block at zoom 12, about 0.9 km² at
+			// Beijing's latitude), a built-up district's density, at every
+			// zoom: each zoom's blocks hold a quarter of the previous
+			// zoom's, and the intensity quadruples.
+			"heatmap-weight": []any{"/", []any{"get", "point_count"}, 1200},
+			"heatmap-intensity": []any{"interpolate", []any{"exponential", 4}, []any{"zoom"},
+				10, 0.0625, 11, 0.25, 12, 1, 13, 4, 14, 16, 15, 64},
+			// As wide as the clusters' spacing on screen: 64 pixels in the
+			// tile, which MapLibre scales up to twice that before the next
+			// zoom's tiles.
+			"heatmap-radius": heatRadius(),
+			"heatmap-color": []any{"interpolate", []any{"linear"}, []any{"heatmap-density"},
+				0, "rgba(221,107,32,0)", 0.3, "rgba(237,137,54,0.2)", 0.7, "rgba(221,107,32,0.3)", 1, "rgba(192,86,33,0.45)"},
+			"heatmap-opacity": []any{"interpolate", []any{"linear"}, []any{"zoom"}, 10, 0.55,
+				ComponentClustersFromZoom - 1, 0.55, ComponentClustersFromZoom, 0},
+		}}
+}
+
+// heatRadius is the heatmap's radius: 64 pixels at each whole zoom, growing
+// with the tiles' scale to 128 just before the next, where MapLibre loads
+// that zoom's tiles.
+func heatRadius() []any {
+	r := []any{"interpolate", []any{"exponential", 2}, []any{"zoom"}}
+	for z := 10; z < ComponentClustersFromZoom; z++ {
+		r = append(r, z, 64, float64(z)+0.999, 128)
+	}
+	return r
+}
+
+// componentStyleLayers draws the components layer over the division lines:
+// polygons and lines in their major class's colour, single components as
+// circles (ringed in red when not intact), and from
+// ComponentClustersFromZoom to 16 the cluster points as bubbles sized by
+// their count in the colour of their dominant class, with the count where no
+// label stands.
 func componentStyleLayers() []map[string]any {
 	color := []any{"match", []any{"get", "major_code"}}
 	for _, c := range ComponentMajorColors {
@@ -176,20 +261,23 @@ func componentStyleLayers() []map[string]any {
 		"circle-stroke-width": 1,
 		"circle-stroke-color": []any{"case", []any{"==", []any{"get", "status"}, "intact"}, "#ffffff", "#e53e3e"},
 	}
-	cluster := src("components-cluster", "circle", 10, []any{"all", isPoint, isCluster})
+	cluster := src("components-cluster", "circle", ComponentClustersFromZoom, []any{"all", isPoint, isCluster})
 	cluster["paint"] = map[string]any{
 		"circle-color":        color,
-		"circle-opacity":      0.8,
-		"circle-radius":       []any{"step", []any{"get", "point_count"}, 7, 10, 10, 100, 13, 1000, 17, 10000, 22},
-		"circle-stroke-width": 1.5,
+		"circle-opacity":      0.75,
+		"circle-radius":       []any{"step", []any{"get", "point_count"}, 6, 10, 8, 50, 10, 200, 12, 1000, 15},
+		"circle-stroke-width": 1,
 		"circle-stroke-color": "#ffffff",
 	}
-	count := src("components-cluster-count", "symbol", 10, []any{"all", isPoint, isCluster})
+	count := src("components-cluster-count", "symbol", ComponentClustersFromZoom, []any{"all", isPoint, isCluster})
 	count["layout"] = map[string]any{
 		"text-field": []any{"case", []any{">=", []any{"get", "point_count"}, 1000},
 			[]any{"concat", []any{"to-string", []any{"round", []any{"/", []any{"get", "point_count"}, 1000}}}, "k"},
 			[]any{"to-string", []any{"get", "point_count"}}},
-		"text-font": []string{FontStack}, "text-size": 10, "text-allow-overlap": true,
+		"text-font": []string{FontStack}, "text-size": 10,
+		// Counts yield to every label (the label layers are above) and to
+		// each other; the bubble stays, under the label.
+		"text-allow-overlap": false, "text-ignore-placement": false, "text-padding": 1,
 	}
 	count["paint"] = map[string]any{"text-color": "#ffffff"}
 	return []map[string]any{fill, line, point, cluster, count}

@@ -57,9 +57,9 @@ var Layers = []*Layer{
 	{Name: "districts", Description: "districts (区县)", Table: "districts", Geometry: "polygon",
 		MinZoom: 0, MaxZoom: MaxZoom, Simplify: 1, LabelMinZoom: 6, Fields: divisionFields},
 	{Name: "streets", Description: "streets and towns (街道/乡镇)", Table: "streets", Geometry: "polygon",
-		MinZoom: 8, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 11, Fields: divisionFields},
+		MinZoom: 8, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 10, Fields: divisionFields},
 	{Name: "communities", Description: "communities (社区/村)", Table: "communities", Geometry: "polygon",
-		MinZoom: 9, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 13, Fields: divisionFields},
+		MinZoom: 9, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 11, Fields: divisionFields},
 	{Name: "mgmt_grids", Description: "management grids (责任网格)", Table: "mgmt_grids", Geometry: "polygon",
 		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 14, Fields: []Field{
 			{"code", "String", "management grid code"},

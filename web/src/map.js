@@ -90,10 +90,19 @@ async function start() {
   const style = await getJSON('/styles/gridd.json');
   const tj = await getJSON(style.sources.gridd.url);
   status('');
-  const center = parseCenter(params.get('center')) || tj.center.slice(0, 2);
-  const zoom = Number.isFinite(parseFloat(params.get('zoom'))) ? parseFloat(params.get('zoom')) : Math.max(tj.center[2], 11);
+  // The first view: the URL's center and zoom when it gives either, else
+  // the whole of the data (the district) fitted to the window, where the
+  // district, street and community names read first. Without data (bounds
+  // of the whole world) it is the data's center at zoom 11 or deeper.
+  const center = parseCenter(params.get('center'));
+  const zoom = parseFloat(params.get('zoom'));
+  const b = tj.bounds;
+  const fit = !center && !Number.isFinite(zoom) && b[2] > b[0] && b[3] > b[1] && b[2] - b[0] < 180;
+  const view = fit
+    ? { bounds: [[b[0], b[1]], [b[2], b[3]]], fitBoundsOptions: { padding: 24, maxZoom: 16 } }
+    : { center: center || tj.center.slice(0, 2), zoom: Number.isFinite(zoom) ? zoom : Math.max(tj.center[2], 11) };
   map = new maplibregl.Map({
-    container: 'map', style, center, zoom,
+    container: 'map', style, ...view,
     transformRequest: (url) => (token && sameOrigin(url) ? { url, headers: authHeaders(url) } : undefined),
     // ?localfonts=0 draws Chinese from gridd's glyphs too, as other MapLibre
     // clients of the style do.
