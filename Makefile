@@ -108,8 +108,11 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
+# BENCH_ARGS: e.g. -only lookup,tiles, -runs 9, -quick; the rows also go to
+# .artifacts/bench.json.
+BENCH_ARGS ?=
 bench: build db
-	$(GO) run ./cmd/griddbench
+	$(GO) run ./cmd/griddbench $(BENCH_ARGS)
 
 # A bounded load test of a served gridd on loopback: the demo district in a
 # scratch database, SOAK_DURATION of mixed lookups, tiles, edits and imports

@@ -6,15 +6,22 @@
 // registers itself in sections. A section gets its own scratch database,
 // created fresh from DATABASE_URL's server and dropped afterwards.
 //
-//	griddbench [-only build,lookup] [-quick]
+// Figures that are repeated (see repeat) print as their median with the
+// spread (min-max) of the runs. Every row is also written as JSON (-json,
+// default .artifacts/bench.json) so that runs can be compared.
+//
+//	griddbench [-only build,lookup] [-quick] [-runs 5] [-json FILE]
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -40,23 +47,94 @@ type bench struct {
 	pool  *pgxpool.Pool
 	url   string
 	quick bool
+	runs  int // how many times repeat runs a measurement
 	rows  []row
 }
 
 // row is one line of the report: gridd's figure, PostGIS's figure for the
-// same work where there is one, and the target from the design.
+// same work where there is one, and the target from the design. Figures
+// measured with repeat also carry their numbers for the JSON report.
 type row struct {
-	work    string
-	gridd   string
-	postgis string
-	ratio   string
-	target  string
+	Work    string `json:"work"`
+	Gridd   string `json:"gridd"`
+	PostGIS string `json:"postgis"`
+	Ratio   string `json:"ratio"`
+	Target  string `json:"target"`
+	// Numbers, where the section gives them: the unit, gridd's and
+	// PostGIS's runs.
+	Unit        string `json:"unit,omitempty"`
+	GriddRuns   *stat  `json:"gridd_runs,omitempty"`
+	PostGISRuns *stat  `json:"postgis_runs,omitempty"`
 }
 
 // add records a result row.
 func (b *bench) add(work, gridd, postgis, ratio, target string) {
-	b.rows = append(b.rows, row{work, gridd, postgis, ratio, target})
-	fmt.Fprintf(os.Stderr, "  %s: %s (PostGIS %s, ratio %s, target %s)\n", work, gridd, postgis, ratio, target)
+	b.addRow(row{Work: work, Gridd: gridd, PostGIS: postgis, Ratio: ratio, Target: target})
+}
+
+func (b *bench) addRow(r row) {
+	b.rows = append(b.rows, r)
+	fmt.Fprintf(os.Stderr, "  %s: %s (PostGIS %s, ratio %s, target %s)\n", r.Work, r.Gridd, r.PostGIS, r.Ratio, r.Target)
+}
+
+// stat is a figure measured several times: the median, the spread and the
+// number of runs.
+type stat struct {
+	Median float64   `json:"median"`
+	Min    float64   `json:"min"`
+	Max    float64   `json:"max"`
+	Runs   []float64 `json:"runs"`
+}
+
+// repeat runs a measurement n times (fn returns one figure, e.g. a rate or
+// seconds) and gives the median and spread.
+func repeat(n int, fn func() (float64, error)) (stat, error) {
+	if n < 1 {
+		n = 1
+	}
+	var st stat
+	for range n {
+		v, err := fn()
+		if err != nil {
+			return st, err
+		}
+		st.Runs = append(st.Runs, v)
+	}
+	s := append([]float64(nil), st.Runs...)
+	sort.Float64s(s)
+	st.Min, st.Max = s[0], s[len(s)-1]
+	if len(s)%2 == 1 {
+		st.Median = s[len(s)/2]
+	} else {
+		st.Median = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return st, nil
+}
+
+// addStats records a row from repeated figures of gridd and, where there is
+// one, of PostGIS doing the same work (nil otherwise; baseline says what it
+// did). Both are in unit, a rate or a cost; the ratio is gridd's median over
+// PostGIS's, as the design's table gives it (a rate: how many times faster;
+// a cost: how many times dearer). format prints one value of the unit.
+func (b *bench) addStats(work, unit string, gridd stat, pg *stat, baseline string, format func(float64) string, target string) {
+	r := row{Work: work, Unit: unit, GriddRuns: &gridd, PostGISRuns: pg, Target: target,
+		Gridd: format(gridd.Median) + spread(gridd, format)}
+	if pg != nil {
+		r.PostGIS = format(pg.Median) + spread(*pg, format)
+		if baseline != "" {
+			r.PostGIS += " (" + baseline + ")"
+		}
+		r.Ratio = fmt.Sprintf("%.2f×", gridd.Median/pg.Median)
+	}
+	b.addRow(r)
+}
+
+// spread prints the runs' range after a median: " [min-max, n runs]".
+func spread(s stat, format func(float64) string) string {
+	if len(s.Runs) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" [%s-%s, %d runs]", format(s.Min), format(s.Max), len(s.Runs))
 }
 
 // timeIt runs fn once and returns how long it took.
@@ -69,6 +147,8 @@ func timeIt(fn func() error) (time.Duration, error) {
 func main() {
 	only := flag.String("only", "", "comma-separated sections to run (default all)")
 	quick := flag.Bool("quick", false, "smaller datasets, for a fast look")
+	runs := flag.Int("runs", 5, "how many times each repeated figure is measured (the median is reported)")
+	jsonOut := flag.String("json", filepath.Join(".artifacts", "bench.json"), "where to write the rows as JSON (empty: nowhere)")
 	flag.Parse()
 	base := os.Getenv("DATABASE_URL")
 	if base == "" {
@@ -87,7 +167,7 @@ func main() {
 	failed := false
 	for _, n := range names {
 		fmt.Fprintf(os.Stderr, "griddbench: %s\n", n)
-		rows, err := runSection(ctx, base, n, *quick)
+		rows, err := runSection(ctx, base, n, *quick, *runs)
 		all = append(all, rows...)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "griddbench: %s: %v\n", n, err)
@@ -97,15 +177,42 @@ func main() {
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "work\tgridd\tPostGIS\tratio\ttarget")
 	for _, r := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.work, r.gridd, r.postgis, r.ratio, r.target)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Work, r.Gridd, r.PostGIS, r.Ratio, r.Target)
 	}
 	tw.Flush()
+	if *jsonOut != "" {
+		if err := writeJSON(*jsonOut, all, *runs, *quick); err != nil {
+			fmt.Fprintf(os.Stderr, "griddbench: %v\n", err)
+			failed = true
+		}
+	}
 	if failed {
 		os.Exit(1)
 	}
 }
 
-func runSection(ctx context.Context, base, name string, quick bool) ([]row, error) {
+// writeJSON writes the report with when and where it was measured.
+func writeJSON(path string, rows []row, runs int, quick bool) error {
+	host, _ := os.Hostname()
+	doc := map[string]any{
+		"time": time.Now().UTC().Format(time.RFC3339), "host": host, "cpus": runtime.NumCPU(),
+		"go": runtime.Version(), "runs": runs, "quick": quick, "rows": rows,
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(os.Stderr, "griddbench: rows written to %s\n", path)
+	return nil
+}
+
+func runSection(ctx context.Context, base, name string, quick bool, runs int) ([]row, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, err
@@ -138,7 +245,7 @@ func runSection(ctx context.Context, base, name string, quick bool) ([]row, erro
 	if _, err := postgis.Migrate(ctx, pool); err != nil {
 		return nil, err
 	}
-	b := &bench{pool: pool, url: u.String(), quick: quick}
+	b := &bench{pool: pool, url: u.String(), quick: quick, runs: runs}
 	err = sections[name].run(ctx, b)
 	return b.rows, err
 }
