@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -359,11 +361,43 @@ func (s *Server) editableGrids(r *http.Request) error {
 }
 
 // ogcFeatureBody reads a GeoJSON Feature of a grid edit: its polygon (if
-// any), attributes and message.
+// any), attributes and message. An attribute sent as null is cleared (a
+// pointer to ""): QGIS sends null for a field the user cleared, in a PATCH
+// (merge patch: null removes) as in a PUT or POST (the whole feature).
+// A body that changes nothing because it only names properties gridd
+// writes is refused naming them: QGIS, which learns the fields from the
+// features, lets its users edit every one and PATCHes what they changed.
 func ogcFeatureBody(w http.ResponseWriter, r *http.Request) (orb.Polygon, grids.GridAttributes, string, error) {
 	var f gridFeatureBody
-	if err := readJSON(w, r, maxEditBody, &f); err != nil {
+	b, err := readBytes(w, r, maxEditBody)
+	if err != nil {
 		return nil, grids.GridAttributes{}, "", err
+	}
+	if err := decodeJSON(b, &f); err != nil {
+		return nil, grids.GridAttributes{}, "", err
+	}
+	var raw struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, grids.GridAttributes{}, "", grids.Invalid("body", "%v", err)
+	}
+	a := &f.Properties.GridAttributes
+	editable := map[string]**string{"land_use": &a.LandUse, "mgmt_level": &a.MgmtLevel, "responsible": &a.Responsible, "note": &a.Note}
+	var written []string
+	for name, v := range raw.Properties {
+		field, ok := editable[name]
+		switch {
+		case ok && string(v) == "null":
+			*field = new(string)
+		case !ok && name != "message":
+			written = append(written, name)
+		}
+	}
+	if f.Geometry == nil && *a == (grids.GridAttributes{}) && len(written) > 0 {
+		slices.Sort(written)
+		return nil, grids.GridAttributes{}, "", grids.Invalid("properties",
+			"%s: written by gridd, not editable; a grid's editable fields are land_use, mgmt_level, responsible and note", strings.Join(written, ", "))
 	}
 	var p orb.Polygon
 	if f.Geometry != nil {
@@ -405,7 +439,7 @@ func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "creating grids is not available"}
 	}
-	p, _, msg, err := ogcFeatureBody(w, r)
+	p, attrs, msg, err := ogcFeatureBody(w, r)
 	if err != nil {
 		return err
 	}
@@ -416,10 +450,34 @@ func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(cs.Result.Created) == 1 {
-		w.Header().Set("Location", base(r)+"/ogc/collections/grids/items/"+cs.Result.Created[0].Code.String())
+	if len(cs.Result.Created) != 1 {
+		return writeJSON(w, http.StatusCreated, cs)
 	}
+	created := cs.Result.Created[0]
+	// QGIS sends the attributes filled in its form with the new feature and
+	// reads the feature back after the Location: they are set on the new
+	// grid as its next version (nulls leave it as carved). That is a second
+	// changeset: should it fail, the grid stays as carved, without them,
+	// and the error is the answer.
+	if set := setAttributes(attrs); set != (grids.GridAttributes{}) {
+		if _, err := s.cfg.Editor.UpdateGrid(r.Context(), actor(r), grids.GridRef{Code: created.Code, Version: created.Version},
+			set, nil, msg); err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Location", base(r)+"/ogc/collections/grids/items/"+created.Code.String())
 	return writeJSON(w, http.StatusCreated, cs)
+}
+
+// setAttributes keeps the attributes that set a value: on a new grid, a
+// cleared one is already unset.
+func setAttributes(a grids.GridAttributes) grids.GridAttributes {
+	for _, f := range []**string{&a.LandUse, &a.MgmtLevel, &a.Responsible, &a.Note} {
+		if *f != nil && **f == "" {
+			*f = nil
+		}
+	}
+	return a
 }
 
 // PUT or PATCH /ogc/collections/grids/items/{code}: a redraw and/or new

@@ -134,7 +134,8 @@ type UnitGrid struct {
 }
 
 // GridAttributes are the descriptive fields a PUT may change; nil leaves a
-// field as it is.
+// field as it is, a pointer to "" clears it (the stored value becomes
+// NULL, as a client that sends null for a cleared field means).
 type GridAttributes struct {
 	LandUse     *string `json:"land_use,omitempty"`
 	MgmtLevel   *string `json:"mgmt_level,omitempty"`

@@ -1068,7 +1068,7 @@ func (s *Store) UpdateGrid(ctx context.Context, actor string, ref grids.GridRef,
 			_, err := tx.Exec(ctx, `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2,
 					version, land_use, mgmt_level, responsible, note)
 				SELECT code, community_code, street_code, district_code, geom, area_m2, version + 1,
-					coalesce($3, land_use), coalesce($4, mgmt_level), coalesce($5, responsible), coalesce($6, note)
+					`+setAttr(3, "land_use")+`, `+setAttr(4, "mgmt_level")+`, `+setAttr(5, "responsible")+`, `+setAttr(6, "note")+`
 				FROM unit_grids WHERE code = $1 AND version = $2`, in.code, cur, attrs.LandUse, attrs.MgmtLevel, attrs.Responsible, attrs.Note)
 			if err != nil {
 				return fmt.Errorf("update grid %s: %w", in.code, translate(err))
@@ -1088,6 +1088,14 @@ func (s *Store) UpdateGrid(ctx context.Context, actor string, ref grids.GridRef,
 }
 
 var _ grids.Editor = (*Store)(nil)
+
+// setAttr is the SQL of one attribute of UpdateGrid from parameter $n: a
+// nil attribute keeps the stored value, "" clears it (NULL), any other
+// string replaces it.
+func setAttr(n int, col string) string {
+	p := fmt.Sprintf("$%d::text", n)
+	return "CASE WHEN " + p + " IS NULL THEN " + col + " ELSE nullif(" + p + ", '') END"
+}
 
 // node keeps shared vertices bit-identical: each output gains the vertices
 // of its neighbours (and of the other outputs) that lie on its edges, and
