@@ -512,10 +512,14 @@ func (s *Server) ogcReplace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return grids.Invalid("id", "%v", err)
 	}
-	ref, err := s.gridRef(r, code)
+	// Without If-Match (QGIS sends none) the edit applies to the current
+	// version, and the store refuses a geometry from a copy that an edit of
+	// a neighbour has made stale.
+	v, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
+	ref := grids.GridRef{Code: code, Version: v}
 	p, attrs, msg, err := ogcFeatureBody(w, r)
 	if err != nil {
 		return err

@@ -512,30 +512,39 @@ func TestQGISReplayGrids(t *testing.T) {
 	// re-reads nothing until the layer is reloaded). A topological move of
 	// the vertex 002 and 003 share on the community's north edge (1 m west,
 	// along the edge) then PATCHes 002 and 003 with the corner where it was
-	// before (1): gridd takes that for a move back and undoes (1) in all
-	// four grids. This is why GIS staff reload the layer after saving
-	// geometry edits (README); gridd cannot tell a stale copy from an
-	// intended move, as QGIS sends neither a version nor If-Match.
+	// before (1). Taken as asked, that would undo (1) in all four grids;
+	// gridd refuses it (their current versions came from an edit of 005),
+	// QGIS shows the reason, and the user reloads the layer.
 	held := map[string][][][2]float64{}
 	for code, f := range served {
 		held[code] = f.polygon(t)
 	}
 	held[g5] = poly
-	nv := topoMove(map[string][][][2]float64{"110101001007002": held["110101001007002"], "110101001007003": held["110101001007003"]},
-		[2]float64{eLon0 + 2*eDLon, eLat0 + 2*eDLat}, [2]float64{-0.0000117, 0})
+	northV := [2]float64{eLon0 + 2*eDLon, eLat0 + 2*eDLat}
 	for _, code := range []string{"110101001007002", "110101001007003"} {
-		if !hasVertex(code, nv) {
-			t.Errorf("after the stale topological move %s lacks the moved north vertex %v", code, nv)
+		before, _ := readGridState(t, st, code)
+		p := held[code]
+		for i, v := range p[0] {
+			if math.Abs(v[0]-northV[0]) < 1e-9 && math.Abs(v[1]-northV[1]) < 1e-9 {
+				p[0][i] = [2]float64{v[0] - 0.0000117, v[1]}
+			}
+		}
+		a := q.send(http.MethodPatch, items+"/"+code, "application/merge-patch+json", "",
+			[]byte(nlohmannValue(map[string]any{"geometry": qgisPolygon(p, 17)})))
+		if msg := qgisError(a.body); a.status != http.StatusConflict || !strings.Contains(msg, "reload the layer") {
+			t.Errorf("a stale copy of %s sent back: %d %q, want 409 telling QGIS to reload the layer", code, a.status, msg)
+		}
+		if after, _ := readGridState(t, st, code); after.Version != before.Version || after.Geom != before.Geom {
+			t.Errorf("the refused stale edit changed %s (v%d → v%d)", code, before.Version, after.Version)
 		}
 	}
 	for _, code := range []string{"110101001007002", "110101001007003", g5, "110101001007006"} {
-		if hasVertex(code, to) || !hasVertex(code, [2]float64{cx, cy}) {
-			t.Errorf("from a stale copy, %s: the corner moved in (1) is %v at %v (this test pins that a stale copy undoes it)",
-				code, map[bool]string{true: "still", false: "no longer"}[hasVertex(code, to)], to)
+		if !hasVertex(code, to) || hasVertex(code, [2]float64{cx, cy}) {
+			t.Errorf("after the refused stale edits %s lost the corner moved in (1)", code)
 		}
 	}
 	if _, problem := communityState(t, st); problem != "" {
-		t.Errorf("after the stale topological move the partition guard says %s", problem)
+		t.Errorf("after the refused stale edits the partition guard says %s", problem)
 	}
 
 	// (1b) The layer reloaded (the first page read again), a topological

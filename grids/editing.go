@@ -190,7 +190,11 @@ type Editor interface {
 	Grids(ctx context.Context, community geo.Code) ([]UnitGrid, error)
 	GridHistory(ctx context.Context, code geo.Code) ([]GridHistoryEntry, error)
 	// UpdateGrid changes a grid's attributes and, when geom is not nil,
-	// redraws it (neighbours adjusted), against the given version.
+	// redraws it (neighbours adjusted), against the given version. Version
+	// 0 is the current one, for clients that send none (QGIS): then a
+	// geometry that puts back a vertex the current version got from an edit
+	// of another grid is refused with ErrConflict, since it comes from a
+	// copy read before that edit and would silently undo it.
 	UpdateGrid(ctx context.Context, actor string, ref GridRef, attrs GridAttributes, geom orb.Polygon, message string) (Changeset, error)
 }
 

@@ -795,6 +795,56 @@ func (e *editTx) moveShared(f string, in gridRow, nbs []gridRow, moves []grids.V
 	return true, e.write(f, grids.Redraw, ins, outs)
 }
 
+// staleCopy refuses a redraw sent without a version that puts back a vertex
+// the grid's current version moved, when that version came from an edit of
+// another grid (a vertex move there moved the shared vertex here too, or a
+// revert). Such a polygon comes from a copy read before that edit: QGIS keeps
+// the neighbours of a grid it edited as it read them and sends them back
+// whole with the next geometry edit, which would silently undo the earlier
+// move in every grid sharing the vertex.
+func (e *editTx) staleCopy(in gridRow, req orb.Polygon) error {
+	var prevWKB []byte
+	var cs int64
+	var named bool
+	err := e.tx.QueryRow(e.ctx, `SELECT ST_AsBinary(p.geom), l.changeset_id,
+			EXISTS (SELECT 1 FROM changesets c, jsonb_array_elements(c.operations) o, jsonb_array_elements(o->'grids') g
+				WHERE c.id = l.changeset_id AND g->>'code' = $1)
+		FROM grid_lineage l JOIN unit_grids p ON p.code = l.parent_code AND p.version = l.parent_version
+		WHERE l.child_code = $1 AND l.child_version = $2 AND l.parent_code = $1
+		ORDER BY l.id DESC LIMIT 1`, in.code, in.version).Scan(&prevWKB, &cs, &named)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && named) {
+		return nil // the first version, or one an edit of this grid made
+	}
+	if err != nil {
+		return fmt.Errorf("grid %s: previous version: %w", in.code, err)
+	}
+	prev, err := polygonWKB(prevWKB)
+	if err != nil {
+		return err
+	}
+	cur, err := polygonWKB(in.wkb)
+	if err != nil {
+		return err
+	}
+	var was, is snapTarget
+	was.add(prev)
+	is.add(cur)
+	for _, r := range req {
+		for _, p := range r {
+			if _, old := was.snapPoint(p, snapTolM, 0); !old {
+				continue
+			}
+			if _, now := is.snapPoint(p, snapTolM, 0); now {
+				continue
+			}
+			return fmt.Errorf("%w: grid %s was changed by changeset %d, an edit of another grid, after this copy was read: "+
+				"the vertex at %.7f, %.7f is where it was before that edit (version %d); reload the layer and edit again",
+				grids.ErrConflict, in.code, cs, p[0], p[1], in.version-1)
+		}
+	}
+	return nil
+}
+
 // RevertChangeset implements grids.Editor.
 func (s *Store) RevertChangeset(ctx context.Context, actor string, id int64, message string) (grids.Changeset, error) {
 	var newID int64
@@ -1043,11 +1093,25 @@ func (s *Store) UpdateGrid(ctx context.Context, actor string, ref grids.GridRef,
 			return err
 		}
 		id = e.id
+		noVersion := ref.Version == 0
+		if noVersion {
+			// The community's editing lock is held: the version read now
+			// is the one the edit applies to.
+			if err := tx.QueryRow(ctx, `SELECT version FROM unit_grids WHERE code = $1 AND valid_to IS NULL`,
+				ref.Code.String()).Scan(&ref.Version); err != nil {
+				return fmt.Errorf("grid %s: %w", ref.Code, translate(err))
+			}
+		}
 		locked, err := e.lock([]grids.GridRef{ref})
 		if err != nil {
 			return err
 		}
 		in := locked[ref.Code.String()]
+		if geom != nil && noVersion {
+			if err := e.staleCopy(in, geom); err != nil {
+				return err
+			}
+		}
 		if geom != nil {
 			b, err := toWKB(geom)
 			if err != nil {
