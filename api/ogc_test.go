@@ -58,8 +58,9 @@ func TestOGCFeaturesRead(t *testing.T) {
 	}
 }
 
-// GDAL's OGC API Features driver (what QGIS uses) lists the collections and
-// reads the grids from an in-process server.
+// GDAL's OGC API Features driver (ogrinfo, ogr2ogr and the programs built on
+// GDAL; QGIS has its own provider, see qgis_test.go) lists the collections
+// and reads the grids from an in-process server.
 func TestOGCWithGDAL(t *testing.T) {
 	if _, err := exec.LookPath("ogrinfo"); err != nil {
 		if os.Getenv("CI") != "" {
