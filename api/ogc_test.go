@@ -58,6 +58,21 @@ func TestOGCFeaturesRead(t *testing.T) {
 	}
 }
 
+// HEAD on the items answers as GET does, without the body, as the Allow of
+// their OPTIONS says.
+func TestOGCItemsHead(t *testing.T) {
+	ts, _ := newOGCServer(t)
+	c := client{t: t, base: ts.URL}
+	_, hdr, _ := c.do("OPTIONS", "/ogc/collections/grids/items", "")
+	if !strings.Contains(hdr.Get("Allow"), "HEAD") {
+		t.Errorf("OPTIONS items: Allow %q lacks HEAD", hdr.Get("Allow"))
+	}
+	status, hdr, body := c.do("HEAD", "/ogc/collections/grids/items?limit=2", "")
+	if status != 200 || body != "" || !strings.Contains(hdr.Get("Content-Type"), "json") {
+		t.Errorf("HEAD items: %d %q %q, want 200 with the GET's headers and no body", status, hdr.Get("Content-Type"), body)
+	}
+}
+
 // GDAL's OGC API Features driver (ogrinfo, ogr2ogr and the programs built on
 // GDAL; QGIS has its own provider, see qgis_test.go) lists the collections
 // and reads the grids from an in-process server.
