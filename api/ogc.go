@@ -446,7 +446,10 @@ func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
 	if p == nil {
 		return grids.Invalid("geometry", "a new grid needs a polygon")
 	}
-	cs, err := shaper.CarveGrid(r.Context(), actor(r), p, msg)
+	// QGIS sends the attributes filled in its form with the new feature,
+	// null for those left empty (the new grid keeps what it inherits), and
+	// reads the feature back after the Location.
+	cs, err := shaper.CarveGrid(r.Context(), actor(r), p, setAttributes(attrs), msg)
 	if err != nil {
 		return err
 	}
@@ -454,23 +457,12 @@ func (s *Server) ogcCreate(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusCreated, cs)
 	}
 	created := cs.Result.Created[0]
-	// QGIS sends the attributes filled in its form with the new feature and
-	// reads the feature back after the Location: they are set on the new
-	// grid as its next version (nulls leave it as carved). That is a second
-	// changeset: should it fail, the grid stays as carved, without them,
-	// and the error is the answer.
-	if set := setAttributes(attrs); set != (grids.GridAttributes{}) {
-		if _, err := s.cfg.Editor.UpdateGrid(r.Context(), actor(r), grids.GridRef{Code: created.Code, Version: created.Version},
-			set, nil, msg); err != nil {
-			return err
-		}
-	}
 	w.Header().Set("Location", base(r)+"/ogc/collections/grids/items/"+created.Code.String())
 	return writeJSON(w, http.StatusCreated, cs)
 }
 
-// setAttributes keeps the attributes that set a value: on a new grid, a
-// cleared one is already unset.
+// setAttributes keeps the attributes that set a value: on a new grid, one
+// sent as null keeps what the grid inherits.
 func setAttributes(a grids.GridAttributes) grids.GridAttributes {
 	for _, f := range []**string{&a.LandUse, &a.MgmtLevel, &a.Responsible, &a.Note} {
 		if *f != nil && **f == "" {

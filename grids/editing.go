@@ -460,8 +460,9 @@ type FeaturePage struct {
 // (QGIS over OGC API Features) use; each call keeps the partition exact.
 type GridShaper interface {
 	// CarveGrid creates a grid with the geometry (clipped to the community
-	// it mostly lies in), taken from the grids it covers.
-	CarveGrid(ctx context.Context, actor string, geom orb.Polygon, message string) (Changeset, error)
+	// it mostly lies in), taken from the grids it covers. It takes the
+	// attributes of the first grid it covers, as attrs change them.
+	CarveGrid(ctx context.Context, actor string, geom orb.Polygon, attrs GridAttributes, message string) (Changeset, error)
 	// DissolveGrid retires a grid by merging it into the neighbour that
 	// shares the longest border with it.
 	DissolveGrid(ctx context.Context, actor string, ref GridRef, message string) (Changeset, error)

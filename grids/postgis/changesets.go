@@ -45,6 +45,9 @@ type output struct {
 	code  string
 	wkb   []byte
 	noded bool // a neighbour that only gained vertices: no limits apply
+	// attrs are set on the new version over those it inherits (see
+	// setAttr): a new grid's attributes given with its geometry.
+	attrs grids.GridAttributes
 }
 
 // editTx is one changeset being applied.
@@ -496,15 +499,17 @@ func (e *editTx) retire(code string, version int) error {
 }
 
 // insert writes a new version of a grid, with the descriptive attributes of
-// attrs, and checks the limits.
+// attrs as o.attrs changes them, and checks the limits.
 func (e *editTx) insert(f string, o output, version int, attrs gridRow) (grids.GridVersion, error) {
 	var area, width float64
+	a := o.attrs
 	err := e.tx.QueryRow(e.ctx, `INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2,
 			version, land_use, mgmt_level, responsible, note)
 		SELECT $1, left($1, 12), left($1, 9), left($1, 6), x.g, ST_Area(gridd_edit_metric(x.g)), $3,
-			p.land_use, p.mgmt_level, p.responsible, p.note
+			`+setAttr(6, "p.land_use")+`, `+setAttr(7, "p.mgmt_level")+`, `+setAttr(8, "p.responsible")+`, `+setAttr(9, "p.note")+`
 		FROM (SELECT ST_GeomFromWKB($2, 4326) g) x LEFT JOIN unit_grids p ON p.code = $4 AND p.version = $5
-		RETURNING area_m2, gridd_edit_width_m(geom)`, o.code, o.wkb, version, attrs.code, attrs.version).Scan(&area, &width)
+		RETURNING area_m2, gridd_edit_width_m(geom)`, o.code, o.wkb, version, attrs.code, attrs.version,
+		a.LandUse, a.MgmtLevel, a.Responsible, a.Note).Scan(&area, &width)
 	if err != nil {
 		return grids.GridVersion{}, fmt.Errorf("%s: write grid %s: %w", f, o.code, translate(err))
 	}

@@ -170,7 +170,7 @@ func (s *Store) Item(ctx context.Context, coll, id string) (json.RawMessage, err
 }
 
 // CarveGrid implements grids.GridShaper.
-func (s *Store) CarveGrid(ctx context.Context, actor string, geom orb.Polygon, message string) (grids.Changeset, error) {
+func (s *Store) CarveGrid(ctx context.Context, actor string, geom orb.Polygon, attrs grids.GridAttributes, message string) (grids.Changeset, error) {
 	if err := grids.CheckGridPolygon("geometry", geom); err != nil {
 		return grids.Changeset{}, err
 	}
@@ -240,7 +240,7 @@ func (s *Store) CarveGrid(ctx context.Context, actor string, geom orb.Polygon, m
 				return grids.Invalid("geometry", "the new grid would cut grid %s into pieces", o.code)
 			}
 		}
-		outs = append(outs, output{wkb: clipped})
+		outs = append(outs, output{wkb: clipped, attrs: attrs})
 		if err := e.write("geometry", grids.Replace, inputs, outs); err != nil {
 			return err
 		}

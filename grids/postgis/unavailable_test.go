@@ -72,7 +72,7 @@ func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 			_, err := st.UpdateGrid(ctx, "t", ref, grids.GridAttributes{}, square, "m")
 			return err
 		},
-		"CarveGrid":    func() error { _, err := st.CarveGrid(ctx, "t", square, "m"); return err },
+		"CarveGrid":    func() error { _, err := st.CarveGrid(ctx, "t", square, grids.GridAttributes{}, "m"); return err },
 		"DissolveGrid": func() error { _, err := st.DissolveGrid(ctx, "t", ref, "m"); return err },
 		"Items":        func() error { _, err := st.Items(ctx, "grids", grids.FeatureQuery{Limit: 10}); return err },
 		"Item":         func() error { _, err := st.Item(ctx, "grids", string(grid)); return err },
