@@ -137,9 +137,13 @@ func (s *Server) getTile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The cache holds each tile plain and, soon after it is cached,
+	// compressed (gzip and brotli); the smallest form the client accepts is
+	// sent as stored, with its own ETag.
+	rep := t.Select(r.Header.Get("Accept-Encoding"))
 	h := w.Header()
 	h.Set("Content-Type", "application/vnd.mapbox-vector-tile")
-	h.Set("ETag", t.ETag)
+	h.Set("ETag", rep.ETag)
 	h.Set("Cache-Control", s.cacheControl(0))
 	h.Set("Vary", "Accept-Encoding")
 	if hit {
@@ -147,18 +151,17 @@ func (s *Server) getTile(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		h.Set("X-Tile-Cache", "miss")
 	}
-	if etagMatch(r.Header.Get("If-None-Match"), t.ETag) {
+	if etagMatch(r.Header.Get("If-None-Match"), rep.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	body := t.Data
-	if len(body) > 0 && acceptsGzip(r) {
-		body = t.Gzipped()
-		h.Set("Content-Encoding", "gzip")
+	if rep.Encoding != "" {
+		h.Set("Content-Encoding", rep.Encoding)
 	}
+	h.Set("Content-Length", strconv.Itoa(len(rep.Body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		w.Write(body) //nolint:errcheck
+		w.Write(rep.Body) //nolint:errcheck
 	}
 	return nil
 }
@@ -174,22 +177,6 @@ func etagMatch(header, etag string) bool {
 		if v == "*" || strings.TrimPrefix(v, "W/") == etag {
 			return true
 		}
-	}
-	return false
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
-			continue
-		}
-		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
-				return false
-			}
-		}
-		return true
 	}
 	return false
 }

@@ -3,6 +3,7 @@ package tiles
 import (
 	"container/list"
 	"sync"
+	"sync/atomic"
 
 	"github.com/paulmach/orb"
 )
@@ -23,8 +24,10 @@ type Tile struct {
 	// was rendered coarser.
 	Capped bool
 
-	gzOnce sync.Once
-	gz     []byte
+	compressOnce sync.Once
+	enc          atomic.Pointer[encodings] // nil until compressed
+	readyOnce    sync.Once
+	ready        chan struct{}
 }
 
 // cacheEntry is a tile in the LRU list with what invalidation needs.
@@ -33,6 +36,7 @@ type cacheEntry struct {
 	tables []string  // change-feed tables of the tile's layers
 	bound  orb.Bound // buffered square, Web-Mercator
 	tile   *Tile
+	size   int64 // bytes counted for it
 }
 
 // recentInvalidation remembers an invalidation so that a tile rendered from
@@ -97,6 +101,7 @@ func (c *Cache) Put(k CacheKey, layers []*Layer, t *Tile, gen uint64) bool {
 		e.tables = append(e.tables, l.Table)
 	}
 	size := entrySize(e)
+	e.size = size
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if size > c.maxBytes {
@@ -113,7 +118,7 @@ func (c *Cache) Put(k CacheKey, layers []*Layer, t *Tile, gen uint64) bool {
 		}
 	}
 	if el, ok := c.items[k]; ok {
-		c.bytes -= entrySize(el.Value.(*cacheEntry))
+		c.bytes -= el.Value.(*cacheEntry).size
 		c.ll.Remove(el)
 	}
 	c.items[k] = c.ll.PushFront(e)
@@ -124,13 +129,35 @@ func (c *Cache) Put(k CacheKey, layers []*Layer, t *Tile, gen uint64) bool {
 	return true
 }
 
-func entrySize(e *cacheEntry) int64 { return int64(len(e.tile.Data)) + int64(len(e.key.Layers)) + 160 }
+// entrySize counts the tile's data, its compressed forms and a small
+// overhead.
+func entrySize(e *cacheEntry) int64 {
+	return int64(len(e.tile.Data)) + e.tile.encodedBytes() + int64(len(e.key.Layers)) + 160
+}
+
+// Resize counts the tile's size again (after its compressed forms were
+// added) if the cache still holds it under k, and evicts down to the bound.
+func (c *Cache) Resize(k CacheKey, t *Tile) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[k]
+	if !ok || el.Value.(*cacheEntry).tile != t {
+		return
+	}
+	e := el.Value.(*cacheEntry)
+	size := entrySize(e)
+	c.bytes += size - e.size
+	e.size = size
+	for c.bytes > c.maxBytes && c.ll.Len() > 0 {
+		c.removeElement(c.ll.Back())
+	}
+}
 
 func (c *Cache) removeElement(el *list.Element) {
 	e := el.Value.(*cacheEntry)
 	c.ll.Remove(el)
 	delete(c.items, e.key)
-	c.bytes -= entrySize(e)
+	c.bytes -= e.size
 }
 
 func (e *cacheEntry) touchedBy(table string, all bool, b orb.Bound) bool {

@@ -1,13 +1,12 @@
 package tiles
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +58,7 @@ type Service struct {
 	group       singleflight.Group
 	renderSlots chan struct{} // renderings running; nil: no limit
 	renderWait  time.Duration
+	zipSlots    chan struct{} // compressions running
 
 	boundsMu sync.Mutex
 	bounds   map[string]orb.Bound // DataBounds by layer key, until the next change
@@ -73,7 +73,8 @@ func NewService(src Source, cacheBytes int64, maxTileBytes int) *Service {
 	if maxTileBytes <= 0 {
 		maxTileBytes = DefaultMaxTileBytes
 	}
-	return &Service{src: src, cache: NewCache(cacheBytes, Buffer, Extent), maxBytes: maxTileBytes}
+	return &Service{src: src, cache: NewCache(cacheBytes, Buffer, Extent), maxBytes: maxTileBytes,
+		zipSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
 }
 
 // ErrBusy fails a cache miss that found every rendering slot busy for the
@@ -152,13 +153,25 @@ func (s *Service) Tile(ctx context.Context, layers []*Layer, t ID) (tile *Tile, 
 		if err != nil {
 			return nil, err
 		}
-		s.cache.Put(k, layers, tile, gen)
+		if s.cache.Put(k, layers, tile, gen) {
+			go s.compress(k, tile)
+		}
 		return tile, nil
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return v.(*Tile), false, nil
+}
+
+// compress makes a cached tile's compressed forms off the request path
+// (the request that rendered it is answered with the plain data), at most
+// half the cores at a time, and counts them in the cache's size.
+func (s *Service) compress(k CacheKey, t *Tile) {
+	s.zipSlots <- struct{}{}
+	defer func() { <-s.zipSlots }()
+	t.compress()
+	s.cache.Resize(k, t)
 }
 
 // Render renders a tile without the cache (the export uses it).
@@ -194,18 +207,6 @@ func (s *Service) render(ctx context.Context, layers []*Layer, t ID) (*Tile, err
 func NewTile(data []byte, capped bool) *Tile {
 	sum := sha256.Sum256(data)
 	return &Tile{Data: data, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`, Capped: capped}
-}
-
-// Gzipped returns the tile's data gzip-compressed, compressing it once.
-func (t *Tile) Gzipped() []byte {
-	t.gzOnce.Do(func() {
-		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
-		zw.Write(t.Data) //nolint:errcheck // writes to memory
-		zw.Close()
-		t.gz = b.Bytes()
-	})
-	return t.gz
 }
 
 // Apply drops the cached tiles that a committed change touches: those whose
