@@ -1,9 +1,9 @@
 package geo
 
 import (
+	"fmt"
 	"math"
 	"slices"
-	"sort"
 
 	"github.com/paulmach/orb"
 )
@@ -32,28 +32,13 @@ type cellSlot struct {
 	start, count uint32
 }
 
-// cellEntry is a grid listed in a cell, with its box rounded outwards to
-// float32 so that the list scan reads one contiguous run of memory.
+// cellEntry is a grid listed in a cell: its box within the cell, in
+// 256ths of the cell's width and height rounded outwards (clamped to the
+// cell), and the grid's offset in Index.xy, whose header holds the grid's
+// id. Eight bytes: a cell's list is usually one cache line.
 type cellEntry struct {
-	minx, miny, maxx, maxy float32
-	id                     uint32
-	off                    uint32 // the grid's offset in Index.xy
-}
-
-func down32(v float64) float32 {
-	f := float32(v)
-	if float64(f) > v {
-		f = math.Nextafter32(f, float32(math.Inf(-1)))
-	}
-	return f
-}
-
-func up32(v float64) float32 {
-	f := float32(v)
-	if float64(f) < v {
-		f = math.Nextafter32(f, float32(math.Inf(1)))
-	}
-	return f
+	minx, miny, maxx, maxy uint8
+	off                    uint32
 }
 
 func cellKey(cx, cy int64) uint64 { return uint64(cx)<<32 | uint64(uint32(cy)) }
@@ -64,24 +49,42 @@ func (d *cellDirectory) cell(x, y float64) (int64, int64) {
 	return int64(math.Floor((x - d.minx) * d.invW)), int64(math.Floor((y - d.miny) * d.invH))
 }
 
+// quantise places v (a coordinate along the axis with origin lo and
+// inverse cell size inv) in 256ths of cell c, clamped to [0, 255]. It is
+// monotone in v (each step rounds monotonically), and a point's own cell
+// is floor((v-lo)*inv), so a box that contains a point in exact
+// arithmetic contains it quantised too: the prefilter never drops a
+// covering grid.
+func quantise(v, lo, inv float64, c int64) uint8 {
+	q := math.Floor(((v-lo)*inv - float64(c)) * 256)
+	return uint8(max(0, min(255, q)))
+}
+
 // buildCellDirectory lists each cell's grids in code order, so that the
 // first grid of a cell that covers a point is its owner among that cell's
-// grids.
-func buildCellDirectory(boxes []orb.Bound, recs []gridRec) cellDirectory {
+// grids. It counts each cell's grids in a first pass and fills the lists
+// in a second, so that no list of (cell, grid) pairs is ever held. It
+// fails when two grids have the same code.
+func buildCellDirectory(boxes []orb.Bound, recs []gridRec) (cellDirectory, error) {
 	var d cellDirectory
 	n := len(boxes)
 	if n == 0 {
-		return d
+		return d, nil
 	}
-	ws, hs := make([]float64, n), make([]float64, n)
+	ws := make([]float64, n)
 	ext := boxes[0]
 	for i, b := range boxes {
-		ws[i], hs[i] = b.Max[0]-b.Min[0], b.Max[1]-b.Min[1]
+		ws[i] = b.Max[0] - b.Min[0]
 		ext = ext.Union(b)
 	}
-	sort.Float64s(ws)
-	sort.Float64s(hs)
-	cw, ch := ws[n/2], hs[n/2]
+	slices.Sort(ws)
+	cw := ws[n/2]
+	for i, b := range boxes {
+		ws[i] = b.Max[1] - b.Min[1]
+	}
+	slices.Sort(ws)
+	ch := ws[n/2]
+	ws = nil
 	if cw <= 0 {
 		cw = math.Max(ext.Max[0]-ext.Min[0], 1e-9)
 	}
@@ -90,9 +93,7 @@ func buildCellDirectory(boxes []orb.Bound, recs []gridRec) cellDirectory {
 	}
 	d.minx, d.miny, d.invW, d.invH = ext.Min[0], ext.Min[1], 1/cw, 1/ch
 
-	// Pairs (cell, grid) are generated in code order and then sorted by
-	// cell with a stable radix sort, so each cell's list comes out in code
-	// order without comparing codes.
+	// Grids in code order: each cell's list is filled in that order.
 	order := make([]codeID, n)
 	for i := range order {
 		order[i] = codeID{recs[i].code, uint32(i)}
@@ -106,72 +107,127 @@ func buildCellDirectory(boxes []orb.Bound, recs []gridRec) cellDirectory {
 		}
 		return 0
 	})
-	pairs := make([]pair, 0, 4*n)
+	for i := 1; i < n; i++ {
+		if order[i].code == order[i-1].code {
+			return d, fmt.Errorf("index: grid code %015d appears twice", order[i].code)
+		}
+	}
+
+	// First pass: count each cell's grids, growing the table to keep it at
+	// most half full.
+	size := uint64(1024)
+	for size < uint64(2*n) {
+		size *= 2
+	}
+	d.mask = size - 1
+	d.slots = make([]cellSlot, size)
+	used := 0
 	var bigBoxes []orb.Bound
+	total := 0
 	for _, o := range order {
-		i := int(o.id)
-		b := boxes[i]
+		b := boxes[o.id]
 		x0, y0 := d.cell(b.Min[0], b.Min[1])
 		x1, y1 := d.cell(b.Max[0], b.Max[1])
 		if (x1-x0+1)*(y1-y0+1) > maxCells {
-			d.bigIDs = append(d.bigIDs, uint32(i))
+			d.bigIDs = append(d.bigIDs, o.id)
 			bigBoxes = append(bigBoxes, b)
 			continue
 		}
 		for cx := x0; cx <= x1; cx++ {
 			for cy := y0; cy <= y1; cy++ {
-				pairs = append(pairs, pair{cellKey(cx, cy), uint32(i)})
+				s := d.slot(cellKey(cx, cy))
+				if s.key == 0 {
+					s.key = cellKey(cx, cy) + 1
+					used++
+				}
+				s.count++
+				total++
+				if uint64(2*used) > size {
+					size *= 2
+					d.rehash(size)
+				}
 			}
 		}
 	}
 	d.big = buildPackedTree(bigBoxes)
-	pairs = radixSortPairs(pairs)
-	cells := 0
-	for i := range pairs {
-		if i == 0 || pairs[i].key != pairs[i-1].key {
-			cells++
-		}
+	if total > math.MaxUint32 {
+		return d, fmt.Errorf("index: more cell entries than one index holds")
 	}
-	size := uint64(1)
-	for size < uint64(2*cells+1) {
-		size *= 2
+	// Lists are laid out in slot order.
+	start := uint32(0)
+	for i := range d.slots {
+		s := &d.slots[i]
+		s.start = start
+		start += s.count
+		s.count = 0
 	}
-	d.mask = size - 1
-	d.slots = make([]cellSlot, size)
-	d.entries = make([]cellEntry, len(pairs))
+	d.entries = make([]cellEntry, total)
 	adviseHugePages(d.slots)
 	adviseHugePages(d.entries)
-	for i := 0; i < len(pairs); {
-		j := i
-		for j < len(pairs) && pairs[j].key == pairs[i].key {
-			b := boxes[pairs[j].id]
-			d.entries[j] = cellEntry{down32(b.Min[0]), down32(b.Min[1]), up32(b.Max[0]), up32(b.Max[1]), pairs[j].id, recs[pairs[j].id].off}
-			j++
+	// Second pass: fill the lists.
+	for _, o := range order {
+		b := boxes[o.id]
+		x0, y0 := d.cell(b.Min[0], b.Min[1])
+		x1, y1 := d.cell(b.Max[0], b.Max[1])
+		if (x1-x0+1)*(y1-y0+1) > maxCells {
+			continue
 		}
-		s := hashKey(pairs[i].key) & d.mask
-		for d.slots[s].key != 0 {
-			s = (s + 1) & d.mask
+		for cx := x0; cx <= x1; cx++ {
+			for cy := y0; cy <= y1; cy++ {
+				s := d.slot(cellKey(cx, cy))
+				d.entries[s.start+s.count] = cellEntry{
+					minx: quantise(b.Min[0], d.minx, d.invW, cx), miny: quantise(b.Min[1], d.miny, d.invH, cy),
+					maxx: quantise(b.Max[0], d.minx, d.invW, cx), maxy: quantise(b.Max[1], d.miny, d.invH, cy),
+					off: recs[o.id].off,
+				}
+				s.count++
+			}
 		}
-		d.slots[s] = cellSlot{pairs[i].key + 1, uint32(i), uint32(j - i)}
-		i = j
 	}
-	return d
+	return d, nil
 }
 
-// candidates returns the entries listed in p's cell (nil if none).
-func (d *cellDirectory) candidates(x, y float64) []cellEntry {
-	if d.slots == nil {
-		return nil
+// slot is the table slot of key k: its own, or the empty one where it
+// goes.
+func (d *cellDirectory) slot(k uint64) *cellSlot {
+	for s := hashKey(k) & d.mask; ; s = (s + 1) & d.mask {
+		sl := &d.slots[s]
+		if sl.key == k+1 || sl.key == 0 {
+			return sl
+		}
 	}
-	cx, cy := d.cell(x, y)
-	k := cellKey(cx, cy) + 1
+}
+
+// rehash moves the table's slots into one of the given size.
+func (d *cellDirectory) rehash(size uint64) {
+	old := d.slots
+	d.mask = size - 1
+	d.slots = make([]cellSlot, size)
+	for _, s := range old {
+		if s.key != 0 {
+			*d.slot(s.key - 1) = s
+		}
+	}
+}
+
+// candidates returns the entries listed in p's cell (nil if none) and p's
+// position in the cell in the entries' 256ths.
+func (d *cellDirectory) candidates(x, y float64) ([]cellEntry, uint8, uint8) {
+	if d.slots == nil {
+		return nil, 0, 0
+	}
+	tx, ty := (x-d.minx)*d.invW, (y-d.miny)*d.invH
+	fx, fy := math.Floor(tx), math.Floor(ty)
+	k := cellKey(int64(fx), int64(fy)) + 1
 	for s := hashKey(k-1) & d.mask; ; s = (s + 1) & d.mask {
 		sl := &d.slots[s]
 		switch sl.key {
 		case k:
-			return d.entries[sl.start : sl.start+sl.count]
+			// tx-fx is exact and in [0, 1): the same expression as
+			// quantise's for the point's own cell.
+			return d.entries[sl.start : sl.start+sl.count], uint8((tx - fx) * 256), uint8((ty - fy) * 256)
 		case 0:
-			return nil
+			return nil, 0, 0
 		}
 	}
 }
@@ -179,46 +235,4 @@ func (d *cellDirectory) candidates(x, y float64) []cellEntry {
 type codeID struct {
 	code uint64
 	id   uint32
-}
-
-type pair struct {
-	key uint64
-	id  uint32
-}
-
-// radixSortPairs sorts by key, stably (LSD radix, 16-bit digits, skipping
-// digits all keys share).
-func radixSortPairs(a []pair) []pair {
-	if len(a) < 2 {
-		return a
-	}
-	var or, and uint64 = 0, ^uint64(0)
-	for _, p := range a {
-		or |= p.key
-		and &= p.key
-	}
-	diff := or ^ and
-	buf := make([]pair, len(a))
-	var count [1 << 16]int
-	for shift := uint(0); shift < 64; shift += 16 {
-		if (diff>>shift)&0xffff == 0 {
-			continue
-		}
-		clear(count[:])
-		for _, p := range a {
-			count[(p.key>>shift)&0xffff]++
-		}
-		sum := 0
-		for i, c := range count {
-			count[i] = sum
-			sum += c
-		}
-		for _, p := range a {
-			d := (p.key >> shift) & 0xffff
-			buf[count[d]] = p
-			count[d]++
-		}
-		a, buf = buf, a
-	}
-	return a
 }

@@ -1,12 +1,8 @@
 package geo
 
 import (
-	"fmt"
 	"math"
-	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/paulmach/orb"
@@ -61,7 +57,8 @@ type IndexInput struct {
 // test checks this against PostGIS.
 //
 // Layout: grids are stored in Hilbert order of their box centres, with their
-// coordinates in one flat []float64 (rings without the closing point). Point
+// coordinates in one flat []float64 (a header with the grid's id and ring
+// count, then the rings without the closing point). Point
 // queries go through a sparse uniform cell directory (cells the size of the
 // median grid box, in an open-addressing hash table; oversized grids in a
 // small R-tree of their own); distance queries through a packed Hilbert
@@ -106,145 +103,30 @@ type GridInfo struct {
 }
 
 // NewIndex builds an index. Grid codes must be distinct 15-digit codes and
-// every polygon must have a closed outer ring of at least four points.
+// every polygon must have a closed outer ring of at least four points. It
+// is an IndexBuilder fed with in's grids in order.
 func NewIndex(in IndexInput) (*Index, error) {
-	n := len(in.Grids)
-	type item struct {
-		i    int
-		h    uint64
-		b    orb.Bound
-		code uint64
-	}
-	items := make([]item, n)
-	ext := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
-	for i, g := range in.Grids {
-		if len(g.Code) != 15 {
-			return nil, fmt.Errorf("index: grid code %q is not a 15-digit unit-grid code", g.Code)
-		}
-		c, err := strconv.ParseUint(string(g.Code), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("index: grid code %q: %v", g.Code, err)
-		}
-		if len(g.Polygon) == 0 || len(g.Polygon[0]) < 4 {
-			return nil, fmt.Errorf("index: grid %s has no outer ring of at least 4 points", g.Code)
-		}
-		b := g.Polygon[0].Bound()
-		items[i] = item{i: i, b: b, code: c}
-		ext = ext.Union(b)
-	}
-	byCode := make([]uint64, n)
-	for i := range items {
-		items[i].h = hilbertOf(items[i].b.Center(), ext)
-		byCode[i] = items[i].code
-	}
-	slices.Sort(byCode)
-	for i := 1; i < n; i++ {
-		if byCode[i] == byCode[i-1] {
-			return nil, fmt.Errorf("index: grid code %015d appears twice", byCode[i])
-		}
-	}
-	byCode = nil
-	slices.SortFunc(items, func(a, b item) int {
-		switch {
-		case a.h < b.h:
-			return -1
-		case a.h > b.h:
-			return 1
-		case a.code < b.code:
-			return -1
-		case a.code > b.code:
-			return 1
-		}
-		return 0
-	})
-
-	ix := &Index{
-		recs:       make([]gridRec, n),
-		ext:        ext,
-		mapVersion: in.MapVersion,
-	}
-	npts, nrings := 0, 0
+	coords := 0
 	for _, g := range in.Grids {
+		pts := 0
 		for _, r := range g.Polygon {
-			npts += len(r) - 1
-			nrings++
+			pts += len(r)
+		}
+		coords += CoordCount(len(g.Polygon), pts)
+	}
+	b := NewIndexBuilder(len(in.Grids), coords, in.MapVersion)
+	for c, n := range in.Names {
+		b.SetName(c, n)
+	}
+	for _, g := range in.Grids {
+		if err := b.Add(g); err != nil {
+			return nil, err
+		}
+		for _, m := range in.Mgmt[g.Code] {
+			b.AddMgmt(g.Code, m)
 		}
 	}
-	ix.xy = make([]float64, 0, 2*npts+nrings+n)
-	adviseHugePages(ix.xy)
-	adviseHugePages(ix.recs)
-	commIdx := map[Code]int32{}
-	streetIdx := map[Code]int32{}
-	distIdx := map[Code]int32{}
-	mgmtIdx := map[string]int32{}
-	name := func(c Code) Named { return Named{Code: string(c), Name: in.Names[c]} }
-	boxes := make([]orb.Bound, n)
-	for k, it := range items {
-		g := in.Grids[it.i]
-		rec := &ix.recs[k]
-		*rec = gridRec{code: it.code, area: g.AreaM2, version: int32(g.Version), mgmt: -1}
-		boxes[k] = it.b
-		if len(ix.xy) > math.MaxUint32-1 {
-			return nil, fmt.Errorf("index: more coordinates than one index holds")
-		}
-		rec.off = uint32(len(ix.xy))
-		ix.xy = append(ix.xy, float64(len(g.Polygon)))
-		for _, r := range g.Polygon {
-			m := len(r)
-			if m > 1 && r[0] == r[m-1] {
-				m--
-			}
-			ix.xy = append(ix.xy, float64(m))
-			for _, p := range r[:m] {
-				ix.xy = append(ix.xy, p[0], p[1])
-			}
-		}
-		cc := g.Code.At(Community)
-		ci, ok := commIdx[cc]
-		if !ok {
-			sc := g.Code.At(Street)
-			si, ok := streetIdx[sc]
-			if !ok {
-				dc := g.Code.At(District)
-				di, ok := distIdx[dc]
-				if !ok {
-					di = int32(len(ix.districts))
-					distIdx[dc] = di
-					ix.districts = append(ix.districts, name(dc))
-				}
-				si = int32(len(ix.streets))
-				streetIdx[sc] = si
-				ix.streets = append(ix.streets, name(sc))
-				ix.streetDist = append(ix.streetDist, di)
-			}
-			ci = int32(len(ix.communities))
-			commIdx[cc] = ci
-			ix.communities = append(ix.communities, name(cc))
-			ix.commStreet = append(ix.commStreet, si)
-		}
-		rec.comm = ci
-		if m := in.Mgmt[g.Code]; len(m) > 0 {
-			// Neighbouring grids mostly share their management grids:
-			// each distinct list is kept once.
-			var key strings.Builder
-			for _, n := range m {
-				key.WriteString(n.Code)
-				key.WriteByte(0)
-				key.WriteString(n.Name)
-				key.WriteByte(0)
-			}
-			mi, ok := mgmtIdx[key.String()]
-			if !ok {
-				mi = int32(len(ix.mgmt))
-				mgmtIdx[key.String()] = mi
-				ix.mgmt = append(ix.mgmt, append([]Named(nil), m...))
-			}
-			rec.mgmt = mi
-		}
-	}
-	ix.tree = buildPackedTree(boxes)
-	ix.cells = buildCellDirectory(boxes, ix.recs)
-	return ix, nil
+	return b.Build()
 }
 
 // Len is the number of grids in the index.
@@ -301,15 +183,16 @@ func (ix *Index) owner(p orb.Point, m []uint64) (id int, ok bool) {
 	x, y := p[0], p[1]
 	// A cell lists its grids in code order: the first that covers p is
 	// the owner among them.
-	for _, e := range ix.cells.candidates(x, y) {
-		if x < float64(e.minx) || y < float64(e.miny) || x > float64(e.maxx) || y > float64(e.maxy) {
+	es, qx, qy := ix.cells.candidates(x, y)
+	for _, e := range es {
+		if qx < e.minx || qy < e.miny || qx > e.maxx || qy > e.maxy {
 			continue
 		}
-		if masked(m, int(e.id)) {
+		if m != nil && masked(m, headerID(ix.xy[e.off])) {
 			continue
 		}
 		if ix.coversAt(int(e.off), x, y) {
-			best = int(e.id)
+			best = headerID(ix.xy[e.off])
 			break
 		}
 	}
@@ -346,7 +229,7 @@ func (ix *Index) Covers(id int, p orb.Point) bool { return ix.covers(id, p[0], p
 func (ix *Index) covers(id int, x, y float64) bool { return ix.coversAt(int(ix.recs[id].off), x, y) }
 
 func (ix *Index) coversAt(o int, x, y float64) bool {
-	nr := int(ix.xy[o])
+	nr := headerRings(ix.xy[o])
 	o++
 	side, o := ringSide(ix.xy, o, x, y)
 	switch side {
@@ -457,7 +340,7 @@ func (ix *Index) distance(id int, p orb.Point, kx, ky float64) float64 {
 	}
 	best := math.Inf(1)
 	o := int(ix.recs[id].off)
-	nr := int(ix.xy[o])
+	nr := headerRings(ix.xy[o])
 	o++
 	for r := 0; r < nr; r++ {
 		m := int(ix.xy[o])
@@ -504,5 +387,6 @@ func metresPerDegree(lat float64) (kx, ky float64) {
 // MemoryBytes estimates the bytes held by the index's slices (not counting
 // names and management-grid lists).
 func (ix *Index) MemoryBytes() int {
-	return int(unsafe.Sizeof(gridRec{}))*cap(ix.recs) + 8*cap(ix.xy) + 8*cap(ix.tree.boxes) + 4*cap(ix.tree.index)
+	return int(unsafe.Sizeof(gridRec{}))*cap(ix.recs) + 8*cap(ix.xy) + 8*cap(ix.tree.boxes) + 4*cap(ix.tree.index) +
+		int(unsafe.Sizeof(cellSlot{}))*cap(ix.cells.slots) + int(unsafe.Sizeof(cellEntry{}))*cap(ix.cells.entries)
 }

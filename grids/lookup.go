@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,7 +123,21 @@ func (l *Locator) Load(ctx context.Context) error {
 	return nil
 }
 
+// IndexBuilderSource is an IndexSource that can stream the current grids
+// straight into an index (postgis.Store does), so that a full load never
+// holds the map as Go values beside the index being built.
+type IndexBuilderSource interface {
+	BuildIndex(ctx context.Context) (*geo.Index, error)
+}
+
 func (l *Locator) build(ctx context.Context) (*geo.Index, error) {
+	if bs, ok := l.src.(IndexBuilderSource); ok {
+		ix, err := bs.BuildIndex(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load grid index: %w", err)
+		}
+		return ix, nil
+	}
 	in, err := l.src.IndexInput(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load grid index: %w", err)
@@ -136,6 +151,13 @@ func (l *Locator) build(ctx context.Context) (*geo.Index, error) {
 
 func (l *Locator) swap(v *geo.View, full bool, took time.Duration) {
 	l.view.Store(v)
+	if full {
+		// A full build leaves its scratch (sort keys, boxes, the old
+		// index once readers let go) to the collector, which would keep
+		// those pages until the heap next grows: collect now and give
+		// them back, so that the resident size is the index's.
+		debug.FreeOSMemory()
+	}
 	l.see(v.MapVersion())
 	l.log.Debug("grid_index_swapped", "grids", v.Len(), "delta", v.DeltaLen(), "full", full, "map_version", v.MapVersion(), "took", took)
 	if l.Rebuilt != nil {

@@ -109,3 +109,73 @@ func (s *Store) indexInput(ctx context.Context, within *orb.Bound) (geo.IndexInp
 	})
 	return in, translateCtx(ctx, err)
 }
+
+// BuildIndex reads the current grids in one repeatable-read snapshot, as
+// IndexInput does, and streams them into a geo.IndexBuilder as the rows
+// arrive: each row's WKB is read from the driver's buffer straight into the
+// index's coordinates, so no Go value of the map is ever held beside the
+// index. The grid count and coordinate total are read first, in the same
+// snapshot, to size the index once.
+func (s *Store) BuildIndex(ctx context.Context) (*geo.Index, error) {
+	var ix *geo.Index
+	begin := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = " + millis(s.timeouts.Work)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{BeginQuery: begin}, func(tx pgx.Tx) error {
+		var version int64
+		var grids, coords int
+		if err := tx.QueryRow(ctx, `SELECT gridd_map_version(), count(*), coalesce(sum(2*ST_NPoints(geom) - ST_NRings(geom) + 1), 0)
+			FROM unit_grids WHERE valid_to IS NULL`).Scan(&version, &grids, &coords); err != nil {
+			return fmt.Errorf("read map version: %w", err)
+		}
+		b := geo.NewIndexBuilder(grids, coords, version)
+		rows, err := tx.Query(ctx, `SELECT code, name FROM divisions WHERE valid_to IS NULL`)
+		if err != nil {
+			return fmt.Errorf("read division names: %w", err)
+		}
+		var code, name string
+		_, err = pgx.ForEachRow(rows, []any{&code, &name}, func() error {
+			b.SetName(geo.Code(code), name)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read division names: %w", err)
+		}
+		rows, err = tx.Query(ctx, `SELECT m.grid_code, g.code, g.name
+			FROM mgmt_grid_members m JOIN mgmt_grids g ON g.id = m.mgmt_grid_id
+			WHERE g.valid_to IS NULL ORDER BY g.code`)
+		if err != nil {
+			return fmt.Errorf("read management grids: %w", err)
+		}
+		var grid, mcode string
+		_, err = pgx.ForEachRow(rows, []any{&grid, &mcode, &name}, func() error {
+			b.AddMgmt(geo.Code(grid), geo.Named{Code: mcode, Name: name})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read management grids: %w", err)
+		}
+		rows, err = tx.Query(ctx, `SELECT code, ST_AsBinary(geom), area_m2, version FROM unit_grids WHERE valid_to IS NULL`)
+		if err != nil {
+			return fmt.Errorf("read unit grids: %w", err)
+		}
+		defer rows.Close()
+		var area float64
+		var ver int
+		for rows.Next() {
+			// The code and the WKB are read in place (valid until the
+			// next row); the numbers are scanned.
+			if err := rows.Scan(nil, nil, &area, &ver); err != nil {
+				return fmt.Errorf("read unit grids: %w", err)
+			}
+			raw := rows.RawValues()
+			if err := b.AddWKB(raw[0], raw[1], area, ver); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read unit grids: %w", err)
+		}
+		ix, err = b.Build()
+		return err
+	})
+	return ix, translateCtx(ctx, err)
+}

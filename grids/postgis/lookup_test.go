@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -149,13 +150,51 @@ func TestIndexAgreesWithPostGIS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := geo.NewIndex(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := streamedIndex(t, st, in)
 	t.Logf("%d grids", ix.Len())
 
 	differential(t, pool, rng, in, ix, 100_000, 12_000, orb.Bound{Min: orb.Point{116.399, 39.899}, Max: orb.Point{116.441, 39.921}})
+}
+
+// streamedIndex builds the index as the Locator does, streaming the rows
+// into the builder (Store.BuildIndex), and checks that it is the index
+// NewIndex builds from the same snapshot read as Go values: the same grids
+// under the same ids with the same descriptions, and the same owners of
+// random points and of every input vertex.
+func streamedIndex(t *testing.T, st *postgis.Store, in geo.IndexInput) *geo.Index {
+	t.Helper()
+	want, err := geo.NewIndex(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := st.BuildIndex(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != want.Len() || ix.MapVersion() != want.MapVersion() || ix.MemoryBytes() != want.MemoryBytes() {
+		t.Fatalf("streamed index: %d grids, version %d, %d bytes; NewIndex: %d, %d, %d",
+			ix.Len(), ix.MapVersion(), ix.MemoryBytes(), want.Len(), want.MapVersion(), want.MemoryBytes())
+	}
+	for id := 0; id < ix.Len(); id++ {
+		if a, b := ix.Info(id), want.Info(id); !reflect.DeepEqual(a, b) {
+			t.Fatalf("grid %d: streamed %+v, NewIndex %+v", id, a, b)
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	var pts []orb.Point
+	for _, g := range in.Grids {
+		b := g.Polygon.Bound()
+		pts = append(pts, g.Polygon[0]...)
+		pts = append(pts, orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])})
+	}
+	for _, p := range pts {
+		a, aok := ix.Owner(p)
+		b, bok := want.Owner(p)
+		if a != b || aok != bok {
+			t.Fatalf("owner of %v: streamed %d %v, NewIndex %d %v", p, a, aok, b, bok)
+		}
+	}
+	return ix
 }
 
 // The demo district's 169 communities (real codes, synthetic geometry with
@@ -186,14 +225,12 @@ func TestIndexAgreesWithPostGISOnDemo(t *testing.T) {
 	if err := pgtest.CopyGrids(context.Background(), pool, gs); err != nil {
 		t.Fatal(err)
 	}
-	in, err := postgis.NewStore(pool).IndexInput(context.Background())
+	st := postgis.NewStore(pool)
+	in, err := st.IndexInput(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := geo.NewIndex(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ix := streamedIndex(t, st, in)
 	t.Logf("%d demo communities as grids", ix.Len())
 	differential(t, pool, rng, in, ix, 50_000, 10_000, ext.Pad(0.002))
 }
