@@ -42,7 +42,7 @@ func configOn(t *testing.T, st *postgis.Store) api.Config {
 	return api.Config{
 		Ready: st.Ready, Divisions: st, Editor: st, Features: st, Tokens: st,
 		Classes: st, Components: st, Builder: st, History: st, MgmtGrids: st,
-		FeatureEditors: map[string]api.FeatureEditor{"components": api.ComponentFeatures(st)},
+		FeatureEditors: api.ComponentFeatureEditors(st),
 		Lookup:         loc, RoutingAdmin: st,
 		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog},
 		Tiles:  tiles.NewService(st, 16<<20, 0), Places: st, Version: "test",

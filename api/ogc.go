@@ -56,6 +56,12 @@ var ogcTitles = map[string]string{
 	"grids":      "Unit grids (单元网格); editable: each single-feature edit keeps the partition exact",
 	"mgmt_grids": "Management grids (unions of unit grids)",
 	"components": "Urban components (城市部件); editable: each edit is checked, coded and assigned to its grid",
+	// QGIS gives a layer one geometry type and draws only features of it:
+	// components that mix points, lines and polygons are also served by
+	// kind, each kind editable like components.
+	"components_point":   "Urban components (城市部件), points only; editable like components",
+	"components_line":    "Urban components (城市部件), lines only; editable like components",
+	"components_polygon": "Urban components (城市部件), polygons only; editable like components",
 }
 
 const (
@@ -214,6 +220,8 @@ func (s *Server) ogcQueryables(w http.ResponseWriter, r *http.Request) error {
 var geometryFormat = map[string]string{
 	"divisions": "geometry-polygon-or-multipolygon", "grids": "geometry-polygon",
 	"mgmt_grids": "geometry-polygon-or-multipolygon", "components": "geometry-any",
+	"components_point": "geometry-point-or-multipoint", "components_line": "geometry-linestring-or-multilinestring",
+	"components_polygon": "geometry-polygon-or-multipolygon",
 }
 
 func writeSchema(w http.ResponseWriter, r *http.Request, id, what string, props map[string]any) error {
@@ -318,7 +326,7 @@ func (s *Server) ogcItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if id == "grids" || id == "components" {
+	if id == "grids" || strings.HasPrefix(id, "components") {
 		var v struct {
 			Properties struct {
 				Version int `json:"version"`

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
+	"strings"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -25,6 +27,75 @@ type FeaturePatcher interface {
 // assignment and history under the token's name), one transaction each.
 // Bodies are GeoJSON Features in CRS84.
 func ComponentFeatures(c Components) FeaturePatcher { return componentFeatures{c} }
+
+// componentKinds are the collections of components of one kind of geometry
+// (see ogcTitles) and the GeoJSON types each takes.
+var componentKinds = map[string][]string{
+	"components_point":   {"Point", "MultiPoint"},
+	"components_line":    {"LineString", "MultiLineString"},
+	"components_polygon": {"Polygon", "MultiPolygon"},
+}
+
+// ComponentFeatureEditors are the Part 4 editors of the components
+// collection and of its collections by kind of geometry, which refuse a
+// geometry of another kind.
+func ComponentFeatureEditors(c Components) map[string]FeatureEditor {
+	m := map[string]FeatureEditor{"components": componentFeatures{c}}
+	for coll, types := range componentKinds {
+		m[coll] = kindFeatures{componentFeatures{c}, coll, types}
+	}
+	return m
+}
+
+// kindFeatures edits the components of one kind of geometry.
+type kindFeatures struct {
+	componentFeatures
+	coll  string
+	types []string
+}
+
+// check refuses a body whose geometry is of another kind; a body without
+// one (a PATCH of properties) passes, and a malformed one is left to the
+// component parser to report.
+func (k kindFeatures) check(body []byte) error {
+	var f struct {
+		Geometry *struct {
+			Type string `json:"type"`
+		} `json:"geometry"`
+	}
+	if json.Unmarshal(body, &f) != nil || f.Geometry == nil || slices.Contains(k.types, f.Geometry.Type) {
+		return nil
+	}
+	other := "components"
+	for coll, types := range componentKinds {
+		if slices.Contains(types, f.Geometry.Type) {
+			other = coll
+		}
+	}
+	return grids.Invalid("geometry", "%s holds %s geometries, not %s: use the collection %s", k.coll,
+		strings.Join(k.types, " and "), f.Geometry.Type, other)
+}
+
+func (k kindFeatures) CreateFeature(ctx context.Context, actor string, body []byte) (string, error) {
+	if err := k.check(body); err != nil {
+		return "", err
+	}
+	return k.componentFeatures.CreateFeature(ctx, actor, body)
+}
+
+func (k kindFeatures) ReplaceFeature(ctx context.Context, actor, id string, version int, body []byte) error {
+	if err := k.check(body); err != nil {
+		return err
+	}
+	return k.componentFeatures.ReplaceFeature(ctx, actor, id, version, body)
+}
+
+func (k kindFeatures) PatchFeature(ctx context.Context, actor, id string, version int, patch []byte) error {
+	if err := k.check(patch); err != nil {
+		return err
+	}
+	return k.componentFeatures.PatchFeature(ctx, actor, id, version, patch)
+}
 
 type componentFeatures struct{ c Components }
 

@@ -26,7 +26,7 @@ func newOGCComponentServer(t *testing.T) (*httptest.Server, *postgis.Store) {
 	seedEditable(t, st.Pool())
 	ts := httptest.NewServer(api.New(api.Config{Divisions: st, Editor: st, Tokens: st, Features: st,
 		Classes: st, Components: st,
-		FeatureEditors: map[string]api.FeatureEditor{"components": api.ComponentFeatures(st)}}).Handler())
+		FeatureEditors: api.ComponentFeatureEditors(st)}).Handler())
 	t.Cleanup(ts.Close)
 	return ts, st
 }
@@ -225,6 +225,72 @@ func TestOGCPart4Components(t *testing.T) {
 
 // GDAL's OGC API Features driver lists the components collection and reads
 // its items.
+// The collections by kind of geometry serve and take only their kind: a
+// point added to components_point is a component like any other, a line
+// sent there is refused naming the collection that takes it, and a line
+// added to components_line is served there and not with the points.
+func TestOGCComponentsByKind(t *testing.T) {
+	ctx := context.Background()
+	ts, st := newOGCComponentServer(t)
+	tok, err := st.CreateToken(ctx, "qgis-kim", grids.RoleEditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client{t: t, base: ts.URL, token: tok}
+	lon, lat := eLon0+eDLon*0.5, eLat0+eDLat*0.5
+	point := fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Point","coordinates":[%v,%v]},"properties":{"class_code":"01037"}}`, lon, lat)
+	line := fmt.Sprintf(`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[%v,%v],[%v,%v]]},"properties":{"class_code":"01037"}}`,
+		lon, lat, lon+0.0002, lat)
+	if status, _, body := c.do("POST", "/ogc/collections/components_point/items", line); status != 400 ||
+		!strings.Contains(body, "use the collection components_line") {
+		t.Errorf("a line sent to components_point: %d %s", status, body)
+	}
+	if n := componentCount(t, st); n != 0 {
+		t.Fatalf("the refused line wrote %d components", n)
+	}
+	status, hdr, body := c.do("POST", "/ogc/collections/components_point/items", point)
+	if status != 201 {
+		t.Fatalf("a point to components_point: %d %s", status, body)
+	}
+	pointCode := hdr.Get("Location")[strings.LastIndex(hdr.Get("Location"), "/")+1:]
+	status, hdr, body = c.do("POST", "/ogc/collections/components_line/items", line)
+	if status != 201 {
+		t.Fatalf("a line to components_line: %d %s", status, body)
+	}
+	lineCode := hdr.Get("Location")[strings.LastIndex(hdr.Get("Location"), "/")+1:]
+	for _, tc := range []struct {
+		coll string
+		want []string
+	}{
+		{"components", []string{pointCode, lineCode}},
+		{"components_point", []string{pointCode}},
+		{"components_line", []string{lineCode}},
+		{"components_polygon", nil},
+	} {
+		status, _, body := c.do("GET", "/ogc/collections/"+tc.coll+"/items", "")
+		var fc struct {
+			Features []struct {
+				ID string `json:"id"`
+			} `json:"features"`
+		}
+		if status != 200 || json.Unmarshal([]byte(body), &fc) != nil {
+			t.Fatalf("%s items: %d %.300s", tc.coll, status, body)
+		}
+		var got []string
+		for _, f := range fc.Features {
+			got = append(got, f.ID)
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s serves %v, want %v", tc.coll, got, tc.want)
+		}
+	}
+	// Moving the point into a line through its own collection is refused.
+	if status, _, body := c.do("PATCH", "/ogc/collections/components_point/items/"+pointCode,
+		`{"geometry":{"type":"LineString","coordinates":[[116.4,39.9],[116.401,39.9]]}}`, "Content-Type", "application/merge-patch+json"); status != 400 {
+		t.Errorf("a point patched into a line through components_point: %d %s", status, body)
+	}
+}
+
 func TestOGCComponentsWithGDAL(t *testing.T) {
 	if _, err := exec.LookPath("ogrinfo"); err != nil {
 		if os.Getenv("CI") != "" {

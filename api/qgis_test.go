@@ -77,7 +77,8 @@ func TestQGISLoadsLayers(t *testing.T) {
 	t.Cleanup(ts.Close)
 
 	dir := t.TempDir()
-	cmd := exec.Command(qgisPython, filepath.Join("..", "testdata", "qgis", "load_layers.py"), ts.URL+"/ogc", dir, "grids", "components")
+	cmd := exec.Command(qgisPython, filepath.Join("..", "testdata", "qgis", "load_layers.py"), ts.URL+"/ogc", dir,
+		"grids", "components", "components_polygon", "components_line", "components_point")
 	cmd.Env = append(os.Environ(), "QT_QPA_PLATFORM=offscreen", "GRIDD_TOKEN="+token, "HOME="+dir)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -104,15 +105,18 @@ func TestQGISLoadsLayers(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		coll, table, geomType string
+		coll, table, where, geomType string
 		// attributes of the first feature compared with the stored row
 		attrs []string
 	}{
-		{"grids", "unit_grids", "Polygon", []string{"code", "community_code", "street_code", "version", "land_use", "responsible"}},
+		{"grids", "unit_grids", "", "Polygon", []string{"code", "community_code", "street_code", "version", "land_use", "responsible"}},
 		// Components mix points, lines and polygons; QGIS takes one
 		// geometry type per layer, from the first features it reads, and
-		// draws only those.
-		{"components", "components", "", []string{"code", "class_code", "grid_code", "status", "version"}},
+		// draws only those: the collections by kind are what it draws.
+		{"components", "components", "", "", []string{"code", "class_code", "grid_code", "status", "version"}},
+		{"components_point", "components", "AND GeometryType(geom) IN ('POINT', 'MULTIPOINT')", "Point", []string{"code", "class_code", "grid_code", "status"}},
+		{"components_line", "components", "AND GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING')", "LineString", []string{"code", "class_code", "grid_code"}},
+		{"components_polygon", "components", "AND GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON')", "Polygon", []string{"code", "class_code", "grid_code"}},
 	} {
 		l, ok := out.Layers[tc.coll]
 		if !ok || !l.Valid {
@@ -123,7 +127,7 @@ func TestQGISLoadsLayers(t *testing.T) {
 		var x0, y0, x1, y1 float64
 		var firstCode string
 		if err := pool.QueryRow(ctx, `SELECT count(*), ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)),
-			ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom)), min(code) FROM `+tc.table+` WHERE valid_to IS NULL`).
+			ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom)), min(code) FROM `+tc.table+` WHERE valid_to IS NULL `+tc.where).
 			Scan(&n, &x0, &y0, &x1, &y1, &firstCode); err != nil {
 			t.Fatal(err)
 		}

@@ -65,7 +65,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		History:    st,
 		MgmtGrids:  st,
 		// QGIS edits components over OGC API - Features Part 4.
-		FeatureEditors: map[string]api.FeatureEditor{"components": api.ComponentFeatures(st)},
+		FeatureEditors: api.ComponentFeatureEditors(st),
 		PrivateReads:   !*publicReads,
 		TokenCacheTTL:  dbo.tokenTTL,
 		PrivateMetrics: !metricsOpen,

@@ -1,6 +1,7 @@
 package postgis
 
 import (
+	"strings"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,7 +44,16 @@ var featureSources = map[string]string{
 	// does on a Part 4 replace) changes nothing it did not edit; unset ones
 	// are null rather than left out, as for grids, so that QGIS 3.22 (which
 	// learns the fields from the features) shows every field.
-	"components": `SELECT c.code AS id, c.geom, json_build_object('type', 'Feature', 'id', c.code,
+	"components": componentsSource,
+	// One collection per kind of geometry too: QGIS gives a layer one
+	// geometry type, the first feature's, and draws only features of it.
+	"components_point":   componentsSource + ` AND GeometryType(c.geom) IN ('POINT', 'MULTIPOINT')`,
+	"components_line":    componentsSource + ` AND GeometryType(c.geom) IN ('LINESTRING', 'MULTILINESTRING')`,
+	"components_polygon": componentsSource + ` AND GeometryType(c.geom) IN ('POLYGON', 'MULTIPOLYGON')`,
+}
+
+// componentsSource is the components collection's statement.
+const componentsSource = `SELECT c.code AS id, c.geom, json_build_object('type', 'Feature', 'id', c.code,
 			'geometry', ST_AsGeoJSON(c.geom, 9)::json,
 			'properties', json_build_object('code', c.code, 'class_code', c.class_code, 'class_name', k.name,
 				'legacy_code', c.legacy_code, 'district_code', c.district_code, 'grid_code', c.grid_code,
@@ -54,8 +64,7 @@ var featureSources = map[string]string{
 				'accuracy', c.accuracy, 'note', c.note, 'version', c.version, 'updated_at', c.updated_at)) AS f,
 			c.created_at AS since
 		FROM components c LEFT JOIN classes k ON k.kind = 'component' AND k.code = c.class_code
-		WHERE c.valid_to IS NULL`,
-}
+		WHERE c.valid_to IS NULL`
 
 func prop(name, typ, title string, readOnly bool) grids.FeatureProperty {
 	p := grids.FeatureProperty{Name: name, Type: typ, Title: title, ReadOnly: readOnly}
@@ -102,7 +111,12 @@ var featureSchemas = map[string][]grids.FeatureProperty{
 }
 
 // FeatureSchema implements api.FeatureDescriber.
-func (s *Store) FeatureSchema(coll string) []grids.FeatureProperty { return featureSchemas[coll] }
+func (s *Store) FeatureSchema(coll string) []grids.FeatureProperty {
+	if strings.HasPrefix(coll, "components_") {
+		coll = "components" // the collections of one kind of geometry
+	}
+	return featureSchemas[coll]
+}
 
 // CollectionExtent implements api.FeatureDescriber: the bounds, first
 // time and count of a collection's current features.
@@ -126,7 +140,7 @@ func (s *Store) CollectionExtent(ctx context.Context, coll string) (grids.Collec
 
 // FeatureCollections lists the collections Items serves.
 func (s *Store) FeatureCollections() []string {
-	return []string{"divisions", "grids", "mgmt_grids", "components"}
+	return []string{"divisions", "grids", "mgmt_grids", "components", "components_point", "components_line", "components_polygon"}
 }
 
 // Items returns one page of a collection's current features, ordered by id.

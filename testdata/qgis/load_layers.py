@@ -6,7 +6,7 @@ Run with Debian's python3 (python3-qgis), headless:
 For each collection it adds the layer through QGIS's own OAPIF provider
 (the "WFS / OGC API - Features" connection of the Data Source Manager),
 reads its feature count, fields, extent and the feature with the
-smallest code by iterating the provider, and renders all layers into OUTDIR/qgis-<colls>.png. It
+smallest code by iterating the provider, and renders all layers into OUTDIR/qgis-layers.png. It
 prints one JSON document on stdout for the Go test to check against
 PostGIS; QGIS's own log lines go to stderr. With a token in
 GRIDD_TOKEN it sends it through an authentication configuration, the
@@ -128,7 +128,7 @@ def main():
         job = QgsMapRendererParallelJob(ms)
         job.start()
         job.waitForFinished()
-        png = os.path.join(outdir, "qgis-" + "-".join(colls) + ".png")
+        png = os.path.join(outdir, "qgis-layers.png")
         job.renderedImage().save(png, "PNG")
         out["png"] = png
 
