@@ -153,6 +153,7 @@ func (s *Server) getTile(w http.ResponseWriter, r *http.Request) error {
 	}
 	if etagMatch(r.Header.Get("If-None-Match"), rep.ETag) {
 		w.WriteHeader(http.StatusNotModified)
+		s.cfg.Tiles.Compress(t)
 		return nil
 	}
 	if rep.Encoding != "" {
@@ -162,6 +163,13 @@ func (s *Server) getTile(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		w.Write(rep.Body) //nolint:errcheck
+	}
+	if !hit {
+		// Answered: now the new tile's compressed forms are made.
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		s.cfg.Tiles.Compress(t)
 	}
 	return nil
 }

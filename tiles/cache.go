@@ -24,6 +24,8 @@ type Tile struct {
 	// was rendered coarser.
 	Capped bool
 
+	key          CacheKey    // where the cache holds it
+	pending      atomic.Bool // cached, compression not started
 	compressOnce sync.Once
 	enc          atomic.Pointer[encodings] // nil until compressed
 	readyOnce    sync.Once

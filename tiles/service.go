@@ -138,6 +138,7 @@ func (s *Service) Tile(ctx context.Context, layers []*Layer, t ID) (tile *Tile, 
 	k := CacheKey{Layers: Key(layers), ID: t}
 	if tile, ok := s.cache.Get(k); ok {
 		s.hits.Add(1)
+		s.Compress(tile) // if the request that rendered it has not
 		return tile, true, nil
 	}
 	s.misses.Add(1)
@@ -153,8 +154,9 @@ func (s *Service) Tile(ctx context.Context, layers []*Layer, t ID) (tile *Tile, 
 		if err != nil {
 			return nil, err
 		}
+		tile.key = k
 		if s.cache.Put(k, layers, tile, gen) {
-			go s.compress(k, tile)
+			tile.pending.Store(true)
 		}
 		return tile, nil
 	})
@@ -164,14 +166,22 @@ func (s *Service) Tile(ctx context.Context, layers []*Layer, t ID) (tile *Tile, 
 	return v.(*Tile), false, nil
 }
 
-// compress makes a cached tile's compressed forms off the request path
-// (the request that rendered it is answered with the plain data), at most
-// half the cores at a time, and counts them in the cache's size.
-func (s *Service) compress(k CacheKey, t *Tile) {
-	s.zipSlots <- struct{}{}
-	defer func() { <-s.zipSlots }()
-	t.compress()
-	s.cache.Resize(k, t)
+// Compress starts making the compressed forms of a tile Tile has just
+// cached, if no one has yet, in the background: at most half the cores at a
+// time, counted in the cache's size when done (Ready is closed then). The
+// server calls it once it has answered the request that rendered the tile,
+// with the plain data, so that compression never delays that answer; the
+// next request for the tile calls it too, in case.
+func (s *Service) Compress(t *Tile) {
+	if t == nil || !t.pending.CompareAndSwap(true, false) {
+		return
+	}
+	go func() {
+		s.zipSlots <- struct{}{}
+		defer func() { <-s.zipSlots }()
+		t.compress()
+		s.cache.Resize(t.key, t)
+	}()
 }
 
 // Render renders a tile without the cache (the export uses it).
