@@ -382,20 +382,38 @@ func fmtRate(v float64) string {
 // bench's synthetic census (1M components, loaded through the import's COPY
 // path, which also builds the cluster cells): the z10 tile holding the
 // census, cold over HTTP, against the same statement run bare and against
-// ST_AsMVT over every component of the tile unclustered (what the tile would
-// cost without cluster cells); and a z16 tile in the middle, where every
-// component is drawn.
+// what a server without cluster cells would run, the same 8 x 8 clusters
+// aggregated from the components on the fly in PostGIS; and tiles at z14
+// and z16 in the middle (z16 draws every component).
 func init() {
 	sections["tiles_components"] = section{order: 31, run: benchComponentTiles}
 }
 
-// unclusteredComponentsSQL is every current component of tile ($1, $2, $3)
-// as one MVT layer, the attributes of the components layer included.
-const unclusteredComponentsSQL = `SELECT ST_AsMVT(t, 'components', 4096, 'geom', 'fid') FROM (
-    SELECT c.id AS fid, c.code, c.class_code, c.status, c.grid_code,
-           ST_AsMVTGeom(c.geom_3857, ST_TileEnvelope($1, $2, $3), 4096, 256, true) AS geom
-    FROM components c
-    WHERE c.valid_to IS NULL AND c.geom_3857 && ST_TileEnvelope($1, $2, $3, margin => 0.0625)) t`
+// clusteredComponentsSQL is the components layer's low-zoom tile ($1, $2,
+// $3) aggregated from the current components at request time: 8 x 8
+// clusters per tile, each with its count, the major class most of its
+// components belong to and their centroid, as the layer draws them from
+// component_cells.
+const clusteredComponentsSQL = `SELECT ST_AsMVT(t, 'components', 4096, 'geom', 'fid') FROM (
+    SELECT 1125899906842624 + (($1::integer::bigint * 1048576 + gx) * 1048576 + gy) AS fid,
+           CASE greatest(n01, n02, n03, n04, n05) WHEN 0 THEN NULL WHEN n01 THEN '01' WHEN n02 THEN '02'
+                WHEN n03 THEN '03' WHEN n04 THEN '04' ELSE '05' END AS major_code,
+           true AS cluster, n AS point_count,
+           ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(sx / n, sy / n), 3857), ST_TileEnvelope($1::integer, $2::integer, $3::integer), 4096, 0, true) AS geom
+    FROM (
+        SELECT floor((ST_X(p) + 20037508.342789244) / (40075016.685578488 / (8 * 2 ^ $1::integer)))::integer AS gx,
+               floor((20037508.342789244 - ST_Y(p)) / (40075016.685578488 / (8 * 2 ^ $1::integer)))::integer AS gy,
+               count(*)::integer AS n,
+               count(*) FILTER (WHERE left(c.class_code, 2) = '01') AS n01, count(*) FILTER (WHERE left(c.class_code, 2) = '02') AS n02,
+               count(*) FILTER (WHERE left(c.class_code, 2) = '03') AS n03, count(*) FILTER (WHERE left(c.class_code, 2) = '04') AS n04,
+               count(*) FILTER (WHERE left(c.class_code, 2) = '05') AS n05,
+               sum(ST_X(p)) AS sx, sum(ST_Y(p)) AS sy
+        FROM components c, LATERAL (SELECT gridd_component_pt(c.geom_3857) AS p) q
+        WHERE c.valid_to IS NULL AND c.geom_3857 && ST_TileEnvelope($1::integer, $2::integer, $3::integer)
+        GROUP BY 1, 2
+    ) g
+    WHERE gx BETWEEN $2::integer * 8 AND $2::integer * 8 + 7 AND gy BETWEEN $3::integer * 8 AND $3::integer * 8 + 7
+) t`
 
 func benchComponentTiles(ctx context.Context, b *bench) error {
 	n := 1_000_000
@@ -435,70 +453,126 @@ func benchComponentTiles(ctx context.Context, b *bench) error {
 	}
 	fmt.Fprintf(os.Stderr, "  %d synthetic components (seed %d) imported in %.1f s; %d in tile %s\n", n, seed, load.Seconds(), inTile, z10)
 
-	svc := tiles.NewService(st, 1<<30, 0)
-	srv := httptest.NewServer(api.New(api.Config{Tiles: svc}).Handler())
+	svc, srv := benchTileServer(st)
 	defer srv.Close()
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	rc, err := newRawClient(srv.URL)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
 	layers, _ := tiles.ParseLayers("components")
-	rounds := 30
+	rounds := 10
 	if b.quick {
-		rounds = 10
+		rounds = 4
 	}
 	for _, id := range []tiles.ID{z10, at(14), at(16)} {
 		q, args := postgis.TileSQL(layers, id, tiles.RenderOptions{Extent: tiles.Extent, Buffer: tiles.Buffer, SimplifyScale: 1})
-		var cold, floor []time.Duration
-		var size, features int
-		for range rounds {
-			d, err := timeIt(func() error {
+		path := fmt.Sprintf("/tiles/components/%d/%d/%d.mvt", id.Z, id.X, id.Y)
+		bareOnce := func() (time.Duration, error) {
+			return timeIt(func() error {
 				var out []byte
 				return b.pool.QueryRow(ctx, q, args...).Scan(&out)
 			})
-			if err != nil {
-				return err
-			}
-			floor = append(floor, d)
+		}
+		coldOnce := func() (time.Duration, error) {
 			svc.Cache().Invalidate("*", true, orb.Bound{})
-			d, err = timeIt(func() error { return fetchTile(client, srv.URL, "components", id) })
+			d, err := timeIt(func() error { _, _, err := rc.get(path, browserAccept); return err })
 			if err != nil {
-				return err
+				return d, err
 			}
-			cold = append(cold, d)
+			t, _, err := svc.Tile(ctx, layers, id) // let its compression end
+			if err == nil {
+				<-t.Ready()
+			}
+			return d, err
+		}
+		// Each run: rounds of both sides, alternating which goes first.
+		var cold, bare []float64
+		for run := range b.runs {
+			var sc, sb time.Duration
+			for r := range rounds {
+				first, second := bareOnce, coldOnce
+				if (run+r)%2 == 1 {
+					first, second = coldOnce, bareOnce
+				}
+				d1, err := first()
+				if err != nil {
+					return err
+				}
+				d2, err := second()
+				if err != nil {
+					return err
+				}
+				if (run+r)%2 == 1 {
+					d1, d2 = d2, d1
+				}
+				sb, sc = sb+d1, sc+d2
+			}
+			cold = append(cold, sc.Seconds()*1e3/float64(rounds))
+			bare = append(bare, sb.Seconds()*1e3/float64(rounds))
 		}
 		tile, _, err := svc.Tile(ctx, layers, id)
 		if err != nil {
 			return err
 		}
-		size = len(tile.Data)
-		if ls, err := mvt.Unmarshal(tile.Data); err == nil && len(ls) == 1 {
-			features = len(ls[0].Features)
-		}
+		size, gz := len(tile.Data), len(tile.Gzipped())
+		features, count := mvtCount(tile.Data)
 		work := fmt.Sprintf("tile z%d components over %dk components", id.Z, n/1000)
 		target := "≤ 500 KB (the tile cap)"
 		if id.Z == 10 {
 			target = "≤ 300 ms cold, ≤ 500 KB"
 		}
-		b.add(work+" cold (HTTP)",
-			fmt.Sprintf("%s, %d KB, %d features", latencies(cold), (size+512)/1024, features),
-			latencies(floor)+" same statement bare",
-			fmt.Sprintf("%.2f×", float64(mean(cold))/float64(mean(floor))), target)
-		if id.Z != 10 {
+		fmt.Fprintf(os.Stderr, "  %s: %d KB (%d KB gzip), %d features, %d components counted\n", work, (size+512)/1024, (gz+512)/1024, features, count)
+		sBare := statOf(bare)
+		b.addStats(work+" cold (HTTP, gzip accepted)", "ms/tile", statOf(cold), &sBare, "same statement bare", fmtMS, target)
+		if id.Z >= tiles.ComponentsFromZoom {
 			continue
 		}
-		// Unclustered: ST_AsMVT of every component of the tile.
-		var bare []time.Duration
+		// What a server without cluster cells would run: the clusters
+		// aggregated from the components at request time, run once first
+		// as the other side was.
 		var out []byte
-		for range 3 {
-			d, err := timeIt(func() error { return b.pool.QueryRow(ctx, unclusteredComponentsSQL, id.Z, id.X, id.Y).Scan(&out) })
-			if err != nil {
-				return err
-			}
-			bare = append(bare, d)
+		if err := b.pool.QueryRow(ctx, clusteredComponentsSQL, id.Z, id.X, id.Y).Scan(&out); err != nil {
+			return fmt.Errorf("clustered components: %w", err)
 		}
-		b.add(work+" cold vs unclustered ST_AsMVT", fmt.Sprintf("%s, %d KB", round(mean(cold)), (size+512)/1024),
-			fmt.Sprintf("%s, %d KB unclustered (%d components)", round(mean(bare)), (len(out)+512)/1024, inTile),
-			fmt.Sprintf("1/%.0f", float64(mean(bare))/float64(mean(cold))), "≤ 300 ms cold, ≤ 500 KB")
+		cf, cc := mvtCount(out)
+		fmt.Fprintf(os.Stderr, "  %s on the fly: %d KB, %d clusters, %d components counted\n", work, (len(out)+512)/1024, cf, cc)
+		sAgg, err := repeat(b.runs, func() (float64, error) {
+			d, err := timeIt(func() error { return b.pool.QueryRow(ctx, clusteredComponentsSQL, id.Z, id.X, id.Y).Scan(&out) })
+			return d.Seconds() * 1e3, err
+		})
+		if err != nil {
+			return err
+		}
+		b.addStats(fmt.Sprintf("%s cold vs clusters aggregated on the fly (1/%.0f)", work, sAgg.Median/statOf(cold).Median), "ms/tile", statOf(cold), &sAgg,
+			fmt.Sprintf("8 x 8 clusters from %d components at request time", inTile), fmtMS, target)
 	}
 	return nil
+}
+
+// mvtCount decodes a tile and returns its features and the components they
+// stand for (a cluster's point_count, else 1).
+func mvtCount(data []byte) (features, components int) {
+	ls, err := mvt.Unmarshal(data)
+	if err != nil {
+		return 0, 0
+	}
+	for _, l := range ls {
+		for _, f := range l.Features {
+			features++
+			switch v := f.Properties["point_count"].(type) {
+			case float64:
+				components += int(v)
+			case int64:
+				components += int(v)
+			case uint64:
+				components += int(v)
+			default:
+				components++
+			}
+		}
+	}
+	return features, components
 }
 
 func coveringTiles(b orb.Bound, z int) []tiles.ID {
