@@ -130,7 +130,9 @@ func WGS84ToGCJ02(p orb.Point) orb.Point {
 
 // GCJ02ToWGS84 inverts WGS84ToGCJ02 by fixed-point iteration: each step
 // moves the estimate by the forward transform's error at it, and shrinks
-// the error about a thousandfold. It stops after a step of less than
+// the error about a thousandfold. The forward transform inside the
+// iteration is gcjOffset, the same series with its sines taken from the
+// sines and cosines of two angles, carried from step to step (see there). It stops after a step of less than
 // 1e-10° (about 11 µm), which leaves it within 1e-12° (0.1 µm) of the
 // iteration run to its limit anywhere in China (TestGCJ02InverseConverged).
 func GCJ02ToWGS84(p orb.Point) orb.Point {
@@ -138,15 +140,89 @@ func GCJ02ToWGS84(p orb.Point) orb.Point {
 		return p
 	}
 	w := p
+	t := newGCJTrig(p[0], p[1])
 	for i := 0; i < 8; i++ {
-		g := WGS84ToGCJ02(w)
-		dx, dy := p[0]-g[0], p[1]-g[1]
+		ox, oy := gcjOffset(w[0], w[1], t)
+		dx, dy := p[0]-(w[0]+ox), p[1]-(w[1]+oy)
 		w = orb.Point{w[0] + dx, w[1] + dy}
+		t = t.moved(dx, dy)
 		if math.Abs(dx) < 1e-10 && math.Abs(dy) < 1e-10 {
 			break
 		}
 	}
 	return w
+}
+
+// gcjTrig holds the sines and cosines gcjOffset needs at a point: of
+// x·π/60 and y·π/60 (x, y: longitude - 105°, latitude - 35°) and of the
+// latitude.
+type gcjTrig struct{ sx, cx, sy, cy, sl, cl float64 }
+
+func newGCJTrig(lon, lat float64) gcjTrig {
+	var t gcjTrig
+	t.sx, t.cx = math.Sincos((lon - 105.0) * math.Pi / 60)
+	t.sy, t.cy = math.Sincos((lat - 35.0) * math.Pi / 60)
+	t.sl, t.cl = math.Sincos(lat / 180.0 * math.Pi)
+	return t
+}
+
+// moved is t at a point dLon, dLat (degrees, well under a degree) away, by
+// the sum-angle formulas with the sine and cosine of the small angles
+// from their series (exact in double precision below 1e-3 rad, and still
+// to about 1e-16 at 0.01 rad).
+func (t gcjTrig) moved(dLon, dLat float64) gcjTrig {
+	turn := func(s, c, d float64) (float64, float64) {
+		d2 := d * d
+		sd := d * (1 - d2/6*(1-d2/20*(1-d2/42)))
+		cd := 1 - d2/2*(1-d2/12*(1-d2/30))
+		return s*cd + c*sd, c*cd - s*sd
+	}
+	var m gcjTrig
+	m.sx, m.cx = turn(t.sx, t.cx, dLon*math.Pi/60)
+	m.sy, m.cy = turn(t.sy, t.cy, dLat*math.Pi/60)
+	m.sl, m.cl = turn(t.sl, t.cl, dLat*math.Pi/180)
+	return m
+}
+
+// gcjOffset is WGS84ToGCJ02's offset (in degrees) at lon, lat inside China,
+// from the sines and cosines t holds for that point instead of twelve
+// sines and a cosine: every periodic term of the series is a multiple of
+// x·π/60 or y·π/60 (2, 5, 20, 60, 120 and 360 times), which the double-
+// and sum-angle formulas give. Each step adds a few ulps: the offset comes
+// out within about 3e-14° of the direct series (TestGCJOffsetMatchesForward),
+// far below the 1e-12° (0.1 µm) the inverse is held to. The inverse spends
+// nearly all its time here, four times a point, and with t carried from
+// step to step (gcjTrig.moved) it calls no sine after the first.
+func gcjOffset(lon, lat float64, t gcjTrig) (float64, float64) {
+	x, y := lon-105.0, lat-35.0
+	dbl := func(s, c float64) (float64, float64) { return 2 * s * c, c*c - s*s }
+	add := func(s1, c1, s2, c2 float64) (float64, float64) { return s1*c2 + c1*s2, c1*c2 - s1*s2 }
+	// Multiples of θ: 2θ, 5θ, 20θ, 60θ, 120θ, 360θ.
+	mult := func(s1, c1 float64) (s2, s5, s20, s60, s120, s360 float64) {
+		s2, c2 := dbl(s1, c1)
+		s4, c4 := dbl(s2, c2)
+		s5, c5 := add(s4, c4, s1, c1)
+		s10, c10 := dbl(s5, c5)
+		s20, c20 := dbl(s10, c10)
+		s40, c40 := dbl(s20, c20)
+		s60, c60 := add(s40, c40, s20, c20)
+		s120, c120 := dbl(s60, c60)
+		s240, c240 := dbl(s120, c120)
+		s360, _ = add(s240, c240, s120, c120)
+		return
+	}
+	xs2, xs5, xs20, xs60, xs120, xs360 := mult(t.sx, t.cx)
+	ys2, ys5, ys20, ys60, _, _ := mult(t.sy, t.cy)
+	sx := (20.0*xs360 + 20.0*xs120) * 2.0 / 3.0
+	dLat := -100.0 + 2.0*x + 3.0*y + 0.2*y*y + 0.1*x*y + 0.2*math.Sqrt(math.Abs(x)) + sx +
+		(20.0*ys60+40.0*ys20)*2.0/3.0 + (160.0*ys5+320*ys2)*2.0/3.0
+	dLon := 300.0 + x + 2.0*y + 0.1*x*x + 0.1*x*y + 0.1*math.Sqrt(math.Abs(x)) + sx +
+		(20.0*xs60+40.0*xs20)*2.0/3.0 + (150.0*xs5+300.0*xs2)*2.0/3.0
+	magic := 1 - gcjEE*t.sl*t.sl
+	sqrtMagic := math.Sqrt(magic)
+	dLat = (dLat * 180.0) / ((gcjA * (1 - gcjEE)) / (magic * sqrtMagic) * math.Pi)
+	dLon = (dLon * 180.0) / (gcjA / sqrtMagic * t.cl * math.Pi)
+	return dLon, dLat
 }
 
 // GCJ02ToBD09 is Baidu's published forward transform.

@@ -133,3 +133,36 @@ func TestGeometryToWGS84(t *testing.T) {
 		t.Errorf("cgcs2000 moved a point: %v", g)
 	}
 }
+
+// gcjOffset, the inverse's fast forward series, against the published
+// transform across China.
+func TestGCJOffsetMatchesForward(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	worst := 0.0
+	for i := 0; i < 500_000; i++ {
+		p := orb.Point{73 + rng.Float64()*62, 18 + rng.Float64()*35}
+		g := WGS84ToGCJ02(p)
+		// The trigonometry moved from a point up to 0.01° away, as the
+		// inverse carries it.
+		q := orb.Point{p[0] + (rng.Float64()-0.5)*0.02, p[1] + (rng.Float64()-0.5)*0.02}
+		ox, oy := gcjOffset(p[0], p[1], newGCJTrig(q[0], q[1]).moved(p[0]-q[0], p[1]-q[1]))
+		worst = math.Max(worst, math.Max(math.Abs(p[0]+ox-g[0]), math.Abs(p[1]+oy-g[1])))
+	}
+	t.Logf("worst difference %.3g°", worst)
+	if worst > 1e-13 {
+		t.Errorf("gcjOffset differs from WGS84ToGCJ02 by %.3g°, want under 1e-13°", worst)
+	}
+}
+
+// BenchmarkGCJ02ToWGS84: the inverse on points across a city.
+func BenchmarkGCJ02ToWGS84(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	pts := make([]orb.Point, 4096)
+	for i := range pts {
+		pts[i] = WGS84ToGCJ02(orb.Point{116 + rng.Float64()*0.9, 39.5 + rng.Float64()*0.9})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		GCJ02ToWGS84(pts[i&4095])
+	}
+}

@@ -52,6 +52,9 @@ func mb(v float64) string   { return fmt.Sprintf("%.0f MB", v) }
 func secs(v float64) string { return fmt.Sprintf("%.2f s", v) }
 
 func benchLookup(ctx context.Context, b *bench) error {
+	if *largeLookup {
+		return benchLookupLarge(ctx, b)
+	}
 	side := 1000 // 1000 × 1000 lattice, plus one inner grid per 97 cells
 	if b.quick {
 		side = 320
