@@ -231,6 +231,24 @@ func benchInProcess(ctx context.Context, b *bench, ix *geo.Index, pts, sorted []
 		"lookups/s", rnd, nil, "", perSec, "≥ 2.5M/s per core")
 	b.addStats("point → grid in process, 1 goroutine, spatially sorted, per CPU second", "lookups/s", srt, nil, "", perSec, "")
 
+	// The batch path (View.Owners, as POST /v1/lookup finds owners), on
+	// one goroutine, in batches of 100,000.
+	view := geo.NewView(ix)
+	ids := make([]int32, 100_000)
+	batched := func() float64 {
+		c0 := cpuTime()
+		for k := 0; k+len(ids) <= len(pts); k += len(ids) {
+			view.Owners(pts[k:k+len(ids)], ids, 1)
+		}
+		return float64(len(pts)/len(ids)*len(ids)) / (cpuTime() - c0).Seconds()
+	}
+	batched()
+	bat, err := repeat(b.runs, func() (float64, error) { return batched(), nil })
+	if err != nil {
+		return err
+	}
+	b.addStats("point → grid in process, batch path (View.Owners, 8 lookups interleaved), 1 goroutine, random, per CPU second", "lookups/s", bat, nil, "", perSec, "≥ 2.5M/s per core")
+
 	// Equal parallelism: P goroutines and P PostgreSQL connections.
 	par := runtime.GOMAXPROCS(0)
 	parallel := func(ps []orb.Point) float64 {
