@@ -432,6 +432,12 @@ func NewBatch(ix *geo.View, pts []orb.Point, opt LookupOptions, workers int) *Ba
 	return b
 }
 
+// Touch reads ahead what describing points lo to hi will read (their
+// grids' records), so that the cache misses of several points overlap;
+// call it before Locating them, and keep the result alive
+// (runtime.KeepAlive) so that the reads stay.
+func (b *Batch) Touch(lo, hi int) uint64 { return b.ix.TouchInfo(b.owner[lo:hi]) }
+
 // Locate fills loc with the answer for point i, reusing loc's candidate
 // slice, and reports false where LocateIn would answer ErrOutside. It may
 // be called from several goroutines, each with its own loc.
