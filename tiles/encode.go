@@ -47,6 +47,10 @@ type encodings struct {
 	gz, br []byte
 }
 
+// Compress makes the tile's compressed forms now, if they are not made yet
+// (the server makes them in the background, see Service.Compress).
+func (t *Tile) Compress() { t.compress() }
+
 // compress makes the tile's compressed forms, once; Ready is closed after.
 func (t *Tile) compress() {
 	t.compressOnce.Do(func() {
@@ -81,14 +85,18 @@ func (t *Tile) readyCh() chan struct{} {
 
 // Ready is closed once the tile's compressed forms exist. A tile the cache
 // keeps is compressed soon after it is served (see Service.Compress); until
-// then it is served as it is.
+// then it is served as it is. A tile the cache did not keep is never
+// compressed, and Ready stays open.
 func (t *Tile) Ready() <-chan struct{} { return t.readyCh() }
 
-// Gzipped returns the tile's data gzip-compressed, compressing it now if
-// that has not been done yet.
+// Gzipped returns the tile's data gzip-compressed: the stored form once the
+// tile is compressed, else compressed now (gzip only, and not stored: the
+// export writes tiles it does not serve).
 func (t *Tile) Gzipped() []byte {
-	t.compress()
-	return t.enc.Load().gz
+	if e := t.enc.Load(); e != nil {
+		return e.gz
+	}
+	return gzipBytes(t.Data)
 }
 
 // encodedBytes is the size of the compressed forms held (for the cache's
