@@ -91,3 +91,33 @@ func TestCacheCountsCompressedForms(t *testing.T) {
 		t.Errorf("resize of a dropped tile counted %d bytes", c.Bytes())
 	}
 }
+
+// Brotli writers are pooled and reset between tiles: every tile, whatever
+// came before it in the same writer, must decode to its own bytes.
+func TestPooledCompressionRoundTrips(t *testing.T) {
+	rng := uint64(1)
+	next := func() byte { rng = rng*6364136223846793005 + 1442695040888963407; return byte(rng >> 56) }
+	for i, n := range []int{64, 70_000, 100, 5_000, 300_000, 64, 5_000, 1 << 16, 1<<16 + 1} {
+		data := make([]byte, n)
+		for j := range data {
+			if j%7 == 0 {
+				data[j] = next() // some noise among repeats
+			} else {
+				data[j] = byte(j % 251)
+			}
+		}
+		tile := NewTile(data, false)
+		tile.Compress()
+		e := tile.enc.Load()
+		gz, err := gzip.NewReader(bytes.NewReader(e.gz))
+		if err != nil {
+			t.Fatalf("tile %d: gzip: %v", i, err)
+		}
+		if got, err := io.ReadAll(gz); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("tile %d (%d bytes): gzip form decodes to %d bytes, %v", i, n, len(got), err)
+		}
+		if got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(e.br))); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("tile %d (%d bytes): brotli form decodes to %d bytes, %v", i, n, len(got), err)
+		}
+	}
+}

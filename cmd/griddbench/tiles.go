@@ -13,11 +13,13 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 
@@ -90,6 +92,8 @@ func benchTiles(ctx context.Context, b *bench) error {
 
 	svc, srv := benchTileServer(st)
 	defer srv.Close()
+	thin := httptest.NewServer(thinTileServer(b.pool))
+	defer thin.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
 
 	samples := 40
@@ -103,7 +107,7 @@ func benchTiles(ctx context.Context, b *bench) error {
 		for _, z := range []int{10, 12, 14, 16} {
 			ids := pickTiles(coveringTiles(bound, z), samples)
 			work := fmt.Sprintf("tile z%d %s", z, layerList)
-			if err := benchColdTiles(ctx, b, svc, srv.URL, work, layerList, layers, ids); err != nil {
+			if err := benchColdTiles(ctx, b, svc, srv.URL, thin.URL, work, layerList, layers, ids); err != nil {
 				return err
 			}
 			if err := benchWarmTiles(ctx, b, svc, client, srv.URL, work, layerList, layers, coveringTiles(bound, z), cores, warmFor); err != nil {
@@ -122,31 +126,67 @@ func benchTileServer(st *postgis.Store) (*tiles.Service, *httptest.Server) {
 	return svc, httptest.NewServer(api.New(api.Config{Tiles: svc, Logger: logger}).Handler())
 }
 
+// thinTileServer is the thinnest HTTP tile server over the same statement:
+// net/http, the statement on the pool, the bytes written; no router, cache,
+// logging or metrics. It shows what an HTTP round trip itself costs a cold
+// tile on this machine, apart from what gridd adds to it.
+func thinTileServer(pool *pgxpool.Pool) http.Handler {
+	opt := tiles.RenderOptions{Extent: tiles.Extent, Buffer: tiles.Buffer, SimplifyScale: 1}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		layers, err := tiles.ParseLayers(q.Get("layers"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		id, err := tiles.ParseID(q.Get("z"), q.Get("x"), q.Get("y"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		sql, args := postgis.TileSQL(layers, id, opt)
+		var out []byte
+		if err := pool.QueryRow(r.Context(), sql, args...).Scan(&out); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.mapbox-vector-tile")
+		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+		w.Write(out) //nolint:errcheck
+	})
+}
+
 // browserAccept is the Accept-Encoding browsers send over plain HTTP
 // (over HTTPS they add br and zstd).
 const browserAccept = "gzip, deflate"
 
 // benchColdTiles compares a cold tile over HTTP (the cache emptied before
 // each request, gzip accepted as browsers do) with the same statement run
-// bare on the same pool. In each run the tiles are fetched one after the
-// other, and for each tile the two sides alternate which goes first, so
-// neither side always runs on buffers the other just warmed. Each run gives
-// the mean cost per tile of each side; the row is the median of the runs.
-func benchColdTiles(ctx context.Context, b *bench, svc *tiles.Service, base, work, layerList string,
+// bare on the same pool, and with the same statement behind the thinnest
+// HTTP server (thinTileServer). In each run the tiles are fetched one after
+// the other, and for each tile the three sides take turns going first, so
+// none always runs on buffers another just warmed. Each run gives the mean
+// cost per tile of each side; the row is the median of the runs.
+func benchColdTiles(ctx context.Context, b *bench, svc *tiles.Service, base, thinBase, work, layerList string,
 	layers []*tiles.Layer, ids []tiles.ID) error {
-	var cold, inproc, bare, zip []float64
-	var latCold, latBare, latHit []time.Duration
+	var cold, inproc, bare, thin, zip []float64
+	var latCold, latBare, latHit, latThin []time.Duration
 	var plainBytes, gzBytes, brBytes int
 	rc, err := newRawClient(base)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
+	tc, err := newRawClient(thinBase)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
 	opt := tiles.RenderOptions{Extent: tiles.Extent, Buffer: tiles.Buffer, SimplifyScale: 1}
 	stopProfile := profileServer(work + " cold")
 	defer stopProfile()
 	for run := range b.runs {
-		var sc, si, sb, sz time.Duration
+		var sc, si, sb, st, sz time.Duration
 		for i, id := range ids {
 			q, args := postgis.TileSQL(layers, id, opt)
 			doBare := func() error {
@@ -181,15 +221,18 @@ func benchColdTiles(ctx context.Context, b *bench, svc *tiles.Service, base, wor
 				latHit = append(latHit, d)
 				return err
 			}
-			first, second := doBare, doCold
-			if (run+i)%2 == 1 {
-				first, second = doCold, doBare
-			}
-			if err := first(); err != nil {
+			thinPath := fmt.Sprintf("/?layers=%s&z=%d&x=%d&y=%d", layerList, id.Z, id.X, id.Y)
+			doThin := func() error {
+				d, err := timeIt(func() error { _, _, err := tc.get(thinPath, browserAccept); return err })
+				st += d
+				latThin = append(latThin, d)
 				return err
 			}
-			if err := second(); err != nil {
-				return err
+			sides := []func() error{doBare, doCold, doThin}
+			for k := range sides {
+				if err := sides[(run+i+k)%len(sides)](); err != nil {
+					return err
+				}
 			}
 			// In process: the service without HTTP, for where the cost goes.
 			svc.Cache().Invalidate("*", true, orb.Bound{})
@@ -221,11 +264,13 @@ func benchColdTiles(ctx context.Context, b *bench, svc *tiles.Service, base, wor
 		cold = append(cold, sc.Seconds()*1e3/k)
 		inproc = append(inproc, si.Seconds()*1e3/k)
 		bare = append(bare, sb.Seconds()*1e3/k)
+		thin = append(thin, st.Seconds()*1e3/k)
 	}
-	sCold, sIn, sBare := statOf(cold), statOf(inproc), statOf(bare)
-	fmt.Fprintf(os.Stderr, "  %s cold: mean of %d tiles a run; all requests %s, bare %s; the same request cached %s\n",
-		work, len(ids), latencies(latCold), latencies(latBare), latencies(latHit))
+	sCold, sIn, sBare, sThin := statOf(cold), statOf(inproc), statOf(bare), statOf(thin)
+	fmt.Fprintf(os.Stderr, "  %s cold: mean of %d tiles a run; all requests %s, bare %s, thin server %s; the same request cached %s\n",
+		work, len(ids), latencies(latCold), latencies(latBare), latencies(latThin), latencies(latHit))
 	b.addStats(work+" cold (HTTP, gzip accepted)", "ms/tile", sCold, &sBare, "bare statement, same pool", fmtMS, "≤ 1.1× bare")
+	b.addStats(work+" cold (HTTP) vs the statement behind the thinnest HTTP server", "ms/tile", sCold, &sThin, "net/http, statement, bytes", fmtMS, "")
 	b.addStats(fmt.Sprintf("%s cold (in process)", work), "ms/tile", sIn, &sBare, "bare statement", fmtMS, "≤ 1.1× bare")
 	k := max(1, len(ids))
 	b.addStats(fmt.Sprintf("%s compression once per cached tile, off the request path (%.1f KB plain, %.1f KB gzip, %.1f KB br a tile)",
@@ -455,6 +500,8 @@ func benchComponentTiles(ctx context.Context, b *bench) error {
 
 	svc, srv := benchTileServer(st)
 	defer srv.Close()
+	thin := httptest.NewServer(thinTileServer(b.pool))
+	defer thin.Close()
 	rc, err := newRawClient(srv.URL)
 	if err != nil {
 		return err
