@@ -166,3 +166,71 @@ func BenchmarkGCJ02ToWGS84(b *testing.B) {
 		GCJ02ToWGS84(pts[i&4095])
 	}
 }
+
+// publishedGCJ02ToBD09 is Baidu's forward transform as published (atan2,
+// then the cosine and sine of the turned angle).
+func publishedGCJ02ToBD09(p orb.Point) orb.Point {
+	x, y := p[0], p[1]
+	z := math.Sqrt(x*x+y*y) + 0.00002*math.Sin(y*bdPi)
+	theta := math.Atan2(y, x) + 0.000003*math.Cos(x*bdPi)
+	return orb.Point{z*math.Cos(theta) + 0.0065, z*math.Sin(theta) + 0.006}
+}
+
+// GCJ02ToBD09 turns (x, y) by the small angle directly instead of through
+// atan2, cos and sin: across China it must give the published form's point
+// within a few ulps (1e-13°; an ulp of 135° is 2.8e-14°).
+func TestBD09MatchesPublishedForm(t *testing.T) {
+	rng := rand.New(rand.NewSource(20261205))
+	worst := 0.0
+	for i := 0; i < 200_000; i++ {
+		p := orb.Point{73 + rng.Float64()*62, 18 + rng.Float64()*35}
+		got, want := GCJ02ToBD09(p), publishedGCJ02ToBD09(p)
+		worst = math.Max(worst, math.Max(math.Abs(got[0]-want[0]), math.Abs(got[1]-want[1])))
+	}
+	t.Logf("worst difference from the published form %.3g°", worst)
+	if worst > 1e-13 {
+		t.Errorf("GCJ02ToBD09 differs from the published form by %.3g°, want within 1e-13°", worst)
+	}
+}
+
+// BD09ToGCJ02 stops its iteration after a step under 1e-11°; across China it
+// must land within 1e-12° (0.1 µm, as the GCJ-02 inverse) of the iteration
+// on the published forward form run until a step moves nothing.
+func TestBD09InverseConverged(t *testing.T) {
+	rng := rand.New(rand.NewSource(20261205))
+	limit := func(p orb.Point) orb.Point {
+		g := orb.Point{p[0] - 0.0065, p[1] - 0.006}
+		for n := 0; n < 50; n++ {
+			b := publishedGCJ02ToBD09(g)
+			dx, dy := p[0]-b[0], p[1]-b[1]
+			g = orb.Point{g[0] + dx, g[1] + dy}
+			if dx == 0 && dy == 0 {
+				break
+			}
+		}
+		return g
+	}
+	worst := 0.0
+	for i := 0; i < 200_000; i++ {
+		p := publishedGCJ02ToBD09(orb.Point{73 + rng.Float64()*62, 18 + rng.Float64()*35})
+		got, want := BD09ToGCJ02(p), limit(p)
+		worst = math.Max(worst, math.Max(math.Abs(got[0]-want[0]), math.Abs(got[1]-want[1])))
+	}
+	t.Logf("worst distance from the limit %.3g°", worst)
+	if worst > 1e-12 {
+		t.Errorf("BD09ToGCJ02 lands %.3g° from the converged inverse, want within 1e-12°", worst)
+	}
+}
+
+// BenchmarkBD09ToWGS84: the inverse on points across a city.
+func BenchmarkBD09ToWGS84(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	pts := make([]orb.Point, 4096)
+	for i := range pts {
+		pts[i] = FromWGS84(orb.Point{116 + rng.Float64()*0.9, 39.5 + rng.Float64()*0.9}, BD09)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ToWGS84(pts[i&4095], BD09)
+	}
+}
