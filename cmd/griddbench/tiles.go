@@ -161,7 +161,7 @@ func thinTileServer(pool *pgxpool.Pool) http.Handler {
 const browserAccept = "gzip, deflate"
 
 // benchColdTiles compares a cold tile over HTTP (the cache emptied before
-// each request, gzip accepted as browsers do) with the same statement run
+// each request, gzip accepted as browsers do, from a client process) with the same statement run
 // bare on the same pool, and with the same statement behind the thinnest
 // HTTP server (thinTileServer). In each run the tiles are fetched one after
 // the other, and for each tile the three sides take turns going first, so
@@ -172,12 +172,13 @@ func benchColdTiles(ctx context.Context, b *bench, svc *tiles.Service, base, thi
 	var cold, inproc, bare, thin, zip []float64
 	var latCold, latBare, latHit, latThin []time.Duration
 	var plainBytes, gzBytes, brBytes int
-	rc, err := newRawClient(base)
+	// Both clients run in processes of their own (remoteClient).
+	rc, err := newRemoteClient(base)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	tc, err := newRawClient(thinBase)
+	tc, err := newRemoteClient(thinBase)
 	if err != nil {
 		return err
 	}
@@ -201,7 +202,7 @@ func benchColdTiles(ctx context.Context, b *bench, svc *tiles.Service, base, thi
 			path := fmt.Sprintf("/tiles/%s/%d/%d/%d.mvt", layerList, id.Z, id.X, id.Y)
 			doCold := func() error {
 				svc.Cache().Invalidate("*", true, orb.Bound{})
-				d, err := timeIt(func() error { _, _, err := rc.get(path, browserAccept); return err })
+				d, err := rc.get(path, browserAccept)
 				sc += d
 				latCold = append(latCold, d)
 				if err != nil {
@@ -217,13 +218,13 @@ func benchColdTiles(ctx context.Context, b *bench, svc *tiles.Service, base, thi
 				<-t.Ready()
 				// The same request again, from the cache: what HTTP
 				// itself costs here.
-				d, err = timeIt(func() error { _, _, err := rc.get(path, browserAccept); return err })
+				d, err = rc.get(path, browserAccept)
 				latHit = append(latHit, d)
 				return err
 			}
 			thinPath := fmt.Sprintf("/?layers=%s&z=%d&x=%d&y=%d", layerList, id.Z, id.X, id.Y)
 			doThin := func() error {
-				d, err := timeIt(func() error { _, _, err := tc.get(thinPath, browserAccept); return err })
+				d, err := tc.get(thinPath, browserAccept)
 				st += d
 				latThin = append(latThin, d)
 				return err
@@ -500,9 +501,7 @@ func benchComponentTiles(ctx context.Context, b *bench) error {
 
 	svc, srv := benchTileServer(st)
 	defer srv.Close()
-	thin := httptest.NewServer(thinTileServer(b.pool))
-	defer thin.Close()
-	rc, err := newRawClient(srv.URL)
+	rc, err := newRemoteClient(srv.URL)
 	if err != nil {
 		return err
 	}
@@ -523,7 +522,7 @@ func benchComponentTiles(ctx context.Context, b *bench) error {
 		}
 		coldOnce := func() (time.Duration, error) {
 			svc.Cache().Invalidate("*", true, orb.Bound{})
-			d, err := timeIt(func() error { _, _, err := rc.get(path, browserAccept); return err })
+			d, err := rc.get(path, browserAccept)
 			if err != nil {
 				return d, err
 			}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -259,3 +260,91 @@ func (c *rawClient) get(path, accept string) (int, string, error) {
 }
 
 func (c *rawClient) Close() error { return c.conn.Close() }
+
+// A remote client is a rawClient in a process of its own, driven over
+// pipes, for requests timed one at a time: the cold-tile figures, whose
+// client must not share the server's scheduler (in one process, a
+// goroutine the server starts after answering, such as a tile's
+// compression, can delay the client reading that answer). The bench writes
+// "path<TAB>accept-encoding" lines; the child sends each request on its
+// keep-alive connection and answers with the nanoseconds from writing the
+// request to reading the body's last byte, or "error: ...".
+type remoteClient struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+func init() {
+	base := os.Getenv("GRIDDBENCH_REMOTE_CLIENT")
+	if base == "" {
+		return
+	}
+	rc, err := newRawClient(base)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "griddbench remote client: %v\n", err)
+		os.Exit(1)
+	}
+	in := bufio.NewScanner(os.Stdin)
+	out := bufio.NewWriter(os.Stdout)
+	for in.Scan() {
+		path, accept, _ := strings.Cut(in.Text(), "\t")
+		start := time.Now()
+		_, _, err := rc.get(path, accept)
+		d := time.Since(start)
+		if err != nil {
+			fmt.Fprintf(out, "error: %v\n", err)
+		} else {
+			fmt.Fprintf(out, "%d\n", d.Nanoseconds())
+		}
+		out.Flush() //nolint:errcheck
+	}
+	os.Exit(0)
+}
+
+func newRemoteClient(base string) (*remoteClient, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "GRIDDBENCH_REMOTE_CLIENT="+base)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &remoteClient{cmd: cmd, in: in, out: bufio.NewReader(out)}, nil
+}
+
+// get has the child request path and returns how long the request took.
+func (c *remoteClient) get(path, accept string) (time.Duration, error) {
+	if _, err := fmt.Fprintf(c.in, "%s\t%s\n", path, accept); err != nil {
+		return 0, err
+	}
+	line, err := c.out.ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("remote client: %w", err)
+	}
+	line = strings.TrimSpace(line)
+	if msg, ok := strings.CutPrefix(line, "error: "); ok {
+		return 0, fmt.Errorf("remote client: %s", msg)
+	}
+	ns, err := strconv.ParseInt(line, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("remote client: %q", line)
+	}
+	return time.Duration(ns), nil
+}
+
+func (c *remoteClient) Close() error {
+	c.in.Close()
+	return c.cmd.Wait()
+}
