@@ -104,9 +104,16 @@ var access = map[string]rule{
 	"GET /v1/components/{code}/history": viewerRead,
 
 	// Lookups are field apps' reads: with private reads they need a reporter.
-	"GET /v1/lookup":                {kind: read, role: grids.RoleReporter},
-	"POST /v1/lookup":               {kind: read, role: grids.RoleReporter},
-	"POST /v1/route":                needs(grids.RoleReporter),
+	"GET /v1/lookup":  {kind: read, role: grids.RoleReporter},
+	"POST /v1/lookup": {kind: read, role: grids.RoleReporter},
+	"POST /v1/route":  needs(grids.RoleReporter),
+	// Cases name reporters and what they saw: reading them needs a token
+	// always. A step needs at least a supervisor here; which role may take
+	// which step is the state machine's (grids.CaseStepTo).
+	"POST /v1/cases":                needs(grids.RoleReporter),
+	"GET /v1/cases":                 needs(grids.RoleViewer),
+	"GET /v1/cases/{id}":            needs(grids.RoleViewer),
+	"POST /v1/cases/{id}/steps":     needs(grids.RoleSupervisor),
 	"GET /v1/departments":           viewerRead,
 	"PUT /v1/departments/{code}":    needs(grids.RoleAdmin),
 	"DELETE /v1/departments/{code}": needs(grids.RoleAdmin),

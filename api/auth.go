@@ -20,8 +20,9 @@ type Tokens interface {
 // Who made a request: the token's name and role. Requests without a token
 // have no principal.
 type principal struct {
-	Name string
-	Role grids.Role
+	Name       string
+	Role       grids.Role
+	Department string // a department token's department
 }
 
 type principalKey struct{}
@@ -194,7 +195,7 @@ func (s *Server) lookupToken(ctx context.Context, secret string) (principal, err
 	cancel()
 	switch {
 	case err == nil:
-		p := principal{Name: t.Name, Role: t.Role}
+		p := principal{Name: t.Name, Role: t.Role, Department: t.Department}
 		s.tokens.put(key, cachedToken{p: p, valid: true, exp: time.Now().Add(s.tokenTTL())})
 		s.tokens.setStale(false)
 		return p, nil

@@ -89,6 +89,8 @@ func statusOf(err error) (int, string, string) {
 		return http.StatusNotFound, "outside", err.Error()
 	case errors.Is(err, grids.ErrConflict):
 		return http.StatusConflict, "conflict", err.Error()
+	case errors.Is(err, grids.ErrForbidden):
+		return http.StatusForbidden, "forbidden", err.Error()
 	}
 	return http.StatusInternalServerError, "internal", "internal error"
 }

@@ -90,6 +90,10 @@ var apiOps = map[string]apiOp{
 	"GET /v1/lookup":                {summary: "The grid, community, street, district and management grids of a point", tag: "lookup", query: lookupParams, resp: "Lookup"},
 	"POST /v1/lookup":               {summary: "Up to 100,000 points at once, answered in input order (null: outside)", tag: "lookup", body: "BatchLookup", resp: "Object"},
 	"POST /v1/route":                {summary: "Route a reported location and class to its grid, community, street, district and department", tag: "lookup", body: "RouteRequest", resp: "Object"},
+	"POST /v1/cases":                {summary: "Report a problem: routed as POST /v1/route and opened as a case, with the open cases nearby that may be the same problem", tag: "cases", body: "CaseRequest", status: http.StatusCreated, resp: "Case"},
+	"GET /v1/cases":                 {summary: "Cases, newest first, by state, department, area (district, street, community or grid code) and time", tag: "cases", query: []string{"state", "department", "area", "since", "until", "limit", "after"}, resp: "Object"},
+	"GET /v1/cases/{id}":            {summary: "One case with its reports and event log; its version is the ETag", tag: "cases", resp: "Case"},
+	"POST /v1/cases/{id}/steps":     {summary: "Take a step of the loop (file, reject, dispatch, handle, verify, rework, close, suspend, resume, extend), as the token's role allows", tag: "cases", body: "CaseStep", resp: "Case"},
 	"GET /v1/departments":           {summary: "The responsible departments", tag: "routing", resp: "Object"},
 	"PUT /v1/departments/{code}":    {summary: "Add or change a department (unified social credit code)", tag: "routing", query: []string{"reason"}, body: "Department", created: true, resp: "Object"},
 	"DELETE /v1/departments/{code}": {summary: "Remove a department no rule names", tag: "routing", query: []string{"reason"}, status: http.StatusNoContent},
@@ -138,6 +142,11 @@ var apiQueryParams = map[string]map[string]any{
 	"offset":     qp("Features to skip", map[string]any{"type": "integer", "minimum": 0}),
 	"datetime":   qp("Accepted for clients that send it; features are the current ones", str()),
 	"f":          qp("Output format: json", enum("json", "geojson")),
+	"state":      qp("A case state", enum("reported", "filed", "rejected", "dispatched", "handled", "verified", "closed", "suspended")),
+	"department": qp("A department's unified social credit code", str()),
+	"area":       qp("A district, street, community or grid code", str()),
+	"since":      qp("From this time (RFC 3339)", str()),
+	"until":      qp("Before this time (RFC 3339)", str()),
 }
 
 func qp(desc string, schema map[string]any) map[string]any {
@@ -248,6 +257,21 @@ var apiSchemas = map[string]any{
 	"RouteRequest": obj([]string{"lon", "lat", "class"}, map[string]any{
 		"lon": num(), "lat": num(), "crs": str(), "class": str(), "kind": enum("component", "matter"),
 		"component": str(), "accuracy_m": num(),
+	}),
+	"CaseRequest": obj([]string{"lon", "lat", "class"}, map[string]any{
+		"lon": num(), "lat": num(), "crs": str(), "class": str(), "kind": enum("component", "matter"),
+		"component": str(), "accuracy_m": num(), "description": str(), "urgency": enum("normal", "urgent"),
+	}),
+	"CaseStep": obj([]string{"step"}, map[string]any{
+		"step":    enum("file", "reject", "dispatch", "handle", "verify", "rework", "close", "suspend", "resume", "extend"),
+		"version": map[string]any{"type": "integer"}, "reason": str(), "note": str(), "department": str(),
+		"reject_kind": enum("duplicate", "out_of_scope"), "duplicate_of": map[string]any{"type": "integer"}, "hours": num(),
+	}),
+	"Case": obj([]string{"id", "state", "version"}, map[string]any{
+		"id": map[string]any{"type": "integer"}, "state": str(), "version": map[string]any{"type": "integer"},
+		"class": map[string]any{"type": "object"}, "grid": str(), "community": str(), "street": str(), "district": str(),
+		"routed_department": map[string]any{"type": "object", "nullable": true}, "department": map[string]any{"type": "object", "nullable": true},
+		"events": map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
 	}),
 	"Department": obj([]string{"name"}, map[string]any{
 		"name": str(), "contact": str(), "territory_code": str(), "reason": str(),

@@ -61,6 +61,8 @@ type Config struct {
 	Lookup Lookup
 	// Router routes reports (POST /v1/route).
 	Router Router
+	// Cases keeps cases (/v1/cases; needs Router too).
+	Cases grids.CaseStore
 	// RoutingAdmin manages departments and routing rules.
 	RoutingAdmin grids.RoutingAdmin
 	// Classes serves the class catalogue; Components the component CRUD.
@@ -154,6 +156,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Lookup != nil || s.cfg.Router != nil || s.cfg.RoutingAdmin != nil {
 		s.mountLookup(r)
+	}
+	if s.cfg.Cases != nil && s.cfg.Router != nil {
+		s.mountCases(r)
 	}
 	if s.cfg.Classes != nil {
 		s.mountClasses(r)

@@ -23,7 +23,8 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
 	db := dbFlag(fs)
 	name := fs.String("name", "", "the token's name, recorded in the history of every change made with it")
-	role := fs.String("role", "", "viewer, reporter, editor or admin")
+	role := fs.String("role", "", "viewer, reporter, supervisor, department, dispatcher, editor or admin")
+	department := fs.String("department", "", "with --role department: the code of the department the token acts for")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -41,7 +42,15 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		secret, err := st.CreateToken(ctx, *name, r)
+		if (r == grids.RoleDepartment) != (*department != "") {
+			return errors.New("token create: --department goes with --role department, and only with it")
+		}
+		var secret string
+		if r == grids.RoleDepartment {
+			secret, err = st.CreateDepartmentToken(ctx, *name, *department)
+		} else {
+			secret, err = st.CreateToken(ctx, *name, r)
+		}
 		if err != nil {
 			return err
 		}
@@ -54,13 +63,13 @@ func runToken(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "name\trole\tcreated\trevoked")
+		fmt.Fprintln(tw, "name\trole\tdepartment\tcreated\trevoked")
 		for _, t := range ts {
 			rev := ""
 			if t.Revoked != nil {
 				rev = t.Revoked.UTC().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Role, t.Created.UTC().Format("2006-01-02 15:04"), rev)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.Department, t.Created.UTC().Format("2006-01-02 15:04"), rev)
 		}
 		return tw.Flush()
 	case "revoke":

@@ -25,7 +25,27 @@ func hashSecret(secret string) []byte {
 // CreateToken implements grids.TokenStore: 32 random bytes, stored as their
 // SHA-256.
 func (s *Store) CreateToken(ctx context.Context, name string, role grids.Role) (string, error) {
-	if _, ok := map[grids.Role]bool{grids.RoleViewer: true, grids.RoleReporter: true, grids.RoleEditor: true, grids.RoleAdmin: true}[role]; !ok {
+	if role == grids.RoleDepartment {
+		return "", grids.Invalid("role", "a department token names its department (gridd token create --role department --department CODE)")
+	}
+	return s.createToken(ctx, name, role, nil)
+}
+
+// CreateDepartmentToken implements grids.TokenStore: a department token for
+// a current department.
+func (s *Store) CreateDepartmentToken(ctx context.Context, name, department string) (string, error) {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM departments WHERE code = $1 AND valid_to IS NULL)`, department).Scan(&ok); err != nil {
+		return "", translateCtx(ctx, err)
+	}
+	if !ok {
+		return "", grids.Invalid("department", "no current department %q", department)
+	}
+	return s.createToken(ctx, name, grids.RoleDepartment, &department)
+}
+
+func (s *Store) createToken(ctx context.Context, name string, role grids.Role, department *string) (string, error) {
+	if _, err := grids.ParseRole(role.String()); err != nil {
 		return "", grids.Invalid("role", "unknown role %v", role)
 	}
 	b := make([]byte, 32)
@@ -33,7 +53,8 @@ func (s *Store) CreateToken(ctx context.Context, name string, role grids.Role) (
 		return "", err
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (name, role, hash) VALUES ($1, $2, $3)`, name, role.String(), hashSecret(secret))
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (name, role, hash, department_code) VALUES ($1, $2, $3, $4)`,
+		name, role.String(), hashSecret(secret), department)
 	if err != nil {
 		return "", fmt.Errorf("create token %q: %w", name, translate(err))
 	}
@@ -61,8 +82,8 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (grids.Token, e
 		return t, grids.ErrNotFound
 	}
 	var role string
-	err := s.pool.QueryRow(ctx, `SELECT name, role, created FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL`,
-		hashSecret(secret)).Scan(&t.Name, &role, &t.Created)
+	err := s.pool.QueryRow(ctx, `SELECT name, role, created, coalesce(department_code, '') FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL`,
+		hashSecret(secret)).Scan(&t.Name, &role, &t.Created, &t.Department)
 	if err != nil {
 		return t, translate(err)
 	}
@@ -84,14 +105,14 @@ func (s *Store) RevokeToken(ctx context.Context, name string) error {
 
 // Tokens implements grids.TokenStore: every token, live and revoked.
 func (s *Store) Tokens(ctx context.Context) ([]grids.Token, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, role, created, revoked_at FROM api_tokens ORDER BY name, created`)
+	rows, err := s.pool.Query(ctx, `SELECT name, role, created, revoked_at, coalesce(department_code, '') FROM api_tokens ORDER BY name, created`)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (grids.Token, error) {
 		var t grids.Token
 		var role string
-		if err := r.Scan(&t.Name, &role, &t.Created, &t.Revoked); err != nil {
+		if err := r.Scan(&t.Name, &role, &t.Created, &t.Revoked, &t.Department); err != nil {
 			return t, err
 		}
 		t.Role, err = grids.ParseRole(role)

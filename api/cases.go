@@ -1,0 +1,158 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"gridd/geo"
+	"gridd/grids"
+)
+
+// Cases: a report opens a case (POST /v1/cases: routed as POST /v1/route,
+// stored, and answered with the open cases that may be the same problem);
+// each step of the loop is POST /v1/cases/{id}/steps, which the state
+// machine (grids.CaseStepTo) allows by state and role; GET answers a case
+// with its reports and event log.
+func (s *Server) mountCases(r chi.Router) {
+	r.Method(http.MethodPost, "/v1/cases", s.handle(s.postCase))
+	r.Method(http.MethodGet, "/v1/cases", s.handle(s.listCases))
+	r.Method(http.MethodGet, "/v1/cases/{id}", s.handle(s.getCase))
+	r.Method(http.MethodPost, "/v1/cases/{id}/steps", s.handle(s.postCaseStep))
+}
+
+// caseBody is a report that opens a case: the location and class as
+// POST /v1/route takes them, what the reporter saw, and the urgency.
+type caseBody struct {
+	reportBody
+	Description string `json:"description"`
+	Urgency     string `json:"urgency"`
+}
+
+// maxCaseDescription bounds a case's description (characters).
+const maxCaseDescription = 2000
+
+func (s *Server) postCase(w http.ResponseWriter, r *http.Request) error {
+	var req caseBody
+	if err := readJSON(w, r, maxSmallBody, &req); err != nil {
+		return err
+	}
+	if n := len([]rune(req.Description)); n > maxCaseDescription {
+		return grids.Invalid("description", "%d characters; at most %d", n, maxCaseDescription)
+	}
+	rr, err := req.routeRequest(r)
+	if err != nil {
+		return err
+	}
+	if req.Urgency != "" && req.Urgency != grids.UrgencyNormal && req.Urgency != grids.UrgencyUrgent {
+		return grids.Invalid("urgency", "%q: want normal or urgent", req.Urgency)
+	}
+	routed, err := s.cfg.Router.Route(r.Context(), rr)
+	if err != nil {
+		return lookupError(err)
+	}
+	p, _ := principalOf(r)
+	c, err := s.cfg.Cases.OpenCase(r.Context(), grids.NewCase{Routed: routed, Request: rr, Role: p.Role,
+		Description: strings.TrimSpace(req.Description), Urgency: req.Urgency})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/cases/"+strconv.FormatInt(c.ID, 10))
+	return writeJSON(w, http.StatusCreated, c)
+}
+
+func caseID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, grids.Invalid("id", "%q is not a case id", chi.URLParam(r, "id"))
+	}
+	return id, nil
+}
+
+func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.cfg.Cases.Case(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", `"`+strconv.Itoa(c.Version)+`"`)
+	return writeJSON(w, http.StatusOK, c)
+}
+
+// GET /v1/cases?state=&department=&area=&since=&until=&limit=&after=
+func (s *Server) listCases(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var f grids.CaseFilter
+	var err error
+	if v := q.Get("state"); v != "" {
+		if f.State, err = grids.ParseCaseState(v); err != nil {
+			return err
+		}
+	}
+	f.Department = q.Get("department")
+	if v := q.Get("area"); v != "" {
+		c, err := geo.ParseCode(v)
+		if err != nil {
+			return grids.Invalid("area", "%v", err)
+		}
+		f.Area = c
+	}
+	for name, t := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(name); v != "" {
+			if *t, err = time.Parse(time.RFC3339, v); err != nil {
+				return grids.Invalid(name, "%q is not an RFC 3339 time (2026-05-01T08:00:00+08:00)", v)
+			}
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 1000 {
+			return grids.Invalid("limit", "%q: want 1 to 1000", v)
+		}
+	}
+	if v := q.Get("after"); v != "" {
+		if f.AfterID, err = strconv.ParseInt(v, 10, 64); err != nil || f.AfterID < 1 {
+			return grids.Invalid("after", "%q is not a case id", v)
+		}
+	}
+	cases, err := s.cfg.Cases.Cases(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if cases == nil {
+		cases = []grids.Case{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"cases": cases})
+}
+
+// POST /v1/cases/{id}/steps {"step", "version"?, "reason"?, "note"?, ...}.
+// The version may also come as If-Match (the ETag of GET /v1/cases/{id}).
+func (s *Server) postCaseStep(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	var req grids.CaseStepRequest
+	if err := readJSON(w, r, maxSmallBody, &req); err != nil {
+		return err
+	}
+	if m := r.Header.Get("If-Match"); m != "" && req.Version == 0 {
+		v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(m, "W/"), `"`))
+		if err != nil {
+			return grids.Invalid("If-Match", "%q is not a case version", m)
+		}
+		req.Version = v
+	}
+	p, _ := principalOf(r)
+	c, err := s.cfg.Cases.StepCase(r.Context(), id, req, grids.CaseActor{Name: actor(r), Role: p.Role, Department: p.Department})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", `"`+strconv.Itoa(c.Version)+`"`)
+	return writeJSON(w, http.StatusOK, c)
+}

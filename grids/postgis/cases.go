@@ -1,0 +1,325 @@
+package postgis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridd/geo"
+	"gridd/grids"
+)
+
+// Duplicate candidates: open cases of the same class within this distance
+// and time of a new report are offered for merging.
+const (
+	duplicateWithinM = 30.0
+	duplicateWithin  = 24 * time.Hour
+)
+
+// OpenCase implements grids.CaseStore: the case row, its first report and
+// the "report" event in one transaction, then the possible duplicates.
+func (s *Store) OpenCase(ctx context.Context, nc grids.NewCase) (grids.Case, error) {
+	r := nc.Routed
+	if r.ReportID == 0 {
+		return grids.Case{}, grids.Invalid("report", "a case is opened for a stored report")
+	}
+	urgency := nc.Urgency
+	if urgency == "" {
+		urgency = grids.UrgencyNormal
+	}
+	if urgency != grids.UrgencyNormal && urgency != grids.UrgencyUrgent {
+		return grids.Case{}, grids.Invalid("urgency", "%q: want normal or urgent", urgency)
+	}
+	var dep *string
+	if r.Department != nil {
+		dep = &r.Department.Code
+	}
+	var comp *string
+	if nc.Request.Component != "" {
+		comp = &nc.Request.Component
+	}
+	mgmt := []string{}
+	for _, m := range r.Mgmt {
+		mgmt = append(mgmt, m.Code)
+	}
+	var id int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO cases (state, report_id, reporter, scheme, kind, class, component_code,
+				description, urgency, geom, grid_code, community_code, street_code, district_code, mgmt_codes, routed_department)
+			SELECT 'reported', r.id, r.actor, r.scheme, r.kind, r.class, $2, $3, $4, r.geom, r.grid_code,
+				r.community_code, r.street_code, r.district_code, $5, $6
+			FROM reports r WHERE r.id = $1
+			RETURNING id`, r.ReportID, comp, nc.Description, urgency, mgmt, dep).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO case_reports (case_id, report_id) VALUES ($1, $2)`, id, r.ReportID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, actor, role, step, to_state, department_code, note)
+			SELECT $1, actor, $2, 'report', 'reported', $3, $4 FROM reports WHERE id = $5`,
+			id, nc.Role.String(), dep, nc.Description, r.ReportID)
+		return err
+	})
+	if err != nil {
+		return grids.Case{}, fmt.Errorf("open case: %w", translateCtx(ctx, err))
+	}
+	c, err := s.Case(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	c.Duplicates, err = s.possibleDuplicates(ctx, c)
+	return c, err
+}
+
+// possibleDuplicates are the open cases of c's class within
+// duplicateWithinM metres of it, reported in the duplicateWithin before it.
+func (s *Store) possibleDuplicates(ctx context.Context, c grids.Case) ([]grids.CaseRef, error) {
+	rows, err := s.pool.Query(ctx, `SELECT o.id, o.state, ST_Distance(o.geom::geography, c.geom::geography), o.created
+		FROM cases c JOIN cases o ON o.id <> c.id AND o.scheme = c.scheme AND o.kind = c.kind AND o.class = c.class
+			AND o.state NOT IN ('rejected', 'closed')
+			AND o.created BETWEEN c.created - $2::interval AND c.created
+			AND ST_DWithin(o.geom::geography, c.geom::geography, $3)
+		WHERE c.id = $1
+		ORDER BY 3, o.id`, c.ID, duplicateWithin.String(), duplicateWithinM)
+	if err != nil {
+		return nil, fmt.Errorf("possible duplicates: %w", translateCtx(ctx, err))
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (grids.CaseRef, error) {
+		var ref grids.CaseRef
+		var state string
+		err := r.Scan(&ref.ID, &state, &ref.DistanceM, &ref.Created)
+		ref.State = grids.CaseState(state)
+		return ref, err
+	})
+}
+
+// caseColumns are read by scanCase, from cases c.
+const caseColumns = `c.id, c.state, coalesce(c.suspended_from, ''), c.version, c.created, c.updated, c.report_id,
+	c.reporter, c.scheme, c.kind, c.class, coalesce(c.component_code, ''), c.description, c.urgency,
+	ST_X(c.geom), ST_Y(c.geom), c.grid_code, c.community_code, c.street_code, c.district_code, c.mgmt_codes,
+	c.routed_department, (SELECT name FROM departments d WHERE d.code = c.routed_department AND d.valid_to IS NULL),
+	c.department_code, (SELECT name FROM departments d WHERE d.code = c.department_code AND d.valid_to IS NULL),
+	coalesce(c.reject_kind, ''), coalesce(c.duplicate_of, 0), c.reworks, c.extended_hours,
+	ARRAY(SELECT report_id FROM case_reports cr WHERE cr.case_id = c.id ORDER BY report_id)`
+
+func scanCase(row pgx.Row) (grids.Case, error) {
+	var c grids.Case
+	var state, from, scheme, kind, class string
+	var routed, routedName, dep, depName *string
+	err := row.Scan(&c.ID, &state, &from, &c.Version, &c.Created, &c.Updated, &c.ReportID,
+		&c.Reporter, &scheme, &kind, &class, &c.Component, &c.Description, &c.Urgency,
+		&c.Location[0], &c.Location[1], &c.Grid, &c.Community, &c.Street, &c.District, &c.Mgmt,
+		&routed, &routedName, &dep, &depName, &c.RejectKind, &c.DuplicateOf, &c.Reworks, &c.ExtendedHours, &c.Reports)
+	if err != nil {
+		return c, err
+	}
+	c.State, c.SuspendedFrom = grids.CaseState(state), grids.CaseState(from)
+	cl := grids.Class{Scheme: scheme, Kind: kind, Code: class}
+	c.Class = grids.ClassInfo{Class: cl}
+	if ci, ok := grids.DefaultCatalog.Lookup(cl); ok {
+		c.Class = ci
+	}
+	ref := func(code, name *string) *grids.DepartmentRef {
+		if code == nil {
+			return nil
+		}
+		r := &grids.DepartmentRef{Code: *code}
+		if name != nil {
+			r.Name = *name
+		}
+		return r
+	}
+	c.Routed, c.Department = ref(routed, routedName), ref(dep, depName)
+	return c, nil
+}
+
+// Case implements grids.CaseStore.
+func (s *Store) Case(ctx context.Context, id int64) (grids.Case, error) {
+	c, err := scanCase(s.pool.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1`, id))
+	if err != nil {
+		return c, fmt.Errorf("case %d: %w", id, translateCtx(ctx, err))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, role, step, coalesce(from_state, ''), to_state,
+			coalesce(department_code, ''), reason, note
+		FROM case_events WHERE case_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return c, fmt.Errorf("case %d events: %w", id, translateCtx(ctx, err))
+	}
+	c.Events, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (grids.CaseEvent, error) {
+		var e grids.CaseEvent
+		var from, to string
+		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Role, &e.Step, &from, &to, &e.Department, &e.Reason, &e.Note)
+		e.From, e.To = grids.CaseState(from), grids.CaseState(to)
+		return e, err
+	})
+	if err != nil {
+		return c, fmt.Errorf("case %d events: %w", id, translateCtx(ctx, err))
+	}
+	return c, nil
+}
+
+// Cases implements grids.CaseStore.
+func (s *Store) Cases(ctx context.Context, f grids.CaseFilter) ([]grids.Case, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.State != "" {
+		where = append(where, "c.state = "+arg(string(f.State)))
+	}
+	if f.Department != "" {
+		where = append(where, "c.department_code = "+arg(f.Department))
+	}
+	if f.Area != "" {
+		code, err := geo.ParseCode(string(f.Area))
+		if err != nil {
+			return nil, grids.Invalid("area", "%v", err)
+		}
+		col := map[geo.Level]string{geo.District: "district_code", geo.Street: "street_code", geo.Community: "community_code", geo.Grid: "grid_code"}[code.Level()]
+		where = append(where, "c."+col+" = "+arg(code.String()))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "c.created >= "+arg(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "c.created < "+arg(f.Until))
+	}
+	if f.AfterID > 0 {
+		where = append(where, "c.id < "+arg(f.AfterID))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q := `SELECT ` + caseColumns + ` FROM cases c`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY c.id DESC LIMIT " + arg(limit)
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("cases: %w", translateCtx(ctx, err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (grids.Case, error) { return scanCase(r) })
+	if err != nil {
+		return nil, fmt.Errorf("cases: %w", translateCtx(ctx, err))
+	}
+	return out, nil
+}
+
+// StepCase implements grids.CaseStore. The case row is locked for the
+// step, so of two steps on one case the second sees the first's result
+// (and is refused if the state no longer allows it).
+func (s *Store) StepCase(ctx context.Context, id int64, req grids.CaseStepRequest, who grids.CaseActor) (grids.Case, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		c, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return fmt.Errorf("case %d: %w", id, err)
+		}
+		to, err := grids.CaseStepTo(c, req, who)
+		if err != nil {
+			return err
+		}
+		dep := c.Department
+		switch req.Step {
+		case grids.StepDispatch:
+			code := req.Department
+			if code == "" {
+				code = c.Routed.Code
+			}
+			var name string
+			err := tx.QueryRow(ctx, `SELECT name FROM departments WHERE code = $1 AND valid_to IS NULL`, code).Scan(&name)
+			if err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return grids.Invalid("department", "no current department %s", code)
+				}
+				return err
+			}
+			dep = &grids.DepartmentRef{Code: code, Name: name}
+		case grids.StepReject:
+			if req.RejectKind == grids.RejectDuplicate {
+				var state string
+				err := tx.QueryRow(ctx, `SELECT state FROM cases WHERE id = $1 FOR UPDATE`, req.DuplicateOf).Scan(&state)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return grids.Invalid("duplicate_of", "no case %d", req.DuplicateOf)
+				}
+				if err != nil {
+					return err
+				}
+				if !grids.CaseState(state).Open() {
+					return grids.Invalid("duplicate_of", "case %d is %s: a duplicate joins an open case", req.DuplicateOf, state)
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO case_reports (case_id, report_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+					req.DuplicateOf, c.ReportID); err != nil {
+					return err
+				}
+			}
+		}
+		var depCode *string
+		if dep != nil {
+			depCode = &dep.Code
+		}
+		var suspendedFrom, rejectKind *string
+		var duplicateOf *int64
+		if to == grids.CaseSuspended {
+			f := string(c.State)
+			suspendedFrom = &f
+		}
+		if req.Step == grids.StepReject {
+			rejectKind = &req.RejectKind
+			if req.RejectKind == grids.RejectDuplicate {
+				duplicateOf = &req.DuplicateOf
+			}
+		}
+		rework, hours := 0, 0.0
+		if req.Step == grids.StepRework {
+			rework = 1
+		}
+		if req.Step == grids.StepExtend {
+			hours = req.Hours
+		}
+		_, err = tx.Exec(ctx, `UPDATE cases SET state = $2, suspended_from = $3, version = version + 1, updated = now(),
+				department_code = $4, reject_kind = $5, duplicate_of = $6, reworks = reworks + $7, extended_hours = extended_hours + $8
+			WHERE id = $1`, id, string(to), suspendedFrom, depCode, rejectKind, duplicateOf, rework, hours)
+		if err != nil {
+			return err
+		}
+		data := map[string]any{}
+		if req.Step == grids.StepExtend {
+			data["hours"] = req.Hours
+		}
+		if req.Step == grids.StepReject {
+			data["reject_kind"] = req.RejectKind
+			if req.DuplicateOf > 0 {
+				data["duplicate_of"] = req.DuplicateOf
+			}
+		}
+		js, _ := json.Marshal(data)
+		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, actor, role, step, from_state, to_state, department_code, reason, note, data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			id, who.Name, who.Role.String(), string(req.Step), string(c.State), string(to), depCode,
+			strings.TrimSpace(req.Reason), strings.TrimSpace(req.Note), js)
+		return err
+	})
+	if err != nil {
+		return grids.Case{}, translateStep(ctx, err)
+	}
+	return s.Case(ctx, id)
+}
+
+// translateStep keeps the domain's errors as they are and translates the
+// driver's.
+func translateStep(ctx context.Context, err error) error {
+	var inv *grids.InvalidError
+	if errors.As(err, &inv) || errors.Is(err, grids.ErrForbidden) || errors.Is(err, grids.ErrConflict) {
+		return err
+	}
+	return fmt.Errorf("case step: %w", translateCtx(ctx, err))
+}
+
+var _ grids.CaseStore = (*Store)(nil)
