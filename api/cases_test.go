@@ -138,6 +138,15 @@ func TestCaseLoop(t *testing.T) {
 		t.Fatalf("resumed: %+v", c)
 	}
 	step(t, ts, tok["dispatcher"], id, `{"step":"dispatch","department":"`+depB+`"}`, 400) // another department needs a reason
+	c = step(t, ts, tok["dispatcher"], id, `{"step":"dispatch","department":"`+depB+`","reason":"执法局负责"}`, 200)
+	if c.Department == nil || c.Department.Code != depB {
+		t.Fatalf("dispatched to B: %+v", c)
+	}
+	step(t, ts, tok["depA"], id, `{"step":"return","reason":"x"}`, 403) // not with A
+	c = step(t, ts, tok["depB"], id, `{"step":"return","reason":"井盖属环卫"}`, 200)
+	if c.State != "filed" || c.Department != nil {
+		t.Fatalf("returned: %+v", c)
+	}
 	c = step(t, ts, tok["dispatcher"], id, `{"step":"dispatch"}`, 200)
 	if c.State != "dispatched" || c.Department == nil || c.Department.Code != depA || c.Department.Name != "东城区环卫中心" {
 		t.Fatalf("dispatched: %+v", c)
@@ -157,7 +166,7 @@ func TestCaseLoop(t *testing.T) {
 	step(t, ts, tok["depA"], id, `{"step":"handle","note":"已固定"}`, 200)
 	step(t, ts, tok["supervisor"], id, `{"step":"verify"}`, 200)
 	c = step(t, ts, tok["dispatcher"], id, `{"step":"close"}`, 200)
-	if c.State != "closed" || c.Version != 11 {
+	if c.State != "closed" || c.Version != 13 {
 		t.Fatalf("closed: %+v", c)
 	}
 	step(t, ts, tok["admin"], id, `{"step":"file"}`, 409) // closed is final
@@ -171,11 +180,11 @@ func TestCaseLoop(t *testing.T) {
 	for _, e := range c.Events {
 		steps = append(steps, e.Step+":"+e.To)
 	}
-	want := "report:reported file:filed suspend:suspended resume:filed dispatch:dispatched extend:dispatched handle:handled rework:dispatched handle:handled verify:verified close:closed"
+	want := "report:reported file:filed suspend:suspended resume:filed dispatch:dispatched return:filed dispatch:dispatched extend:dispatched handle:handled rework:dispatched handle:handled verify:verified close:closed"
 	if strings.Join(steps, " ") != want {
 		t.Errorf("event log:\n got %s\nwant %s", strings.Join(steps, " "), want)
 	}
-	if e := c.Events[7]; e.Actor != "token:supervisor" || e.Role != "supervisor" || e.Reason != "井盖未固定" || e.From != "handled" {
+	if e := c.Events[9]; e.Actor != "token:supervisor" || e.Role != "supervisor" || e.Reason != "井盖未固定" || e.From != "handled" {
 		t.Errorf("rework event: %+v", e)
 	}
 	if e := c.Events[0]; e.Actor != "token:reporter" || e.Note != "井盖缺失" {
@@ -183,7 +192,7 @@ func TestCaseLoop(t *testing.T) {
 	}
 	// The log in PostGIS agrees, and refuses to be rewritten.
 	var n int
-	if err := st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM case_events WHERE case_id = $1`, id).Scan(&n); err != nil || n != 11 {
+	if err := st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM case_events WHERE case_id = $1`, id).Scan(&n); err != nil || n != 13 {
 		t.Errorf("case_events rows: %d %v", n, err)
 	}
 	if _, err := st.Pool().Exec(context.Background(), `UPDATE case_events SET reason = 'x' WHERE case_id = $1`, id); err == nil || !strings.Contains(err.Error(), "append-only") {

@@ -57,10 +57,11 @@ const (
 	StepSuspend  CaseStep = "suspend"  // filed or dispatched → suspended (reason)
 	StepResume   CaseStep = "resume"   // suspended → the state it was suspended from
 	StepExtend   CaseStep = "extend"   // dispatched → dispatched, the time limit extended (reason, hours)
+	StepReturn   CaseStep = "return"   // dispatched → filed: the department returns a wrong dispatch (reason)
 )
 
 // CaseSteps lists every step.
-var CaseSteps = []CaseStep{StepFile, StepReject, StepDispatch, StepHandle, StepVerify, StepRework, StepClose, StepSuspend, StepResume, StepExtend}
+var CaseSteps = []CaseStep{StepFile, StepReject, StepDispatch, StepHandle, StepVerify, StepRework, StepClose, StepSuspend, StepResume, StepExtend, StepReturn}
 
 // caseStepFrom is the states each step may be taken from.
 var caseStepFrom = map[CaseStep][]CaseState{
@@ -74,11 +75,13 @@ var caseStepFrom = map[CaseStep][]CaseState{
 	StepSuspend:  {CaseFiled, CaseDispatched},
 	StepResume:   {CaseSuspended},
 	StepExtend:   {CaseDispatched},
+	StepReturn:   {CaseDispatched},
 }
 
 // caseStepRoles is who takes each step besides an admin: the supervision
 // and command centres' dispatchers file, reject, dispatch, suspend, extend
-// and close; the department handles its own cases; supervisors check on
+// and close; the department handles its own cases (or returns one wrongly
+// dispatched to it); supervisors check on
 // site.
 var caseStepRoles = map[CaseStep]Role{
 	StepFile:     RoleDispatcher,
@@ -91,6 +94,7 @@ var caseStepRoles = map[CaseStep]Role{
 	StepSuspend:  RoleDispatcher,
 	StepResume:   RoleDispatcher,
 	StepExtend:   RoleDispatcher,
+	StepReturn:   RoleDepartment,
 }
 
 // Reasons a case is rejected.
@@ -269,7 +273,7 @@ func CaseStepTo(c Case, req CaseStepRequest, who CaseActor) (CaseState, error) {
 		if reason == "" && req.RejectKind != RejectDuplicate {
 			return "", Invalid("reason", "is required to reject a case")
 		}
-	case StepRework, StepSuspend:
+	case StepRework, StepSuspend, StepReturn:
 		if reason == "" {
 			return "", Invalid("reason", "is required to %s a case", req.Step)
 		}
@@ -293,7 +297,7 @@ func CaseStepTo(c Case, req CaseStepRequest, who CaseActor) (CaseState, error) {
 		}
 	}
 	switch req.Step {
-	case StepFile:
+	case StepFile, StepReturn:
 		return CaseFiled, nil
 	case StepReject:
 		return CaseRejected, nil

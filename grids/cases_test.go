@@ -23,6 +23,7 @@ var caseLoopSpec = []struct {
 	{CaseDispatched, "", StepHandle, RoleDepartment, CaseHandled},
 	{CaseDispatched, "", StepSuspend, RoleDispatcher, CaseSuspended},
 	{CaseDispatched, "", StepExtend, RoleDispatcher, CaseDispatched},
+	{CaseDispatched, "", StepReturn, RoleDepartment, CaseFiled},
 	{CaseHandled, "", StepVerify, RoleSupervisor, CaseVerified},
 	{CaseHandled, "", StepRework, RoleSupervisor, CaseDispatched},
 	{CaseVerified, "", StepClose, RoleDispatcher, CaseClosed},
@@ -36,7 +37,7 @@ func stepRequest(step CaseStep) CaseStepRequest {
 	switch step {
 	case StepReject:
 		req.RejectKind, req.Reason = RejectOutOfScope, "a private courtyard"
-	case StepRework, StepSuspend:
+	case StepRework, StepSuspend, StepReturn:
 		req.Reason = "because"
 	case StepExtend:
 		req.Reason, req.Hours = "parts on order", 8

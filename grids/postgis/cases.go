@@ -241,6 +241,8 @@ func (s *Store) StepCase(ctx context.Context, id int64, req grids.CaseStepReques
 				return err
 			}
 			dep = &grids.DepartmentRef{Code: code, Name: name}
+		case grids.StepReturn:
+			dep = nil // back with the command centre
 		case grids.StepReject:
 			if req.RejectKind == grids.RejectDuplicate {
 				var state string

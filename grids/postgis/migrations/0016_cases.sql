@@ -69,7 +69,7 @@ CREATE TABLE case_events (
     actor           text NOT NULL,
     role            text NOT NULL,
     step            text NOT NULL CHECK (step IN
-                        ('report', 'file', 'reject', 'dispatch', 'handle', 'verify', 'rework', 'close', 'suspend', 'resume', 'extend')),
+                        ('report', 'file', 'reject', 'dispatch', 'handle', 'verify', 'rework', 'close', 'suspend', 'resume', 'extend', 'return')),
     from_state      text,
     to_state        text NOT NULL,
     department_code text,
