@@ -21,7 +21,7 @@ var embedded embed.FS
 const DefaultZone = "Asia/Shanghai"
 
 // Period is one stretch of working time in a working day, as offsets from
-// the local midnight: Period{9 * time.Hour, 12 * time.Hour} is 09:00-12:00.
+// the local midnight: Period{8 * time.Hour, 12 * time.Hour} is 08:00-12:00.
 // End may be 24h (midnight at the end of the day).
 type Period struct {
 	Start, End time.Duration
@@ -37,16 +37,17 @@ func clockString(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d", h, m)
 }
 
-// DefaultHours returns the default working hours: 09:00-12:00 and
-// 13:30-17:30, seven working hours a day with a lunch break.
+// DefaultHours returns the default working hours, those of the domain
+// (DOMAIN.md): 08:00-12:00 and 14:00-18:00, eight working hours a day (one
+// WorkDay) with a lunch break.
 func DefaultHours() []Period {
 	return []Period{
-		{9 * time.Hour, 12 * time.Hour},
-		{13*time.Hour + 30*time.Minute, 17*time.Hour + 30*time.Minute},
+		{8 * time.Hour, 12 * time.Hour},
+		{14 * time.Hour, 18 * time.Hour},
 	}
 }
 
-// ParseHours reads working hours written as "09:00-12:00,13:30-17:30"
+// ParseHours reads working hours written as "08:00-12:00,14:00-18:00"
 // (HH:MM or HH:MM:SS, periods separated by commas, in increasing order).
 func ParseHours(s string) ([]Period, error) {
 	var ps []Period
@@ -328,7 +329,7 @@ func (c *Calendar) WorkingTime(from, to time.Time) time.Duration {
 // Add returns the instant at which d of working time has passed since from:
 // the deadline of a time limit d started at from. Counting starts at from if
 // it is in working hours, else at the next working period; a deadline that
-// falls exactly at the end of a period stays there (12:00, 17:30), it does
+// falls exactly at the end of a period stays there (12:00, 18:00), it does
 // not move to the start of the next one. Exactly, Add returns the earliest
 // instant x >= from with WorkingTime(from, x) == d, so Add(from, 0) == from.
 //
@@ -402,7 +403,7 @@ func (c *Calendar) back(from time.Time, d time.Duration) time.Time {
 // Remaining returns the working time left until deadline at now: positive
 // before the deadline, negative (the working time overdue) after it. Both at
 // the deadline and when only non-working time has passed since it (a
-// deadline of Friday 17:30 seen on Saturday), it is 0: use
+// deadline of Friday 18:00 seen on Saturday), it is 0: use
 // now.After(deadline) to tell whether a case is late.
 func (c *Calendar) Remaining(deadline, now time.Time) time.Duration {
 	if now.After(deadline) {

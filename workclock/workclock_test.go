@@ -42,38 +42,53 @@ func TestAdd(t *testing.T) {
 		want string
 	}{
 		{"within a morning", "2025-03-04 09:00", h(2), "2025-03-04 11:00"},
-		{"lunch break crossed", "2025-03-04 11:00", h(2), "2025-03-04 14:30"},
-		{"one second before lunch plus two seconds", "2025-03-04 11:59:59", 2 * time.Second, "2025-03-04 13:30:01"},
+		{"lunch break crossed", "2025-03-04 11:00", h(2), "2025-03-04 15:00"},
+		{"one second before lunch plus two seconds", "2025-03-04 11:59:59", 2 * time.Second, "2025-03-04 14:00:01"},
 		{"deadline at noon stays at noon", "2025-03-04 11:00", h(1), "2025-03-04 12:00"},
-		{"deadline at day end stays at 17:30", "2025-03-04 16:30", h(1), "2025-03-04 17:30"},
-		{"whole working day", "2025-03-04 09:00", h(7), "2025-03-04 17:30"},
-		{"start in lunch break", "2025-03-04 12:40", h(1), "2025-03-04 14:30"},
-		{"start before work", "2025-03-04 07:15", h(1), "2025-03-04 10:00"},
-		{"start after work", "2025-03-04 20:00", h(1), "2025-03-05 10:00"},
-		{"start at 17:30 exactly", "2025-03-04 17:30", h(0.5), "2025-03-05 09:30"},
-		{"Friday afternoon to Monday", "2025-03-07 16:00", h(3), "2025-03-10 10:30"},
-		{"start on a Saturday", "2025-03-08 10:00", h(1), "2025-03-10 10:00"},
+		{"deadline at day end stays at 18:00", "2025-03-04 17:00", h(1), "2025-03-04 18:00"},
+		{"whole working day", "2025-03-04 08:00", h(8), "2025-03-04 18:00"},
+		{"start in lunch break", "2025-03-04 12:40", h(1), "2025-03-04 15:00"},
+		{"start before work", "2025-03-04 07:15", h(1), "2025-03-04 09:00"},
+		{"start after work", "2025-03-04 20:00", h(1), "2025-03-05 09:00"},
+		{"start at 18:00 exactly", "2025-03-04 18:00", h(0.5), "2025-03-05 08:30"},
+		// 2 h on Friday (16:00-18:00), 1 h on Monday from 08:00.
+		{"Friday afternoon to Monday", "2025-03-07 16:00", h(3), "2025-03-10 09:00"},
+		{"start on a Saturday", "2025-03-08 10:00", h(1), "2025-03-10 09:00"},
 		{"zero is the start itself", "2025-03-08 10:00", 0, "2025-03-08 10:00"},
-		// 国庆 2025: Oct 1-8 off, Oct 9 is a Thursday. 1.5 h on Sep 30, 2.5 h on Oct 9.
-		{"国庆 2025 holiday week", "2025-09-30 16:00", h(4), "2025-10-09 11:30"},
-		{"start inside 国庆", "2025-10-03 10:00", h(1), "2025-10-09 10:00"},
-		{"调休 Saturday Oct 11 is worked", "2025-10-10 16:00", h(4), "2025-10-11 11:30"},
-		{"调休 Sunday Sep 28 is worked", "2025-09-26 17:00", h(1), "2025-09-28 09:30"},
-		{"调休 Saturday then the Monday", "2025-10-11 17:00", h(1), "2025-10-13 09:30"},
-		{"春节 2025 eve to Feb 5", "2025-01-27 17:00", h(1), "2025-02-05 09:30"},
-		{"调休 Sunday Jan 26 before 春节", "2025-01-24 17:00", h(1), "2025-01-26 09:30"},
-		{"劳动节 2025", "2025-04-30 17:00", h(1), "2025-05-06 09:30"},
-		// 元旦 2026: Jan 1-3 off (Thu-Sat), Jan 4 (Sun) worked.
-		{"across the year end", "2025-12-31 16:00", h(8), "2026-01-04 17:00"},
-		{"春节 2026 nine days", "2026-02-13 17:00", h(1), "2026-02-14 09:30"},
-		{"after 春节 2026", "2026-02-14 17:00", h(1), "2026-02-24 09:30"},
-		{"counting back over lunch", "2025-03-04 14:00", -h(1), "2025-03-04 11:30"},
-		{"counting back to Friday", "2025-03-10 10:00", -h(2), "2025-03-07 16:30"},
-		{"counting back stays at a period start", "2025-03-04 14:30", -h(1), "2025-03-04 13:30"},
-		{"counting back over 国庆", "2025-10-09 10:00", -h(2), "2025-09-30 16:30"},
+		// 国庆 2025: Oct 1-8 off, Oct 9 is a Thursday. 2 h on Sep 30, 2 h on Oct 9.
+		{"国庆 2025 holiday week", "2025-09-30 16:00", h(4), "2025-10-09 10:00"},
+		{"start inside 国庆", "2025-10-03 10:00", h(1), "2025-10-09 09:00"},
+		// 2 h on Friday Oct 10, 2 h on Saturday Oct 11 from 08:00.
+		{"调休 Saturday Oct 11 is worked", "2025-10-10 16:00", h(4), "2025-10-11 10:00"},
+		// From 17:30 (not 17:00, whose hour ends at 18:00 the same day):
+		// half an hour on the day, half an hour on the next working day.
+		{"调休 Sunday Sep 28 is worked", "2025-09-26 17:30", h(1), "2025-09-28 08:30"},
+		{"调休 Saturday then the Monday", "2025-10-11 17:30", h(1), "2025-10-13 08:30"},
+		{"春节 2025 eve to Feb 5", "2025-01-27 17:30", h(1), "2025-02-05 08:30"},
+		{"调休 Sunday Jan 26 before 春节", "2025-01-24 17:30", h(1), "2025-01-26 08:30"},
+		{"劳动节 2025", "2025-04-30 17:30", h(1), "2025-05-06 08:30"},
+		// 元旦 2026: Jan 1-3 off (Thu-Sat), Jan 4 (Sun) worked: 2 h on Dec 31,
+		// then 4 h in the morning and 2 h from 14:00 on Jan 4.
+		{"across the year end", "2025-12-31 16:00", h(8), "2026-01-04 16:00"},
+		{"春节 2026 nine days", "2026-02-13 17:30", h(1), "2026-02-14 08:30"},
+		{"after 春节 2026", "2026-02-14 17:30", h(1), "2026-02-24 08:30"},
+		// Back half an hour to 14:00, half an hour before 12:00.
+		{"counting back over lunch", "2025-03-04 14:30", -h(1), "2025-03-04 11:30"},
+		// Back 2 h to Monday 08:00, 1 h before Friday 18:00.
+		{"counting back to Friday", "2025-03-10 10:00", -h(3), "2025-03-07 17:00"},
+		{"counting back stays at a period start", "2025-03-04 15:00", -h(1), "2025-03-04 14:00"},
+		{"counting back over 国庆", "2025-10-09 10:00", -h(3), "2025-09-30 17:00"},
 		// 2030 has no calendar: weekends only, 1 Jan 2030 (a Tuesday) counts as worked.
 		{"year with no calendar", "2030-01-01 09:00", h(1), "2030-01-01 10:00"},
-		{"one long limit", "2025-03-03 09:00", h(7 * 5 * 4), "2025-03-28 17:30"},
+		// March 2025 has no holiday: four weeks of five 8 h days from Monday 3 March.
+		{"one long limit", "2025-03-03 08:00", h(8 * 5 * 4), "2025-03-28 18:00"},
+		// 5 h 42 min 37 s on 4 March (to 12:00, then 14:00-18:00), leaving 994 h
+		// 17 min 23 s: 124 full days and 2 h 17 min 23 s. Working days after 4
+		// March: March 19, April 22 (22 weekdays, 清明 Fri 4th off, Sun 27th
+		// worked), May 19 (22 weekdays less 1, 2, 5 May), June 20 (端午 Mon
+		// 2nd off), July 23, August 21: 124 with Friday 29 August. The next
+		// working day is Monday 1 September.
+		{"a thousand hours", "2025-03-04 10:17:23", h(1000), "2025-09-01 10:17:23"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,18 +126,22 @@ func TestWorkingTime(t *testing.T) {
 		{"empty", "2025-03-04 10:00", "2025-03-04 10:00", 0},
 		{"backwards", "2025-03-04 11:00", "2025-03-04 10:00", 0},
 		{"within a period", "2025-03-04 10:00", "2025-03-04 11:15", h(1.25)},
-		{"over lunch", "2025-03-04 11:00", "2025-03-04 14:00", h(1.5)},
-		{"seconds around lunch", "2025-03-04 11:59:59", "2025-03-04 13:30:01", 2 * time.Second},
-		{"inside lunch", "2025-03-04 12:05", "2025-03-04 13:25", 0},
-		{"a whole day", "2025-03-04 00:00", "2025-03-05 00:00", h(7)},
-		{"Friday afternoon to Monday", "2025-03-07 16:00", "2025-03-10 10:30", h(3)},
+		{"over lunch", "2025-03-04 11:00", "2025-03-04 14:30", h(1.5)},
+		{"over lunch to its end", "2025-03-04 11:00", "2025-03-04 14:00", h(1)},
+		{"seconds around lunch", "2025-03-04 11:59:59", "2025-03-04 14:00:01", 2 * time.Second},
+		{"inside lunch", "2025-03-04 12:05", "2025-03-04 13:55", 0},
+		{"a whole day", "2025-03-04 00:00", "2025-03-05 00:00", h(8)},
+		// 2 h on Friday, 08:00-10:30 on Monday.
+		{"Friday afternoon to Monday", "2025-03-07 16:00", "2025-03-10 10:30", h(4.5)},
 		{"weekend only", "2025-03-08 00:00", "2025-03-10 00:00", 0},
-		{"国庆 week", "2025-09-30 16:00", "2025-10-09 11:30", h(4)},
+		// 2 h on Sep 30, 08:00-11:30 on Oct 9.
+		{"国庆 week", "2025-09-30 16:00", "2025-10-09 11:30", h(5.5)},
 		{"inside 国庆", "2025-10-01 00:00", "2025-10-09 00:00", 0},
-		{"调休 Saturday", "2025-10-11 00:00", "2025-10-12 00:00", h(7)},
-		{"year end", "2025-12-31 16:00", "2026-01-04 17:00", h(8)},
-		// 2025 has 248 working days (see TestEmbeddedWorkingDays).
-		{"the whole of 2025", "2025-01-01 00:00", "2026-01-01 00:00", 248 * h(7)},
+		{"调休 Saturday", "2025-10-11 00:00", "2025-10-12 00:00", h(8)},
+		// 2 h on Dec 31; Jan 4: 4 h to noon, 3 h from 14:00.
+		{"year end", "2025-12-31 16:00", "2026-01-04 17:00", h(9)},
+		// 2025 has 248 working days (see TestEmbeddedWorkingDays) of 8 h.
+		{"the whole of 2025", "2025-01-01 00:00", "2026-01-01 00:00", 248 * h(8)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,12 +160,16 @@ func TestRemaining(t *testing.T) {
 		want          time.Duration
 	}{
 		{"before, same morning", "2025-03-04 11:00", "2025-03-04 10:00", h(1)},
-		{"before, over the weekend", "2025-03-10 10:30", "2025-03-07 16:00", h(3)},
+		// 2 h on Friday, 2.5 h on Monday.
+		{"before, over the weekend", "2025-03-10 10:30", "2025-03-07 16:00", h(4.5)},
 		{"at the deadline", "2025-03-04 11:00", "2025-03-04 11:00", 0},
-		{"overdue over lunch", "2025-03-04 11:30", "2025-03-04 14:00", -h(1)},
-		{"overdue over the weekend", "2025-03-07 17:00", "2025-03-10 10:00", -h(1.5)},
-		{"overdue across 国庆", "2025-09-30 17:00", "2025-10-09 09:45", -h(1.25)},
-		{"past it, but only in non-working time", "2025-03-07 17:30", "2025-03-08 12:00", 0},
+		{"overdue over lunch", "2025-03-04 11:30", "2025-03-04 14:30", -h(1)},
+		// 17:00-18:00 on Friday, 08:00-10:00 on Monday.
+		{"overdue over the weekend", "2025-03-07 17:00", "2025-03-10 10:00", -h(3)},
+		// 17:00-18:00 on Sep 30, 08:00-09:45 on Oct 9.
+		{"overdue across 国庆", "2025-09-30 17:00", "2025-10-09 09:45", -h(2.75)},
+		{"past it, but only in non-working time", "2025-03-07 18:00", "2025-03-08 12:00", 0},
+		{"past it by the last half hour of Friday", "2025-03-07 17:30", "2025-03-08 12:00", -h(0.5)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,13 +227,16 @@ func TestIsWorkingDay(t *testing.T) {
 func TestIsWorkingTime(t *testing.T) {
 	c := DefaultCalendar()
 	for s, want := range map[string]bool{
-		"2025-03-04 08:59:59": false,
-		"2025-03-04 09:00":    true,
+		"2025-03-04 07:59:59": false,
+		"2025-03-04 08:00":    true,
 		"2025-03-04 11:59:59": true,
 		"2025-03-04 12:00":    false,
-		"2025-03-04 13:30":    true,
-		"2025-03-04 17:29:59": true,
-		"2025-03-04 17:30":    false,
+		"2025-03-04 13:30":    false,
+		"2025-03-04 13:59:59": false,
+		"2025-03-04 14:00":    true,
+		"2025-03-04 17:30":    true,
+		"2025-03-04 17:59:59": true,
+		"2025-03-04 18:00":    false,
 		"2025-03-08 10:00":    false, // Saturday
 		"2025-10-11 10:00":    true,  // 调休 Saturday
 		"2025-10-02 10:00":    false, // 国庆
@@ -251,8 +277,31 @@ func TestEmbeddedWorkingDays(t *testing.T) {
 	}
 }
 
+// TestDefaultHours pins the default hours to the domain's (DOMAIN.md):
+// 08:00-12:00 and 14:00-18:00, 8 hours, one WorkDay.
+func TestDefaultHours(t *testing.T) {
+	want := []Period{{8 * time.Hour, 12 * time.Hour}, {14 * time.Hour, 18 * time.Hour}}
+	for _, got := range [][]Period{DefaultHours(), DefaultCalendar().Hours()} {
+		if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("default hours %v, want %v", got, want)
+		}
+	}
+	c, err := New(shanghai, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Hours(); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("New(loc, nil) hours %v, want %v", got, want)
+	}
+	if WorkDay != 8*time.Hour {
+		t.Errorf("WorkDay = %v, want 8h", WorkDay)
+	}
+}
+
+// TestCustomHoursAndZone runs a calendar with other hours than the default
+// (09:00-12:00 and 13:30-17:30, 7 h a day) in UTC.
 func TestCustomHoursAndZone(t *testing.T) {
-	hours, err := ParseHours("08:00-12:00, 14:00-18:00")
+	hours, err := ParseHours("09:00-12:00, 13:30-17:30")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,11 +310,22 @@ func TestCustomHoursAndZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := time.Date(2025, 10, 1, 17, 0, 0, 0, time.UTC) // Wednesday; no holidays loaded
-	if got, want := c.Add(from, h(2)), time.Date(2025, 10, 2, 9, 0, 0, 0, time.UTC); !got.Equal(want) {
+	// Half an hour to 17:30, then 1.5 h from 09:00.
+	if got, want := c.Add(from, h(2)), time.Date(2025, 10, 2, 10, 30, 0, 0, time.UTC); !got.Equal(want) {
 		t.Errorf("Add = %s, want %s", got, want)
 	}
-	if got := c.WorkingTime(from, from.AddDate(0, 0, 7)); got != 5*h(8) {
-		t.Errorf("a week holds %v of working time, want 40h", got)
+	// 12:40 is in this calendar's lunch break: counting starts at 13:30.
+	if got, want := c.Add(time.Date(2025, 10, 2, 12, 40, 0, 0, time.UTC), h(1)), time.Date(2025, 10, 2, 14, 30, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("Add from lunch = %s, want %s", got, want)
+	}
+	// Wed 0.5 h, Thu, Fri, Mon, Tue 7 h each, Wed 09:00-17:00 6.5 h.
+	if got := c.WorkingTime(from, from.AddDate(0, 0, 7)); got != 5*h(7) {
+		t.Errorf("a week holds %v of working time, want 35h", got)
+	}
+	// A work day is 8 work hours on any calendar: 7 h on Wednesday 2 Oct
+	// from 09:00, then 09:00-10:00 on Thursday.
+	if got, want := c.Deadline(time.Date(2025, 10, 1, 9, 0, 0, 0, time.UTC), Limit{1, WorkDays}), time.Date(2025, 10, 2, 10, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("1wd on 7 h days = %s, want %s", got, want)
 	}
 	for _, bad := range []string{"", "09:00", "12:00-09:00", "09:00-12:00,11:00-13:00", "9:00-12:00", "09:60-12:00", "09:00-24:01"} {
 		if _, err := ParseHours(bad); err == nil {
@@ -379,8 +439,9 @@ date,kind,name
 	if !c.Covers(2028) || c.Covers(2027) {
 		t.Errorf("Years() = %v, want [2028]", c.Years())
 	}
-	// Thu 2027-12-30 16:00: 1.5 h; Fri Dec 31 and Sat-Sun Jan 1-2 off; Mon Jan 3 6.5 h.
-	if got, want := c.Add(at("2027-12-30 16:00"), h(8)), at("2028-01-03 17:00"); !got.Equal(want) {
+	// Thu 2027-12-30 16:00: 2 h; Fri Dec 31 and Sat-Sun Jan 1-2 off; Mon Jan 3
+	// 6 h: 08:00-12:00 and 14:00-16:00.
+	if got, want := c.Add(at("2027-12-30 16:00"), h(8)), at("2028-01-03 16:00"); !got.Equal(want) {
 		t.Errorf("Add over the year end = %s, want %s", got, want)
 	}
 	// A 2027 file that sets 2027-12-31 too conflicts with the 2028 one.
@@ -449,8 +510,8 @@ func TestImportAccepts(t *testing.T) {
 	}
 }
 
-// BenchmarkAdd1000h times a 1000-working-hour deadline (about 200 calendar
-// days, 国庆 included) on the default calendar.
+// BenchmarkAdd1000h times a 1000-working-hour deadline (125 working days,
+// 2025-03-04 to 2025-09-01 over 清明, 劳动节 and 端午) on the default calendar.
 func BenchmarkAdd1000h(b *testing.B) {
 	c := DefaultCalendar()
 	from := at("2025-03-04 10:17:23")
