@@ -165,7 +165,16 @@ type Case struct {
 	Reworks       int            `json:"reworks"`
 	ExtendedHours float64        `json:"extended_hours"`
 	Reporter      string         `json:"reporter"`
-	Events        []CaseEvent    `json:"events,omitempty"`
+	// The time limit of the stage the case is in (as written: 1wd, 4h...),
+	// when it ends, whether it has passed and the time left in the limit's
+	// measure (working seconds for work hours and work days), negative when
+	// overdue. A suspended case's clock stands still from SuspendedAt.
+	TimeLimit   string      `json:"time_limit,omitempty"`
+	Deadline    *time.Time  `json:"deadline,omitempty"`
+	Overdue     bool        `json:"overdue"`
+	RemainingS  *float64    `json:"remaining_s,omitempty"`
+	SuspendedAt *time.Time  `json:"suspended_at,omitempty"`
+	Events      []CaseEvent `json:"events,omitempty"`
 	// Duplicates are open cases of the same class reported nearby shortly
 	// before, offered for merging when the case is reported.
 	Duplicates []CaseRef `json:"possible_duplicates,omitempty"`

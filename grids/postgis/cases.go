@@ -47,8 +47,12 @@ func (s *Store) OpenCase(ctx context.Context, nc grids.NewCase) (grids.Case, err
 	for _, m := range r.Mgmt {
 		mgmt = append(mgmt, m.Code)
 	}
+	cal, err := s.WorkCalendar(ctx)
+	if err != nil {
+		return grids.Case{}, err
+	}
 	var id int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO cases (state, report_id, reporter, scheme, kind, class, component_code,
 				description, urgency, geom, grid_code, community_code, street_code, district_code, mgmt_codes, routed_department)
 			SELECT 'reported', r.id, r.actor, r.scheme, r.kind, r.class, $2, $3, $4, r.geom, r.grid_code,
@@ -59,6 +63,14 @@ func (s *Store) OpenCase(ctx context.Context, nc grids.NewCase) (grids.Case, err
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO case_reports (case_id, report_id) VALUES ($1, $2)`, id, r.ReportID); err != nil {
+			return err
+		}
+		c := grids.Case{ID: id, State: grids.CaseReported, Urgency: urgency, Class: grids.ClassInfo{Class: nc.Request.Class}}
+		clk, err := nextClock(ctx, tx, cal, c, "", grids.CaseReported, 0, s.caseNow())
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cases SET time_limit = $2, deadline = $3 WHERE id = $1`, id, clk.limit, clk.deadline); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, actor, role, step, to_state, department_code, note)
@@ -106,7 +118,8 @@ const caseColumns = `c.id, c.state, coalesce(c.suspended_from, ''), c.version, c
 	c.routed_department, (SELECT name FROM departments d WHERE d.code = c.routed_department AND d.valid_to IS NULL),
 	c.department_code, (SELECT name FROM departments d WHERE d.code = c.department_code AND d.valid_to IS NULL),
 	coalesce(c.reject_kind, ''), coalesce(c.duplicate_of, 0), c.reworks, c.extended_hours,
-	ARRAY(SELECT report_id FROM case_reports cr WHERE cr.case_id = c.id ORDER BY report_id)`
+	ARRAY(SELECT report_id FROM case_reports cr WHERE cr.case_id = c.id ORDER BY report_id),
+	coalesce(c.time_limit, ''), c.deadline, c.suspended_at`
 
 func scanCase(row pgx.Row) (grids.Case, error) {
 	var c grids.Case
@@ -115,7 +128,8 @@ func scanCase(row pgx.Row) (grids.Case, error) {
 	err := row.Scan(&c.ID, &state, &from, &c.Version, &c.Created, &c.Updated, &c.ReportID,
 		&c.Reporter, &scheme, &kind, &class, &c.Component, &c.Description, &c.Urgency,
 		&c.Location[0], &c.Location[1], &c.Grid, &c.Community, &c.Street, &c.District, &c.Mgmt,
-		&routed, &routedName, &dep, &depName, &c.RejectKind, &c.DuplicateOf, &c.Reworks, &c.ExtendedHours, &c.Reports)
+		&routed, &routedName, &dep, &depName, &c.RejectKind, &c.DuplicateOf, &c.Reworks, &c.ExtendedHours, &c.Reports,
+		&c.TimeLimit, &c.Deadline, &c.SuspendedAt)
 	if err != nil {
 		return c, err
 	}
@@ -161,6 +175,11 @@ func (s *Store) Case(ctx context.Context, id int64) (grids.Case, error) {
 	if err != nil {
 		return c, fmt.Errorf("case %d events: %w", id, translateCtx(ctx, err))
 	}
+	cal, err := s.WorkCalendar(ctx)
+	if err != nil {
+		return c, err
+	}
+	fillClock(cal, &c, s.caseNow())
 	return c, nil
 }
 
@@ -209,6 +228,14 @@ func (s *Store) Cases(ctx context.Context, f grids.CaseFilter) ([]grids.Case, er
 	if err != nil {
 		return nil, fmt.Errorf("cases: %w", translateCtx(ctx, err))
 	}
+	cal, err := s.WorkCalendar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.caseNow()
+	for i := range out {
+		fillClock(cal, &out[i], now)
+	}
 	return out, nil
 }
 
@@ -216,7 +243,11 @@ func (s *Store) Cases(ctx context.Context, f grids.CaseFilter) ([]grids.Case, er
 // step, so of two steps on one case the second sees the first's result
 // (and is refused if the state no longer allows it).
 func (s *Store) StepCase(ctx context.Context, id int64, req grids.CaseStepRequest, who grids.CaseActor) (grids.Case, error) {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	cal, err := s.WorkCalendar(ctx)
+	if err != nil {
+		return grids.Case{}, err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		c, err := scanCase(tx.QueryRow(ctx, `SELECT `+caseColumns+` FROM cases c WHERE c.id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return fmt.Errorf("case %d: %w", id, err)
@@ -285,9 +316,16 @@ func (s *Store) StepCase(ctx context.Context, id int64, req grids.CaseStepReques
 		if req.Step == grids.StepExtend {
 			hours = req.Hours
 		}
+		clk, err := nextClock(ctx, tx, cal, c, req.Step, to, hours, s.caseNow())
+		if err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `UPDATE cases SET state = $2, suspended_from = $3, version = version + 1, updated = now(),
-				department_code = $4, reject_kind = $5, duplicate_of = $6, reworks = reworks + $7, extended_hours = extended_hours + $8
-			WHERE id = $1`, id, string(to), suspendedFrom, depCode, rejectKind, duplicateOf, rework, hours)
+				department_code = $4, reject_kind = $5, duplicate_of = $6, reworks = reworks + $7, extended_hours = extended_hours + $8,
+				time_limit = $9, deadline = $10, suspended_at = $11,
+				overdue_since = CASE WHEN $10::timestamptz IS DISTINCT FROM deadline THEN NULL ELSE overdue_since END
+			WHERE id = $1`, id, string(to), suspendedFrom, depCode, rejectKind, duplicateOf, rework, hours,
+			clk.limit, clk.deadline, clk.suspendedAt)
 		if err != nil {
 			return err
 		}

@@ -26,6 +26,8 @@ type Store struct {
 	// editBegin and workBegin open a transaction with the statement and
 	// lock budgets of an edit and of a build or import.
 	editBegin, workBegin string
+	// clock caches the work calendar of case time limits.
+	clock *calendarCache
 }
 
 // Timeouts are the time budgets of a Store's database work. Zero is no
@@ -174,7 +176,7 @@ func beginWith(stmt, lock time.Duration) string {
 // NewStore wraps an existing pool, with no time limits of its own
 // (SetTimeouts sets them).
 func NewStore(pool *pgxpool.Pool) *Store {
-	s := &Store{pool: db{pool}}
+	s := &Store{pool: db{pool}, clock: &calendarCache{}}
 	s.SetTimeouts(Timeouts{})
 	return s
 }

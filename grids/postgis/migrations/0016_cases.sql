@@ -43,6 +43,15 @@ CREATE TABLE cases (
     duplicate_of        bigint REFERENCES cases (id),
     reworks             integer NOT NULL DEFAULT 0,
     extended_hours      double precision NOT NULL DEFAULT 0,
+    -- The time limit of the stage the case is in (the limit as written,
+    -- e.g. 1wd, and when it ends), set when the stage starts; while
+    -- suspended the clock stops and the deadline moves on by the time
+    -- spent suspended when the case resumes. overdue_since is set once the
+    -- deadline has passed in that stage (and announced on the change feed).
+    time_limit          text,
+    deadline            timestamptz,
+    suspended_at        timestamptz,
+    overdue_since       timestamptz,
     CHECK ((state = 'suspended') = (suspended_from IS NOT NULL)),
     CHECK ((state = 'rejected') = (reject_kind IS NOT NULL)),
     CHECK ((reject_kind = 'duplicate') = (duplicate_of IS NOT NULL))
@@ -52,6 +61,40 @@ CREATE INDEX cases_department ON cases (department_code, state);
 CREATE INDEX cases_grid ON cases (grid_code, created);
 CREATE INDEX cases_community ON cases (community_code, created);
 CREATE INDEX cases_geom ON cases USING gist (geom);
+CREATE INDEX cases_due ON cases (deadline) WHERE overdue_since IS NULL AND deadline IS NOT NULL;
+
+-- Time limits per stage (named by the step that ends it: file, dispatch,
+-- handle, verify, close), urgency and class: the most specific row wins
+-- (the class, then its major class, then the row for every class, with
+-- scheme, kind and class empty). Limits are written in the work clock's
+-- notation (workclock.ParseLimit): 30m and 4h run continuously, 4wh are
+-- work hours, 2wd work days (8 work hours each), 3d natural days. The rows
+-- below are the defaults for every class: urgent cases run on continuous
+-- hours, on-site checks take 30 minutes (docs/domain.md).
+CREATE TABLE case_time_limits (
+    scheme     text NOT NULL DEFAULT '',
+    kind       text NOT NULL DEFAULT '',
+    class      text NOT NULL DEFAULT '',
+    urgency    text NOT NULL CHECK (urgency IN ('normal', 'urgent')),
+    stage      text NOT NULL CHECK (stage IN ('file', 'dispatch', 'handle', 'verify', 'close')),
+    time_limit text NOT NULL CHECK (time_limit ~ '^[0-9]+(\.[0-9]+)?(m|h|wh|wd|d)$'),
+    PRIMARY KEY (scheme, kind, class, urgency, stage)
+);
+INSERT INTO case_time_limits (urgency, stage, time_limit) VALUES
+    ('normal', 'file', '1wh'), ('normal', 'dispatch', '1wh'), ('normal', 'handle', '1wd'),
+    ('normal', 'verify', '0.5wh'), ('normal', 'close', '1wh'),
+    ('urgent', 'file', '30m'), ('urgent', 'dispatch', '30m'), ('urgent', 'handle', '4h'),
+    ('urgent', 'verify', '30m'), ('urgent', 'close', '30m');
+
+-- The holiday calendar as imported (gridd calendar import FILE.csv): a
+-- year's statutory holidays and adjusted working days (调休), replacing
+-- the calendar gridd carries for that year.
+CREATE TABLE work_calendar (
+    day  date PRIMARY KEY,
+    year integer NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('holiday', 'workday')),
+    name text NOT NULL DEFAULT ''
+);
 
 -- The reports of a case: the one it was opened for, and those of the
 -- duplicates merged into it.
