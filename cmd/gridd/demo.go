@@ -47,5 +47,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := demoRouting(ctx, e, *db, *dir); err != nil {
 		return err
 	}
-	return demoComponents(ctx, e, *db) // the last step: it needs the grids
+	if err := demoComponents(ctx, e, *db); err != nil { // it needs the grids
+		return err
+	}
+	return demoCases(ctx, e, *db) // the last step: it needs grids, routing and components
 }
