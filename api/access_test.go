@@ -43,7 +43,7 @@ func configOn(t *testing.T, st *postgis.Store) api.Config {
 		Ready: st.Ready, Divisions: st, Editor: st, Features: st, Tokens: st,
 		Classes: st, Components: st, Builder: st, History: st, MgmtGrids: st,
 		FeatureEditors: api.ComponentFeatureEditors(st),
-		Lookup:         loc, RoutingAdmin: st, Cases: st,
+		Lookup:         loc, RoutingAdmin: st, Cases: st, Evaluation: st,
 		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog},
 		Tiles:  tiles.NewService(st, 16<<20, 0), Places: st, Version: "test",
 	}
@@ -159,7 +159,7 @@ func TestAccessEveryRoute(t *testing.T) {
 					if c.privateReads {
 						anon, view = 401, 403
 					}
-				case strings.HasPrefix(pattern, "/v1/cases"):
+				case strings.HasPrefix(pattern, "/v1/cases"), pattern == "/v1/evaluation":
 					anon = 401 // cases name reporters: a token always
 				default:
 					if c.privateReads {

@@ -93,6 +93,7 @@ var apiOps = map[string]apiOp{
 	"POST /v1/cases":                {summary: "Report a problem: routed as POST /v1/route and opened as a case, with the open cases nearby that may be the same problem", tag: "cases", body: "CaseRequest", status: http.StatusCreated, resp: "Case"},
 	"GET /v1/cases":                 {summary: "Cases, newest first, by state, department, area (district, street, community or grid code) and time", tag: "cases", query: []string{"state", "department", "area", "since", "until", "limit", "after"}, resp: "Object"},
 	"GET /v1/cases/{id}":            {summary: "One case with its reports and event log; its version is the ETag", tag: "cases", resp: "Case"},
+	"GET /v1/evaluation":            {summary: "Evaluation of the record (综合评价) per grid, community, street, district, management grid or department over [from, to): cases reported, filed, rejected, dispatched on time, due, handled on time, reworked, closed (on time), their rates, median stage times, score and grade; CSV with Accept: text/csv or format=csv", tag: "cases", query: []string{"by", "from", "to", "area", "format", "header"}, resp: "Object"},
 	"POST /v1/cases/{id}/steps":     {summary: "Take a step of the loop (file, reject, dispatch, handle, verify, rework, close, suspend, resume, extend), as the token's role allows", tag: "cases", body: "CaseStep", resp: "Case"},
 	"GET /v1/departments":           {summary: "The responsible departments", tag: "routing", resp: "Object"},
 	"PUT /v1/departments/{code}":    {summary: "Add or change a department (unified social credit code)", tag: "routing", query: []string{"reason"}, body: "Department", created: true, resp: "Object"},
@@ -147,6 +148,11 @@ var apiQueryParams = map[string]map[string]any{
 	"area":       qp("A district, street, community or grid code", str()),
 	"since":      qp("From this time (RFC 3339)", str()),
 	"until":      qp("Before this time (RFC 3339)", str()),
+	"by":         qp("Group evaluation rows by", enum("grid", "community", "street", "district", "mgmt", "department")),
+	"from":       qp("The period's start: a date (midnight China time) or an RFC 3339 time", str()),
+	"to":         qp("The period's end, excluded: a date (midnight China time) or an RFC 3339 time", str()),
+	"format":     qp("Answer as json (default) or csv", enum("json", "csv")),
+	"header":     qp("CSV header language: en (default) or zh", enum("en", "zh")),
 }
 
 func qp(desc string, schema map[string]any) map[string]any {

@@ -63,6 +63,8 @@ type Config struct {
 	Router Router
 	// Cases keeps cases (/v1/cases; needs Router too).
 	Cases grids.CaseStore
+	// Evaluation evaluates the record of cases (/v1/evaluation).
+	Evaluation grids.Evaluator
 	// RoutingAdmin manages departments and routing rules.
 	RoutingAdmin grids.RoutingAdmin
 	// Classes serves the class catalogue; Components the component CRUD.
@@ -159,6 +161,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Cases != nil && s.cfg.Router != nil {
 		s.mountCases(r)
+	}
+	if s.cfg.Evaluation != nil {
+		s.mountEvaluation(r)
 	}
 	if s.cfg.Classes != nil {
 		s.mountClasses(r)
