@@ -64,6 +64,7 @@ test-deps:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else echo "test-deps: missing$$missing (the OGC and browser tests skip, or fail under CI)"; fi; \
 	fi
+	cd testdata/open311 && npm ci --no-audit --no-fund --loglevel=error
 
 vet:
 	$(GO) vet ./...

@@ -122,6 +122,22 @@ var access = map[string]rule{
 	"POST /v1/routing/rules":        needs(grids.RoleAdmin),
 	"DELETE /v1/routing/rules/{id}": needs(grids.RoleAdmin),
 
+	// Open311 GeoReport v2 (open311.go). Its reads name nobody (no
+	// reporter, no actor): public unless private reads, like the map. Its
+	// clients send the token as api_key in the form body, which the
+	// authenticate middleware does not read (it reads headers only, before
+	// any body is parsed): so the POST is open here and its handler
+	// authenticates the api_key, or the Authorization header, itself and
+	// needs a reporter (open311Principal: 401 without a token, 403 with an
+	// invalid or weaker one).
+	"GET /open311/v2/services.json":        viewerRead,
+	"GET /open311/v2/services.xml":         viewerRead,
+	"GET /open311/v2/services/{code}.json": viewerRead,
+	"POST /open311/v2/requests.json":       openRule,
+	"GET /open311/v2/requests.json":        viewerRead,
+	"GET /open311/v2/requests/{id}.json":   viewerRead,
+	"GET /open311/v2/tokens/{id}.json":     viewerRead,
+
 	// OGC API - Features. OPTIONS here is Part 4's capability question
 	// (QGIS asks it with its credentials), not a CORS preflight.
 	"GET /ogc":                                   viewerRead,

@@ -102,6 +102,14 @@ var apiOps = map[string]apiOp{
 	"POST /v1/routing/rules":        {summary: "Add a routing rule", tag: "routing", body: "Rule", status: http.StatusCreated, resp: "Object"},
 	"DELETE /v1/routing/rules/{id}": {summary: "Remove a routing rule", tag: "routing", query: []string{"reason"}, status: http.StatusNoContent},
 
+	"GET /open311/v2/services.json":        {summary: "Open311 GeoReport v2: the catalogue's full classes as services (service_code <scheme>-<kind>-<class>, e.g. gb2026-matter-06010)", tag: "open311", query: []string{"jurisdiction_id"}, resp: "Array"},
+	"GET /open311/v2/services.xml":         {summary: "Open311 GeoReport v2: the services as XML", tag: "open311", query: []string{"jurisdiction_id"}, respType: "application/xml"},
+	"GET /open311/v2/services/{code}.json": {summary: "Open311 GeoReport v2: a service's definition (no attributes); 404 for an unknown code", tag: "open311", query: []string{"jurisdiction_id"}, resp: "Object"},
+	"POST /open311/v2/requests.json":       {summary: "Open311 GeoReport v2: report a problem (form: service_code, lat, long, description, api_key of a reporter token or the Authorization header); opens a case as POST /v1/cases; errors are Open311's array [{code, description}] with the status", tag: "open311", query: []string{"jurisdiction_id"}, body: "Object", bodyType: "application/x-www-form-urlencoded", status: http.StatusCreated, resp: "Array"},
+	"GET /open311/v2/requests.json":        {summary: "Open311 GeoReport v2: requests (cases) by id, service, time (default the last 90 days) and status, at most 1000; no reporter's identity", tag: "open311", query: []string{"service_request_id", "service_code", "start_date", "end_date", "open311_status", "jurisdiction_id"}, resp: "Array"},
+	"GET /open311/v2/requests/{id}.json":   {summary: "Open311 GeoReport v2: one request, as an array of one", tag: "open311", query: []string{"jurisdiction_id"}, resp: "Array"},
+	"GET /open311/v2/tokens/{id}.json":     {summary: "Open311 GeoReport v2: always 404: gridd answers service_request_id at once and issues no tokens", tag: "open311", query: []string{"jurisdiction_id"}, resp: "Array"},
+
 	"GET /ogc":                                   {summary: "OGC API - Features landing page", tag: "ogc", query: []string{"f"}, resp: "Object"},
 	"GET /ogc/":                                  {summary: "OGC API - Features landing page", tag: "ogc", query: []string{"f"}, resp: "Object"},
 	"GET /ogc/conformance":                       {summary: "The conformance classes implemented", tag: "ogc", resp: "Object"},
@@ -153,6 +161,14 @@ var apiQueryParams = map[string]map[string]any{
 	"to":         qp("The period's end, excluded: a date (midnight China time) or an RFC 3339 time", str()),
 	"format":     qp("Answer as json (default) or csv", enum("json", "csv")),
 	"header":     qp("CSV header language: en (default) or zh", enum("en", "zh")),
+
+	// Open311 GeoReport v2's parameters.
+	"jurisdiction_id":    qp("Open311 jurisdiction: accepted and ignored (one jurisdiction per server)", str()),
+	"service_request_id": qp("Open311 request ids (case ids), comma-separated; overrides the other filters", str()),
+	"service_code":       qp("Open311 service codes, comma-separated", str()),
+	"start_date":         qp("Requests from this time (W3C date and time); default 90 days before end_date or now", str()),
+	"end_date":           qp("Requests before this time (W3C date and time)", str()),
+	"open311_status":     open311Param("status", "Open311 status: open or closed, comma-separated"),
 }
 
 func qp(desc string, schema map[string]any) map[string]any {

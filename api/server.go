@@ -162,6 +162,9 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Cases != nil && s.cfg.Router != nil {
 		s.mountCases(r)
 	}
+	if s.cfg.Cases != nil && s.cfg.Router != nil {
+		s.mountOpen311(r) // when Cases is also an Open311Store
+	}
 	if s.cfg.Evaluation != nil {
 		s.mountEvaluation(r)
 	}

@@ -1,0 +1,1 @@
+exports.parseXml = function () { throw new Error('sparkxml shim: XML format not supported; use format "json"'); };

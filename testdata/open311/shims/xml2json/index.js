@@ -1,0 +1,1 @@
+exports.toJson = function () { throw new Error('xml2json shim: XML format not supported; use format "json"'); };
