@@ -56,34 +56,9 @@ WHERE c.code = x.code AND c.valid_to IS NULL AND n <= 999 AND ST_IsValid(g)`
 
 func benchTiles(ctx context.Context, b *bench) error {
 	st := postgis.NewStore(b.pool)
-	data, err := os.ReadFile("testdata/dongcheng/divisions.geojson")
-	if err != nil {
-		return fmt.Errorf("demo divisions (run from the repository root): %w", err)
-	}
-	feats, rejected, err := grids.ParseDivisions(data, geo.WGS84)
-	if err != nil || len(rejected) > 0 {
-		return fmt.Errorf("demo divisions: %v %v", err, rejected)
-	}
-	if _, err := st.ImportDivisions(ctx, feats, "bench", "bench"); err != nil {
+	if err := benchDistrict(ctx, b, st); err != nil {
 		return err
 	}
-	// The stand-in grids are reprojected clips of the communities, a few
-	// square centimetres off an exact partition: the editing guard, which
-	// holds real grids to the partition, is off for their insert.
-	if _, err := b.pool.Exec(ctx, `ALTER TABLE unit_grids DISABLE TRIGGER gridd_partition_guard_ins, DISABLE TRIGGER gridd_partition_guard_upd`); err != nil {
-		return err
-	}
-	tag, err := b.pool.Exec(ctx, benchGridsSQL)
-	if err != nil {
-		return fmt.Errorf("bench grids: %w", err)
-	}
-	if _, err := b.pool.Exec(ctx, `ALTER TABLE unit_grids ENABLE TRIGGER gridd_partition_guard_ins, ENABLE TRIGGER gridd_partition_guard_upd`); err != nil {
-		return err
-	}
-	if _, err := b.pool.Exec(ctx, "ANALYZE"); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "  %d demo divisions, %d ~100 m grids\n", len(feats), tag.RowsAffected())
 	all, _ := tiles.ParseLayers(tiles.LayerNames())
 	bound, err := st.DataBounds(ctx, all)
 	if err != nil {
@@ -154,6 +129,40 @@ func thinTileServer(pool *pgxpool.Pool) http.Handler {
 		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 		w.Write(out) //nolint:errcheck
 	})
+}
+
+// benchDistrict loads the demo's divisions and ~100 m stand-in grids into
+// the bench database.
+func benchDistrict(ctx context.Context, b *bench, st *postgis.Store) error {
+	data, err := os.ReadFile("testdata/dongcheng/divisions.geojson")
+	if err != nil {
+		return fmt.Errorf("demo divisions (run from the repository root): %w", err)
+	}
+	feats, rejected, err := grids.ParseDivisions(data, geo.WGS84)
+	if err != nil || len(rejected) > 0 {
+		return fmt.Errorf("demo divisions: %v %v", err, rejected)
+	}
+	if _, err := st.ImportDivisions(ctx, feats, "bench", "bench"); err != nil {
+		return err
+	}
+	// The stand-in grids are reprojected clips of the communities, a few
+	// square centimetres off an exact partition: the editing guard, which
+	// holds real grids to the partition, is off for their insert.
+	if _, err := b.pool.Exec(ctx, `ALTER TABLE unit_grids DISABLE TRIGGER gridd_partition_guard_ins, DISABLE TRIGGER gridd_partition_guard_upd`); err != nil {
+		return err
+	}
+	tag, err := b.pool.Exec(ctx, benchGridsSQL)
+	if err != nil {
+		return fmt.Errorf("bench grids: %w", err)
+	}
+	if _, err := b.pool.Exec(ctx, `ALTER TABLE unit_grids ENABLE TRIGGER gridd_partition_guard_ins, ENABLE TRIGGER gridd_partition_guard_upd`); err != nil {
+		return err
+	}
+	if _, err := b.pool.Exec(ctx, "ANALYZE"); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  %d demo divisions, %d ~100 m grids\n", len(feats), tag.RowsAffected())
+	return nil
 }
 
 // browserAccept is the Accept-Encoding browsers send over plain HTTP

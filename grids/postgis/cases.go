@@ -19,6 +19,7 @@ import (
 const (
 	duplicateWithinM = 30.0
 	duplicateWithin  = 24 * time.Hour
+	maxDuplicates    = 10 // the nearest
 )
 
 // OpenCase implements grids.CaseStore: the case row, its first report and
@@ -96,9 +97,11 @@ func (s *Store) possibleDuplicates(ctx context.Context, c grids.Case) ([]grids.C
 		FROM cases c JOIN cases o ON o.id <> c.id AND o.scheme = c.scheme AND o.kind = c.kind AND o.class = c.class
 			AND o.state NOT IN ('rejected', 'closed')
 			AND o.created BETWEEN c.created - $2::interval AND c.created
+			AND o.geom && ST_Expand(c.geom, 0.001) -- the GiST index first: 0.001° holds 30 m anywhere south of 60°N
 			AND ST_DWithin(o.geom::geography, c.geom::geography, $3)
 		WHERE c.id = $1
-		ORDER BY 3, o.id`, c.ID, duplicateWithin.String(), duplicateWithinM)
+		ORDER BY 3, o.id
+		LIMIT $4`, c.ID, duplicateWithin.String(), duplicateWithinM, maxDuplicates)
 	if err != nil {
 		return nil, fmt.Errorf("possible duplicates: %w", translateCtx(ctx, err))
 	}
