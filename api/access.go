@@ -114,6 +114,9 @@ var access = map[string]rule{
 	"GET /v1/cases":                 needs(grids.RoleViewer),
 	"GET /v1/cases/{id}":            needs(grids.RoleViewer),
 	"POST /v1/cases/{id}/steps":     needs(grids.RoleSupervisor),
+	"POST /v1/cases/{id}/photos":    needs(grids.RoleReporter), // which roles add to which case: grids.CasePhotoAllowed
+	"GET /v1/cases/{id}/photos":     needs(grids.RoleViewer),
+	"GET /v1/photos/{hash}":         needs(grids.RoleViewer),
 	"GET /v1/evaluation":            needs(grids.RoleViewer), // rates areas and departments: a token always
 	"GET /v1/departments":           viewerRead,
 	"PUT /v1/departments/{code}":    needs(grids.RoleAdmin),

@@ -43,7 +43,7 @@ func configOn(t *testing.T, st *postgis.Store) api.Config {
 		Ready: st.Ready, Divisions: st, Editor: st, Features: st, Tokens: st,
 		Classes: st, Components: st, Builder: st, History: st, MgmtGrids: st,
 		FeatureEditors: api.ComponentFeatureEditors(st),
-		Lookup:         loc, RoutingAdmin: st, Cases: st, Evaluation: st,
+		Lookup:         loc, RoutingAdmin: st, Cases: st, CasePhotos: st, Evaluation: st,
 		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog},
 		Tiles:  tiles.NewService(st, 16<<20, 0), Places: st, Version: "test",
 	}
@@ -54,6 +54,7 @@ var routeParam = map[string]string{
 	"layers": "grids", "z": "10", "x": "843", "y": "388",
 	"stack": "Open%20Sans%20Regular", "range": "0-255", "file": "map.js",
 	"code": "110101001007001", "id": "1", "coll": "grids",
+	"hash": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 }
 
 var paramRe = regexp.MustCompile(`\{([a-z]+)\}`)
@@ -155,6 +156,8 @@ func TestAccessEveryRoute(t *testing.T) {
 					}
 				case isWrite(method, pattern):
 					anon, view = 401, 403
+				case strings.HasPrefix(pattern, "/v1/photos/"):
+					anon = 401 // photos of cases: a token always, as cases
 				case pattern == "/v1/lookup":
 					if c.privateReads {
 						anon, view = 401, 403

@@ -94,6 +94,9 @@ var apiOps = map[string]apiOp{
 	"GET /v1/cases":                 {summary: "Cases, newest first, by state, department, area (district, street, community or grid code) and time", tag: "cases", query: []string{"state", "department", "area", "since", "until", "limit", "after"}, resp: "Object"},
 	"GET /v1/cases/{id}":            {summary: "One case with its reports and event log; its version is the ETag", tag: "cases", resp: "Case"},
 	"GET /v1/evaluation":            {summary: "Evaluation of the record (综合评价) per grid, community, street, district, management grid or department over [from, to): cases reported, filed, rejected, dispatched on time, due, handled on time, reworked, closed (on time), their rates, median stage times, score and grade; CSV with Accept: text/csv or format=csv", tag: "cases", query: []string{"by", "from", "to", "area", "format", "header"}, resp: "Object"},
+	"POST /v1/cases/{id}/photos":    {summary: "Attach photos to an open case: one as the body (image/jpeg, image/png or image/webp, at most 8 MiB) or several as multipart/form-data; each answer says where and when the photo's EXIF says it was taken, how far from the case and how long from its report (201; 200 when the case had them all already)", tag: "cases", body: "Binary", bodyType: "image/*", status: http.StatusCreated, resp: "CasePhoto"},
+	"GET /v1/cases/{id}/photos":     {summary: "A case's photos in the order they were added, with their EXIF position and time", tag: "cases", resp: "Object"},
+	"GET /v1/photos/{hash}":         {summary: "A photo's bytes by their SHA-256 (strong ETag, immutable)", tag: "cases", respType: "image/*", resp: "Binary"},
 	"POST /v1/cases/{id}/steps":     {summary: "Take a step of the loop (file, reject, dispatch, handle, verify, rework, close, suspend, resume, extend), as the token's role allows", tag: "cases", body: "CaseStep", resp: "Case"},
 	"GET /v1/departments":           {summary: "The responsible departments", tag: "routing", resp: "Object"},
 	"PUT /v1/departments/{code}":    {summary: "Add or change a department (unified social credit code)", tag: "routing", query: []string{"reason"}, body: "Department", created: true, resp: "Object"},
@@ -201,6 +204,7 @@ var pathParamDesc = map[string]string{
 	"layers": "Layers, comma-separated",
 	"z":      "Zoom", "x": "Column", "y": "Row",
 	"file":  "File name",
+	"hash":  "A photo's SHA-256, 64 hex digits",
 	"stack": "Font stack", "range": "Code point range, e.g. 19968-20223",
 }
 
@@ -294,6 +298,17 @@ var apiSchemas = map[string]any{
 		"class": map[string]any{"type": "object"}, "grid": str(), "community": str(), "street": str(), "district": str(),
 		"routed_department": map[string]any{"type": "object", "nullable": true}, "department": map[string]any{"type": "object", "nullable": true},
 		"events": map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
+	}),
+	"Binary": map[string]any{"type": "string", "format": "binary"},
+	"CasePhoto": obj([]string{"sha256", "url", "media_type", "size", "width", "height"}, map[string]any{
+		"sha256": str(), "url": str(), "media_type": enum("image/jpeg", "image/png", "image/webp"),
+		"size": map[string]any{"type": "integer"}, "width": map[string]any{"type": "integer"}, "height": map[string]any{"type": "integer"},
+		"exif_lon": num(), "exif_lat": num(), "exif_time": str(),
+		"case_id": map[string]any{"type": "integer"}, "added": str(), "actor": str(), "role": str(),
+		"event_id": map[string]any{"type": "integer"}, "step": str(), "state": str(), "new": map[string]any{"type": "boolean"},
+		"distance_m":         map[string]any{"type": "number", "description": "From the EXIF position (read as WGS-84) to the case's location"},
+		"time_from_report_s": map[string]any{"type": "number", "description": "EXIF time minus the report's time; negative: taken before"},
+		"warnings":           map[string]any{"type": "array", "items": str()},
 	}),
 	"Department": obj([]string{"name"}, map[string]any{
 		"name": str(), "contact": str(), "territory_code": str(), "reason": str(),

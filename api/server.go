@@ -63,6 +63,9 @@ type Config struct {
 	Router Router
 	// Cases keeps cases (/v1/cases; needs Router too).
 	Cases grids.CaseStore
+	// CasePhotos keeps photos of cases (/v1/cases/{id}/photos and
+	// /v1/photos/{hash}; needs Cases and Router too).
+	CasePhotos CasePhotos
 	// Evaluation evaluates the record of cases (/v1/evaluation).
 	Evaluation grids.Evaluator
 	// RoutingAdmin manages departments and routing rules.
@@ -161,6 +164,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.cfg.Cases != nil && s.cfg.Router != nil {
 		s.mountCases(r)
+		if s.cfg.CasePhotos != nil {
+			s.mountCasePhotos(r)
+		}
 	}
 	if s.cfg.Cases != nil && s.cfg.Router != nil {
 		s.mountOpen311(r) // when Cases is also an Open311Store

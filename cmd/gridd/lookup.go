@@ -16,6 +16,7 @@ func withLookup(e *env, feed *changeFeed, cfg api.Config) (api.Config, *grids.Lo
 	cfg.Router = &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}
 	cfg.RoutingAdmin = st
 	cfg.Cases = st
+	cfg.CasePhotos = st
 	cfg.Evaluation = st
 	ready := cfg.Ready
 	cfg.Ready = func(ctx context.Context) error {
