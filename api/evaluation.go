@@ -27,9 +27,9 @@ func (s *Server) mountEvaluation(r chi.Router) {
 // evaluationZone is where a bare date starts: midnight in China.
 var evaluationZone = time.FixedZone("CST", 8*3600)
 
-// parseEvaluationTime reads a date (2025-01-01, midnight China time) or an
+// ParseEvaluationTime reads a date (2025-01-01, midnight China time) or an
 // RFC 3339 time.
-func parseEvaluationTime(name, v string) (time.Time, error) {
+func ParseEvaluationTime(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, grids.Invalid(name, "is required: a date (2025-01-01) or an RFC 3339 time")
 	}
@@ -54,10 +54,10 @@ func evaluationQuery(r *http.Request) (grids.EvaluationQuery, error) {
 	if eq.By, err = grids.ParseEvaluationBy(by); err != nil {
 		return eq, err
 	}
-	if eq.From, err = parseEvaluationTime("from", q.Get("from")); err != nil {
+	if eq.From, err = ParseEvaluationTime("from", q.Get("from")); err != nil {
 		return eq, err
 	}
-	if eq.To, err = parseEvaluationTime("to", q.Get("to")); err != nil {
+	if eq.To, err = ParseEvaluationTime("to", q.Get("to")); err != nil {
 		return eq, err
 	}
 	if !eq.From.Before(eq.To) {
@@ -128,7 +128,7 @@ func (s *Server) getEvaluation(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusOK, map[string]any{
 			"by": eq.By, "from": eq.From, "to": eq.To, "area": eq.Area, "rows": rows})
 	}
-	b := evaluationCSV(rows, zh)
+	b := EvaluationCSV(rows, zh)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="evaluation-`+string(eq.By)+`-`+
 		eq.From.In(evaluationZone).Format("20060102")+`-`+eq.To.In(evaluationZone).Format("20060102")+`.csv"`)
@@ -178,9 +178,9 @@ func fmtOpt(v *float64, prec int) string {
 	return strconv.FormatFloat(*v, 'f', prec, 64)
 }
 
-// evaluationCSV writes the rows with a byte order mark (Excel reads UTF-8
+// EvaluationCSV writes the rows with a byte order mark (Excel reads UTF-8
 // only with one) and a header in English or Chinese.
-func evaluationCSV(rows []grids.EvaluationRow, zh bool) []byte {
+func EvaluationCSV(rows []grids.EvaluationRow, zh bool) []byte {
 	var b bytes.Buffer
 	b.WriteString("\ufeff")
 	w := csv.NewWriter(&b)
