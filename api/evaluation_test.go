@@ -41,9 +41,8 @@ const evalHierarchy = `{"type":"FeatureCollection","features":[
 
 // evalServer is caseServer's setup on the two communities, with
 // evaluation mounted and the case clock running offset from the system
-// clock: the steps are logged at the system's time (case_events.at), the
-// deadlines are set on the case clock, so a stage started with the clock
-// 30 days back has a deadline long passed when its step comes.
+// clock: a case opened and stepped with the clock 30 days back has a stage
+// deadline long passed when its next step comes at the present.
 func evalServer(t *testing.T) (*httptest.Server, *postgis.Store, map[string]string, func(time.Duration)) {
 	t.Helper()
 	ctx := context.Background()
@@ -165,11 +164,12 @@ func TestEvaluation(t *testing.T) {
 		shown[last] = before.Deadline
 	}
 	const late = -30 * 24 * time.Hour
-	open := func(lon float64, lat float64) int64 {
+	openAt := func(offset time.Duration, lon float64, lat float64) int64 {
 		t.Helper()
-		setOffset(0)
+		setOffset(offset)
 		return openCase(t, ts, tok["reporter"], fmt.Sprintf(`{"lon":%g,"lat":%g,"class":"06010"}`, lon, lat)).ID
 	}
+	open := func(lon float64, lat float64) int64 { t.Helper(); return openAt(0, lon, lat) }
 	toB := `{"step":"dispatch","department":"` + depB + `","reason":"属执法事项"}`
 	// Community 110101001001 (grids 001 to 003).
 	a := open(116.4005, 39.9005) // A: every step on time, closed
@@ -177,9 +177,8 @@ func TestEvaluation(t *testing.T) {
 		{"depA", `{"step":"handle","note":"已清理"}`}, {"supervisor", `{"step":"verify"}`}, {"dispatcher", `{"step":"close"}`}} {
 		do(a, s[0], s[1])
 	}
-	b := open(116.4015, 39.9005) // B: dispatched with the clock 30 days back: handled late, closed
+	b := openAt(late, 116.4015, 39.9005) // B: reported, filed and dispatched 30 days back: handled late, closed
 	do(b, "dispatcher", `{"step":"file"}`)
-	setOffset(late)
 	do(b, "dispatcher", `{"step":"dispatch"}`)
 	setOffset(0)
 	do(b, "depA", `{"step":"handle","note":"已清理"}`)
@@ -189,9 +188,8 @@ func TestEvaluation(t *testing.T) {
 	do(e, "dispatcher", `{"step":"file"}`)
 	do(e, "dispatcher", `{"step":"dispatch"}`)
 	do(e, "dispatcher", `{"step":"suspend","reason":"等待产权单位"}`)
-	g := open(116.4025, 39.9005) // G: in handling, deadline passed
+	g := openAt(late, 116.4025, 39.9005) // G: dispatched 30 days back, in handling, deadline passed
 	do(g, "dispatcher", `{"step":"file"}`)
-	setOffset(late)
 	do(g, "dispatcher", `{"step":"dispatch"}`)
 	h := open(116.4025, 39.9008) // H: filed only
 	do(h, "dispatcher", `{"step":"file"}`)
@@ -206,14 +204,14 @@ func TestEvaluation(t *testing.T) {
 	do(c, "dispatcher", `{"step":"close"}`)
 	d := open(116.4015, 39.9075) // D: rejected
 	do(d, "dispatcher", `{"step":"reject","reject_kind":"out_of_scope","reason":"不属城管"}`)
-	f := open(116.4025, 39.9075) // F: filed with the clock 30 days back: dispatched late, to depB, in handling
-	setOffset(late)
+	f := openAt(late, 116.4025, 39.9075) // F: reported and filed 30 days back, dispatched late now, to depB, in handling
 	do(f, "dispatcher", `{"step":"file"}`)
 	setOffset(0)
 	do(f, "dispatcher", toB)
-	i := open(116.4035, 39.9075) // I: handling deadline 120 days back, before the period: closed late, not due
+	// I: reported, filed and dispatched 120 days back, before the period
+	// (its handling deadline too): closed late now, not due.
+	i := openAt(-120*24*time.Hour, 116.4035, 39.9075)
 	do(i, "dispatcher", `{"step":"file"}`)
-	setOffset(-120 * 24 * time.Hour)
 	do(i, "dispatcher", `{"step":"dispatch"}`)
 	setOffset(0)
 	do(i, "depA", `{"step":"handle","note":"已清理"}`)
@@ -258,9 +256,10 @@ func TestEvaluation(t *testing.T) {
 	// By hand. Community 1: A, B, E, G, H reported and filed; A, B, E, G
 	// dispatched, all by their dispatch deadlines; due A, B, G (E is
 	// suspended); handled A, B, on time A; closed A, B, on time A.
-	// Community 2: C, D, F, I reported; C, F, I filed; D rejected; C, F, I
-	// dispatched, F late; due C, F (I's deadline is before the period);
-	// handled C, on time, reworked; closed C, on time.
+	// Community 2: C, D, F reported in the period (I before it); C, F
+	// filed; D rejected; C, F dispatched, F late; due C, F (I's deadline
+	// is before the period); handled C, on time, reworked; closed C, on
+	// time.
 	com := evaluation(t, ts, tok["viewer"], "by=community&"+period)
 	type counts struct{ rep, fil, rej, dis, disOn, due, han, hanOn, rew, clo, cloOn int }
 	check := func(what string, r evalRow, w counts, score float64, grade string) {
@@ -274,16 +273,16 @@ func TestEvaluation(t *testing.T) {
 		}
 	}
 	check("community 110101001001", com["110101001001"], counts{5, 5, 0, 4, 4, 3, 2, 1, 0, 2, 1}, 33.3, "E")
-	check("community 110101001002", com["110101001002"], counts{4, 3, 1, 3, 2, 2, 1, 1, 1, 1, 1}, 50, "D")
+	check("community 110101001002", com["110101001002"], counts{3, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1}, 50, "D")
 	if len(com) != 2 || com["110101001001"].Name != "多福巷社区" || com["110101001002"].Name != "银闸社区" {
 		t.Errorf("communities: %+v", com)
 	}
-	if r := com["110101001002"]; !near(r.ReworkRate, 1) || !near(r.CloseRate, 0.5) || !near(r.HandleOnTimeRate, 0.5) || !near(r.DispatchOnTimeRate, 2.0/3) {
+	if r := com["110101001002"]; !near(r.ReworkRate, 1) || !near(r.CloseRate, 0.5) || !near(r.HandleOnTimeRate, 0.5) || !near(r.DispatchOnTimeRate, 0.5) {
 		t.Errorf("community 2 rates: rework %v close %v handle %v dispatch %v", r.ReworkRate, r.CloseRate, r.HandleOnTimeRate, r.DispatchOnTimeRate)
 	}
 	// Departments: everything before dispatch counts for the routed depA.
 	dep := evaluation(t, ts, tok["viewer"], "by=department&"+period)
-	check("depA", dep[depA], counts{9, 8, 1, 5, 5, 3, 2, 1, 0, 2, 1}, 33.3, "E")
+	check("depA", dep[depA], counts{8, 7, 1, 4, 4, 3, 2, 1, 0, 2, 1}, 33.3, "E")
 	check("depB", dep[depB], counts{0, 0, 0, 2, 1, 2, 1, 1, 1, 1, 1}, 50, "D")
 	if dep[depA].Name != "东城区环卫中心" || len(dep) != 2 {
 		t.Errorf("departments: %+v", dep)
@@ -338,7 +337,7 @@ func TestEvaluation(t *testing.T) {
 		t.Errorf("csv: %v %q", err, recs)
 	}
 	status, hdr, body = requestAccept(t, ts.URL+"/v1/evaluation?by=district&"+period, tok["viewer"], "text/csv")
-	if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || !strings.Contains(body, "\r\n110101,东城区,9,8,1,7,6,5,") {
+	if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/csv") || !strings.Contains(body, "\r\n110101,东城区,8,7,1,6,5,5,") {
 		t.Errorf("Accept: text/csv: %d %s %q", status, hdr.Get("Content-Type"), body)
 	}
 }

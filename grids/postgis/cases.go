@@ -52,6 +52,9 @@ func (s *Store) OpenCase(ctx context.Context, nc grids.NewCase) (grids.Case, err
 	if err != nil {
 		return grids.Case{}, err
 	}
+	// Every time of the case (its creation, its events, its deadlines)
+	// is the case clock's.
+	now := s.caseNow()
 	var id int64
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO cases (state, report_id, reporter, scheme, kind, class, component_code,
@@ -67,16 +70,17 @@ func (s *Store) OpenCase(ctx context.Context, nc grids.NewCase) (grids.Case, err
 			return err
 		}
 		c := grids.Case{ID: id, State: grids.CaseReported, Urgency: urgency, Class: grids.ClassInfo{Class: nc.Request.Class}}
-		clk, err := nextClock(ctx, tx, cal, c, "", grids.CaseReported, 0, s.caseNow())
+		clk, err := nextClock(ctx, tx, cal, c, "", grids.CaseReported, 0, now)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE cases SET time_limit = $2, deadline = $3 WHERE id = $1`, id, clk.limit, clk.deadline); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE cases SET time_limit = $2, deadline = $3, created = $4, updated = $4 WHERE id = $1`,
+			id, clk.limit, clk.deadline, now); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, actor, role, step, to_state, department_code, note)
-			SELECT $1, actor, $2, 'report', 'reported', $3, $4 FROM reports WHERE id = $5`,
-			id, nc.Role.String(), dep, nc.Description, r.ReportID)
+		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, at, actor, role, step, to_state, department_code, note)
+			SELECT $1, $6, actor, $2, 'report', 'reported', $3, $4 FROM reports WHERE id = $5`,
+			id, nc.Role.String(), dep, nc.Description, r.ReportID, now)
 		return err
 	})
 	if err != nil {
@@ -319,16 +323,17 @@ func (s *Store) StepCase(ctx context.Context, id int64, req grids.CaseStepReques
 		if req.Step == grids.StepExtend {
 			hours = req.Hours
 		}
-		clk, err := nextClock(ctx, tx, cal, c, req.Step, to, hours, s.caseNow())
+		now := s.caseNow()
+		clk, err := nextClock(ctx, tx, cal, c, req.Step, to, hours, now)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE cases SET state = $2, suspended_from = $3, version = version + 1, updated = now(),
+		_, err = tx.Exec(ctx, `UPDATE cases SET state = $2, suspended_from = $3, version = version + 1, updated = $12,
 				department_code = $4, reject_kind = $5, duplicate_of = $6, reworks = reworks + $7, extended_hours = extended_hours + $8,
 				time_limit = $9, deadline = $10, suspended_at = $11,
 				overdue_since = CASE WHEN $10::timestamptz IS DISTINCT FROM deadline THEN NULL ELSE overdue_since END
 			WHERE id = $1`, id, string(to), suspendedFrom, depCode, rejectKind, duplicateOf, rework, hours,
-			clk.limit, clk.deadline, clk.suspendedAt)
+			clk.limit, clk.deadline, clk.suspendedAt, now)
 		if err != nil {
 			return err
 		}
@@ -343,10 +348,10 @@ func (s *Store) StepCase(ctx context.Context, id int64, req grids.CaseStepReques
 			}
 		}
 		js, _ := json.Marshal(data)
-		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, actor, role, step, from_state, to_state, department_code, reason, note, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, at, actor, role, step, from_state, to_state, department_code, reason, note, data)
+			VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			id, who.Name, who.Role.String(), string(req.Step), string(c.State), string(to), depCode,
-			strings.TrimSpace(req.Reason), strings.TrimSpace(req.Note), js)
+			strings.TrimSpace(req.Reason), strings.TrimSpace(req.Note), js, now)
 		return err
 	})
 	if err != nil {
