@@ -85,9 +85,9 @@ check-imports:
 # The map page's bundle (MapLibre GL JS from npm, bundled by esbuild) goes to
 # api/mapweb/dist, which the binary embeds. Node and npm come from apt when
 # missing.
-WEB_DIST := api/mapweb/dist/map.js
+WEB_DIST := api/mapweb/dist/map.js api/mapweb/dist/dashboard.js
 web: $(WEB_DIST)
-$(WEB_DIST): web/package.json web/package-lock.json $(wildcard web/src/*)
+$(WEB_DIST) &: web/package.json web/package-lock.json $(wildcard web/src/*)
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	@touch $(WEB_DIST)

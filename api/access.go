@@ -56,6 +56,7 @@ var access = map[string]rule{
 	// for a token and send it with every request to this server.
 	"GET /map":               openRule,
 	"GET /map/assets/{file}": openRule,
+	"GET /dashboard":         openRule, // the page asks for a token: case reads need one
 	"GET /edit":              openRule,
 
 	// Tiles and what MapLibre loads with them; preflights are CORS's.

@@ -98,7 +98,7 @@ func TestAccessEveryRoute(t *testing.T) {
 	// of the browser pages, the API's description, CORS preflights.
 	alwaysOpen := func(method, pattern string) bool {
 		switch method + " " + pattern {
-		case "GET /healthz", "GET /readyz", "GET /map", "GET /map/assets/{file}", "GET /edit",
+		case "GET /healthz", "GET /readyz", "GET /map", "GET /map/assets/{file}", "GET /edit", "GET /dashboard",
 			"GET /openapi.json", "GET /docs":
 			return true
 		}

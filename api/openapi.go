@@ -53,6 +53,7 @@ var apiOps = map[string]apiOp{
 
 	"GET /map":               {summary: "The map page (MapLibre): districts, streets, communities, grids and components", tag: "map", respType: "text/html"},
 	"GET /map/assets/{file}": {summary: "A static file of the map or editor page", tag: "map", respType: "*/*"},
+	"GET /dashboard":         {summary: "The command-centre dashboard (MapLibre, uPlot): open cases, an evaluation rate by community, charts, a case's timeline", tag: "map", respType: "text/html"},
 	"GET /edit":              {summary: "The browser editor of one community's grids", tag: "editing", query: []string{"community"}, respType: "text/html"},
 
 	"GET /tiles/{layers}/{z}/{x}/{y}.mvt": {summary: "A vector tile of one or more layers (comma-separated: districts, streets, communities, grids, mgmt_grids, components)", tag: "map", respType: mvtType},

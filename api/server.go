@@ -158,6 +158,7 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Tiles != nil {
 		s.mountTiles(r)
 		s.mountMap(r)
+		s.mountDashboard(r)
 	}
 	if s.cfg.Lookup != nil || s.cfg.Router != nil || s.cfg.RoutingAdmin != nil {
 		s.mountLookup(r)
