@@ -3,6 +3,8 @@ package api_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +35,12 @@ FROM (SELECT unnest($1::text[]) AS cls, unnest($2::int[]) AS seq, unnest($3::tex
 func (e *tileEnv) addComponents(t *testing.T, n int, firstSeq int) {
 	t.Helper()
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("components seed %d", seed)
+	if v := os.Getenv("GRIDD_COMPONENTS_SEED"); v != "" { // to repeat a run
+		if s, err := strconv.ParseUint(v, 10, 64); err == nil {
+			seed = s
+		}
+	}
+	t.Logf("components seed %d (GRIDD_COMPONENTS_SEED repeats it)", seed)
 	r := rand.New(rand.NewPCG(seed, 7))
 	statuses := []string{"intact", "intact", "intact", "damaged", "lost"}
 	var cls, st, wkt []string
