@@ -214,6 +214,9 @@ type NewCase struct {
 
 // CaseFilter selects cases to list.
 type CaseFilter struct {
+	IDs        []int64     // any of these cases (none: any case)
+	Classes    []Class     // of any of these classes (none: any class)
+	States     []CaseState // in any of these states, besides State
 	State      CaseState
 	Department string
 	Area       geo.Code // a district, street, community or grid code

@@ -195,6 +195,24 @@ func (s *Store) Cases(ctx context.Context, f grids.CaseFilter) ([]grids.Case, er
 	var where []string
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if len(f.IDs) > 0 {
+		where = append(where, "c.id = ANY("+arg(f.IDs)+"::bigint[])")
+	}
+	if len(f.Classes) > 0 {
+		var schemes, kinds, codes []string
+		for _, cl := range f.Classes {
+			schemes, kinds, codes = append(schemes, cl.Scheme), append(kinds, cl.Kind), append(codes, cl.Code)
+		}
+		where = append(where, "(c.scheme, c.kind, c.class) IN (SELECT * FROM unnest("+
+			arg(schemes)+"::text[], "+arg(kinds)+"::text[], "+arg(codes)+"::text[]))")
+	}
+	if len(f.States) > 0 {
+		st := make([]string, len(f.States))
+		for i, x := range f.States {
+			st[i] = string(x)
+		}
+		where = append(where, "c.state = ANY("+arg(st)+"::text[])")
+	}
 	if f.State != "" {
 		where = append(where, "c.state = "+arg(string(f.State)))
 	}

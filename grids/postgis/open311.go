@@ -3,7 +3,6 @@ package postgis
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,51 +21,14 @@ import (
 // [since, until) (a zero time is no bound).
 func (s *Store) Open311Cases(ctx context.Context, ids []int64, classes []grids.Class, states []grids.CaseState,
 	since, until time.Time, limit int) ([]grids.Case, error) {
-	var where []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if len(ids) > 0 {
-		where = append(where, "c.id = ANY("+arg(ids)+"::bigint[])")
-	} else {
-		if len(classes) > 0 {
-			var schemes, kinds, codes []string
-			for _, cl := range classes {
-				schemes, kinds, codes = append(schemes, cl.Scheme), append(kinds, cl.Kind), append(codes, cl.Code)
-			}
-			where = append(where, "(c.scheme, c.kind, c.class) IN (SELECT * FROM unnest("+
-				arg(schemes)+"::text[], "+arg(kinds)+"::text[], "+arg(codes)+"::text[]))")
-		}
-		if len(states) > 0 {
-			st := make([]string, len(states))
-			for i, x := range states {
-				st[i] = string(x)
-			}
-			where = append(where, "c.state = ANY("+arg(st)+"::text[])")
-		}
-		if !since.IsZero() {
-			where = append(where, "c.created >= "+arg(since))
-		}
-		if !until.IsZero() {
-			where = append(where, "c.created < "+arg(until))
-		}
+	f := grids.CaseFilter{IDs: ids, Limit: limit}
+	if len(ids) == 0 {
+		f.Classes, f.States, f.Since, f.Until = classes, states, since, until
 	}
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 1000
 	}
-	q := `SELECT ` + caseColumns + ` FROM cases c`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY c.id DESC LIMIT " + arg(limit)
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("open311 cases: %w", translateCtx(ctx, err))
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (grids.Case, error) { return scanCase(r) })
-	if err != nil {
-		return nil, fmt.Errorf("open311 cases: %w", translateCtx(ctx, err))
-	}
-	return out, nil
+	return s.Cases(ctx, f)
 }
 
 // CaseLastSteps returns the last step taken on each of the cases (the
