@@ -40,28 +40,34 @@ func (s *Server) postCase(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, maxSmallBody, &req); err != nil {
 		return err
 	}
-	if n := len([]rune(req.Description)); n > maxCaseDescription {
-		return grids.Invalid("description", "%d characters; at most %d", n, maxCaseDescription)
-	}
-	rr, err := req.routeRequest(r)
-	if err != nil {
-		return err
-	}
-	if req.Urgency != "" && req.Urgency != grids.UrgencyNormal && req.Urgency != grids.UrgencyUrgent {
-		return grids.Invalid("urgency", "%q: want normal or urgent", req.Urgency)
-	}
-	routed, err := s.cfg.Router.Route(r.Context(), rr)
-	if err != nil {
-		return lookupError(err)
-	}
 	p, _ := principalOf(r)
-	c, err := s.cfg.Cases.OpenCase(r.Context(), grids.NewCase{Routed: routed, Request: rr, Role: p.Role,
-		Description: strings.TrimSpace(req.Description), Urgency: req.Urgency})
+	c, err := s.openCase(r, req, p.Role)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/v1/cases/"+strconv.FormatInt(c.ID, 10))
 	return writeJSON(w, http.StatusCreated, c)
+}
+
+// openCase checks a report, routes it and opens its case, reported by the
+// request's actor with role (POST /v1/cases and Open311's POST requests).
+func (s *Server) openCase(r *http.Request, req caseBody, role grids.Role) (grids.Case, error) {
+	if n := len([]rune(req.Description)); n > maxCaseDescription {
+		return grids.Case{}, grids.Invalid("description", "%d characters; at most %d", n, maxCaseDescription)
+	}
+	rr, err := req.routeRequest(r)
+	if err != nil {
+		return grids.Case{}, err
+	}
+	if req.Urgency != "" && req.Urgency != grids.UrgencyNormal && req.Urgency != grids.UrgencyUrgent {
+		return grids.Case{}, grids.Invalid("urgency", "%q: want normal or urgent", req.Urgency)
+	}
+	routed, err := s.cfg.Router.Route(r.Context(), rr)
+	if err != nil {
+		return grids.Case{}, lookupError(err)
+	}
+	return s.cfg.Cases.OpenCase(r.Context(), grids.NewCase{Routed: routed, Request: rr, Role: role,
+		Description: strings.TrimSpace(req.Description), Urgency: req.Urgency})
 }
 
 func caseID(r *http.Request) (int64, error) {

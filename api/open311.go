@@ -302,18 +302,7 @@ func (s *Server) postOpen311Request(w http.ResponseWriter, r *http.Request) erro
 	}
 	body.Class, body.Kind = ci.Code, ci.Kind
 	body.Description = strings.TrimSpace(r.PostFormValue("description"))
-	if n := len([]rune(body.Description)); n > maxCaseDescription {
-		return grids.Invalid("description", "%d characters; at most %d", n, maxCaseDescription)
-	}
-	rr, err := body.routeRequest(r)
-	if err != nil {
-		return err
-	}
-	routed, err := s.cfg.Router.Route(r.Context(), rr)
-	if err != nil {
-		return lookupError(err)
-	}
-	c, err := s.cfg.Cases.OpenCase(r.Context(), grids.NewCase{Routed: routed, Request: rr, Role: p.Role, Description: body.Description})
+	c, err := s.openCase(r, body, p.Role)
 	if err != nil {
 		return err
 	}
