@@ -23,43 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"gridd/api"
 	"gridd/grids"
-	"gridd/grids/postgis"
 )
-
-// photoServer is caseServer with photos of cases mounted: the same
-// departments, rule and a token of every role.
-func photoServer(t *testing.T) (*httptest.Server, *postgis.Store, map[string]string) {
-	t.Helper()
-	pool, _ := lookupDB(t)
-	st := postgis.NewStore(pool)
-	loc := runningLocator(t, st)
-	srv := api.New(api.Config{Lookup: loc, RoutingAdmin: st, Tokens: st, Cases: st, CasePhotos: st,
-		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}})
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	ctx := context.Background()
-	tok := map[string]string{}
-	var err error
-	for name, role := range map[string]grids.Role{"reporter": grids.RoleReporter, "supervisor": grids.RoleSupervisor,
-		"dispatcher": grids.RoleDispatcher, "editor": grids.RoleEditor, "admin": grids.RoleAdmin, "viewer": grids.RoleViewer} {
-		if tok[name], err = st.CreateToken(ctx, name, role); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tokens[ts.URL] = tok["admin"]
-	putDept(t, ts, depA, "东城区环卫中心", "")
-	putDept(t, ts, depB, "东城区城管执法局", "")
-	addRule(t, ts, `{"class":"06010","kind":"matter","scope":"*","department":"`+depA+`"}`)
-	if tok["depA"], err = st.CreateDepartmentToken(ctx, "depA", depA); err != nil {
-		t.Fatal(err)
-	}
-	if tok["depB"], err = st.CreateDepartmentToken(ctx, "depB", depB); err != nil {
-		t.Fatal(err)
-	}
-	return ts, st, tok
-}
 
 // photoJSON is a photo's info as answered.
 type photoJSON struct {
@@ -282,7 +247,7 @@ func shaHex(b []byte) string {
 // PostGIS, their EXIF position and time read and compared with the case's
 // location and report time; the bytes served with a strong ETag.
 func TestCasePhotos(t *testing.T) {
-	ts, st, tok := photoServer(t)
+	ts, st, tok := caseServer(t)
 	ctx := context.Background()
 	pool := st.Pool()
 	const caseLon, caseLat = 116.4005, 39.9005
@@ -478,7 +443,7 @@ func TestCasePhotos(t *testing.T) {
 // What is refused, and why: too large, types not taken or not what they
 // say, bytes that are no image or are cut off, too many photos.
 func TestCasePhotoRefusals(t *testing.T) {
-	ts, st, tok := photoServer(t)
+	ts, st, tok := caseServer(t)
 	c := openCase(t, ts, tok["reporter"], `{"lon":116.4005,"lat":39.9005,"class":"06010"}`)
 	rep := tok["reporter"]
 	big := append(jpegOf(t, 1), make([]byte, grids.MaxPhotoBytes)...)

@@ -14,17 +14,29 @@ import (
 	"gridd/grids/postgis"
 )
 
-// caseServer serves routing and cases on lookupDB, with a token of every
-// role: two departments (routing sends class 06010 to depA), a reporter, a
-// supervisor, a dispatcher, an editor and an admin.
+// caseServer serves routing, cases, their photos and the evaluation on
+// lookupDB (serveCases).
 func caseServer(t *testing.T) (*httptest.Server, *postgis.Store, map[string]string) {
 	t.Helper()
 	pool, _ := lookupDB(t)
 	st := postgis.NewStore(pool)
+	ts, tok := serveCases(t, st, nil)
+	return ts, st, tok
+}
+
+// serveCases serves routing, cases, their photos and the evaluation of st
+// (and what extra adds to the configuration), with a token of every role:
+// two departments (routing sends class 06010 to depA), a reporter, a
+// supervisor, a dispatcher, an editor, a viewer and an admin.
+func serveCases(t *testing.T, st *postgis.Store, extra func(*api.Config)) (*httptest.Server, map[string]string) {
+	t.Helper()
 	loc := runningLocator(t, st)
-	srv := api.New(api.Config{Lookup: loc, RoutingAdmin: st, Tokens: st, Cases: st,
-		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}})
-	ts := httptest.NewServer(srv.Handler())
+	cfg := api.Config{Lookup: loc, RoutingAdmin: st, Tokens: st, Cases: st, CasePhotos: st, Evaluation: st,
+		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}}
+	if extra != nil {
+		extra(&cfg)
+	}
+	ts := httptest.NewServer(api.New(cfg).Handler())
 	t.Cleanup(ts.Close)
 	ctx := context.Background()
 	tok := map[string]string{}
@@ -45,7 +57,7 @@ func caseServer(t *testing.T) (*httptest.Server, *postgis.Store, map[string]stri
 	if tok["depB"], err = st.CreateDepartmentToken(ctx, "depB", depB); err != nil {
 		t.Fatal(err)
 	}
-	return ts, st, tok
+	return ts, tok
 }
 
 const (

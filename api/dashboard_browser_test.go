@@ -1,10 +1,8 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"gridd/api"
-	"gridd/grids"
 	"gridd/grids/postgis"
 	"gridd/tiles"
 )
@@ -25,36 +22,17 @@ import (
 // rate, draws both charts, and a case's side panel shows its timeline and
 // photo.
 func TestDashboardInBrowser(t *testing.T) {
-	ctx := context.Background()
 	pool, _ := lookupDB(t)
 	st := postgis.NewStore(pool)
-	loc := runningLocator(t, st)
-	srv := api.New(api.Config{Divisions: st, Tokens: st, Tiles: tiles.NewService(st, 64<<20, 0),
-		Lookup: loc, RoutingAdmin: st, Cases: st, CasePhotos: st, Evaluation: st,
-		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}})
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
+	ts, tok := serveCases(t, st, func(c *api.Config) {
+		c.Divisions, c.Tiles = st, tiles.NewService(st, 64<<20, 0)
+	})
 	if r := fetch(t, ts.URL+"/map/assets/dashboard.js", nil); r.status != http.StatusOK {
 		if os.Getenv("CI") != "" {
 			t.Fatal("the dashboard bundle is not built into this test binary: make web (make test runs it)")
 		}
 		t.Skip("the dashboard bundle is not built: run make web")
 	}
-	tok := map[string]string{}
-	var err error
-	for name, role := range map[string]grids.Role{"reporter": grids.RoleReporter, "supervisor": grids.RoleSupervisor,
-		"dispatcher": grids.RoleDispatcher, "admin": grids.RoleAdmin, "viewer": grids.RoleViewer} {
-		if tok[name], err = st.CreateToken(ctx, name, role); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tokens[ts.URL] = tok["admin"]
-	putDept(t, ts, depA, "东城区环卫中心", "")
-	addRule(t, ts, `{"class":"06010","kind":"matter","scope":"*","department":"`+depA+`"}`)
-	if tok["depA"], err = st.CreateDepartmentToken(ctx, "depA", depA); err != nil {
-		t.Fatal(err)
-	}
-
 	// Cases in the one community (116.40-116.41, 39.90-39.91), spread out.
 	at := func(i int) string {
 		return fmt.Sprintf(`{"lon":%.5f,"lat":%.5f,"class":"06010","description":"井盖 %d"}`, 116.4012+0.0011*float64(i), 39.9012+0.0009*float64(i%8), i)

@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 
-	"gridd/api"
 	"gridd/geo"
 	"gridd/grids"
 	"gridd/grids/postgis"
@@ -72,28 +71,7 @@ func evalServer(t *testing.T) (*httptest.Server, *postgis.Store, map[string]stri
 	var offset time.Duration
 	st.SetCaseClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) })
 	setOffset := func(d time.Duration) { mu.Lock(); offset = d; mu.Unlock() }
-	loc := runningLocator(t, st)
-	srv := api.New(api.Config{Lookup: loc, RoutingAdmin: st, Tokens: st, Cases: st, Evaluation: st,
-		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}})
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	tok := map[string]string{}
-	for name, role := range map[string]grids.Role{"reporter": grids.RoleReporter, "supervisor": grids.RoleSupervisor,
-		"dispatcher": grids.RoleDispatcher, "admin": grids.RoleAdmin, "viewer": grids.RoleViewer} {
-		if tok[name], err = st.CreateToken(ctx, name, role); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tokens[ts.URL] = tok["admin"]
-	putDept(t, ts, depA, "东城区环卫中心", "")
-	putDept(t, ts, depB, "东城区城管执法局", "")
-	addRule(t, ts, `{"class":"06010","kind":"matter","scope":"*","department":"`+depA+`"}`)
-	if tok["depA"], err = st.CreateDepartmentToken(ctx, "depA", depA); err != nil {
-		t.Fatal(err)
-	}
-	if tok["depB"], err = st.CreateDepartmentToken(ctx, "depB", depB); err != nil {
-		t.Fatal(err)
-	}
+	ts, tok := serveCases(t, st, nil)
 	return ts, st, tok, setOffset
 }
 
