@@ -10,6 +10,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
+import { NeedsToken, pageAuth } from './auth.js';
 
 const OPEN_STATES = [
   ['reported', '上报 reported', '#9e9e9e'],
@@ -34,46 +35,16 @@ const status = (msg, isError) => {
 const dash = { errors: [], ready: false, cases: 0, choropleth: {}, polls: 0 };
 window.griddDashboard = dash;
 
-// The token, as on the map page: kept for the tab, sent only to gridd.
-const TOKEN_KEY = 'gridd.token';
-const storage = (() => { try { return window.sessionStorage; } catch { return null; } })();
-let token = (storage && storage.getItem(TOKEN_KEY)) || '';
-const sameOrigin = (url) => {
-  try { return new URL(url, location.href).origin === location.origin; } catch { return false; }
-};
-const authHeaders = (url) => (token && sameOrigin(url) ? { Authorization: 'Bearer ' + token } : {});
-
-class NeedsToken extends Error {}
+// The API token (auth.js): kept for the tab, sent only to gridd.
 let map = null;
-
-function askToken(reason) {
-  $('auth-msg').textContent = reason || 'The dashboard needs an API token (viewer or above).';
-  $('token').value = token;
-  $('auth').hidden = false;
-  $('token').focus();
-}
-$('auth').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  token = $('token').value.trim();
-  if (storage) {
-    if (token) storage.setItem(TOKEN_KEY, token); else storage.removeItem(TOKEN_KEY);
-  }
-  $('auth').hidden = true;
-  if (map) location.reload(); else run();
+const auth = pageAuth({
+  $,
+  prompt: 'The dashboard needs an API token (viewer or above).',
+  refusals: [401, 403],
+  // A map already drawn reloads with the new token; otherwise start now.
+  onToken: () => { if (map) location.reload(); else run(); },
 });
-
-async function getJSON(url) {
-  const resp = await fetch(url, { headers: authHeaders(url) });
-  let body = null;
-  try { body = await resp.json(); } catch { /* reported below */ }
-  const reason = body && body.error ? body.error.message : `${resp.status} ${resp.statusText}`;
-  if (resp.status === 401 || resp.status === 403) {
-    askToken(reason);
-    throw new NeedsToken(reason);
-  }
-  if (!resp.ok || !body) throw new Error(`${url}: ${reason}`);
-  return body;
-}
+const { askToken, getJSON } = auth;
 
 // The period: [from, to) in whole China days, ending with today.
 const DAY = 86400000;
@@ -231,7 +202,7 @@ async function showCase(id) {
   }
   // Photos need the token too, so they are fetched and shown as blobs.
   for (const p of photos) {
-    const resp = await fetch(p.url, { headers: authHeaders(p.url) });
+    const resp = await auth.apiFetch(p.url);
     if (!resp.ok) continue;
     const u = URL.createObjectURL(await resp.blob());
     photoURLs.push(u);
@@ -266,7 +237,7 @@ function choroplethColour(ramp) {
 
 async function start() {
   // Case reads always need a token: ask before anything else.
-  if (!token) {
+  if (!auth.hasToken()) {
     askToken('The dashboard reads cases: enter an API token (viewer or above).');
     throw new NeedsToken('no token');
   }
@@ -288,7 +259,7 @@ async function start() {
     : { center: tj.center.slice(0, 2), zoom: Math.max(tj.center[2], 11) };
   map = new maplibregl.Map({
     container: 'map', style, ...view,
-    transformRequest: (url) => (token && sameOrigin(url) ? { url, headers: authHeaders(url) } : undefined),
+    transformRequest: auth.transformRequest,
     localIdeographFontFamily: CJK_FONTS, attributionControl: { compact: true },
   });
   window.griddMap = map;

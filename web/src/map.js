@@ -6,6 +6,7 @@
 import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './map.css';
+import { NeedsToken, pageAuth } from './auth.js';
 
 const TILE_LAYERS = [
   ['districts', '区 districts'],
@@ -33,53 +34,15 @@ window.griddErrors = [];
 window.griddReady = false;
 if (embed) document.body.classList.add('embed');
 
-// The API token, kept for the tab under the key the editor page uses, so
-// that it is entered once for both pages. It goes only to this server's
-// own origin, never to a basemap or any other host the style names.
-const TOKEN_KEY = 'gridd.token';
-const storage = (() => { try { return window.sessionStorage; } catch { return null; } })();
-let token = (storage && storage.getItem(TOKEN_KEY)) || '';
-const sameOrigin = (url) => {
-  try { return new URL(url, location.href).origin === location.origin; } catch { return false; }
-};
-const authHeaders = (url) => (token && sameOrigin(url) ? { Authorization: 'Bearer ' + token } : {});
-const apiFetch = (url) => fetch(url, { headers: authHeaders(url) });
-
-// NeedsToken stops the start when the server wants a (different) token.
-class NeedsToken extends Error {}
+// The API token (auth.js): kept for the tab, sent only to gridd.
 let map = null;
-
-// askToken shows the token field with the server's reason.
-function askToken(reason) {
-  $('auth-msg').textContent = reason || 'This map needs an API token.';
-  $('token').value = token;
-  $('auth').hidden = false;
-  $('token').focus();
-}
-$('auth').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  token = $('token').value.trim();
-  if (storage) {
-    if (token) storage.setItem(TOKEN_KEY, token); else storage.removeItem(TOKEN_KEY);
-  }
-  $('auth').hidden = true;
+const auth = pageAuth({
+  $,
+  prompt: 'This map needs an API token.',
   // A map already drawn reloads with the new token; otherwise start now.
-  if (map) location.reload(); else run();
+  onToken: () => { if (map) location.reload(); else run(); },
 });
-
-// getJSON reads one of this server's documents; a 401 asks for a token.
-async function getJSON(url) {
-  const resp = await apiFetch(url);
-  let body = null;
-  try { body = await resp.json(); } catch { /* not JSON: reported below */ }
-  const reason = body && body.error ? body.error.message : `${resp.status} ${resp.statusText}`;
-  if (resp.status === 401) {
-    askToken(reason);
-    throw new NeedsToken(reason);
-  }
-  if (!resp.ok || !body) throw new Error(`${url}: ${reason}`);
-  return body;
-}
+const { askToken, getJSON, apiFetch } = auth;
 
 function parseCenter(s) {
   const p = (s || '').split(',').map(Number);
@@ -103,7 +66,7 @@ async function start() {
     : { center: center || tj.center.slice(0, 2), zoom: Number.isFinite(zoom) ? zoom : Math.max(tj.center[2], 11) };
   map = new maplibregl.Map({
     container: 'map', style, ...view,
-    transformRequest: (url) => (token && sameOrigin(url) ? { url, headers: authHeaders(url) } : undefined),
+    transformRequest: auth.transformRequest,
     // ?localfonts=0 draws Chinese from gridd's glyphs too, as other MapLibre
     // clients of the style do.
     localIdeographFontFamily: params.get('localfonts') === '0' ? false : CJK_FONTS,
