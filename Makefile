@@ -65,6 +65,7 @@ test-deps:
 		else echo "test-deps: missing$$missing (the OGC and browser tests skip, or fail under CI)"; fi; \
 	fi
 	cd testdata/open311 && npm ci --no-audit --no-fund --loglevel=error
+	cd testdata/h3js && npm ci --no-audit --no-fund --loglevel=error
 
 vet:
 	$(GO) vet ./...
@@ -73,7 +74,7 @@ vet:
 # the router or net/http, directly or through another package. One library
 # is let through: brotli's package also carries an HTTP helper (it imports
 # net/http for it), which tiles does not call; it only compresses tiles.
-PURE_PKGS := ./geo/... gridd/grids ./tiles/... ./workclock/...
+PURE_PKGS := ./geo/... gridd/grids ./tiles/... ./workclock/... ./h3/...
 FORBIDDEN := ^(github.com/jackc/pgx|github.com/go-chi/chi|net/http)
 check-imports:
 	@bad=$$($(GO) list -deps -f '{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}' $(PURE_PKGS) \
