@@ -187,7 +187,8 @@ func LatLngToCell(lat, lng float64, res int) (Cell, error) {
 	face, v := geoToHex2d(degToRad(lat), degToRad(lng), res)
 	c := faceIJKToCell(faceIJK{face, hex2dToIJK(v)}, res)
 	if c == 0 {
-		return 0, ErrLatLng
+		// not seen for finite input; H3 answers E_FAILED
+		return 0, fmt.Errorf("h3: no cell for %v, %v at resolution %d", lat, lng, res)
 	}
 	return c, nil
 }
@@ -207,8 +208,9 @@ func (c Cell) Center() (lat, lng float64) {
 // Boundary returns the cell's boundary as [lat, lng] vertices in degrees,
 // counter-clockwise, in H3's order and starting at H3's first vertex, not
 // closed. A hexagon has 6 vertices and a pentagon 5, plus, at the odd
-// (Class III) resolutions, one vertex where an edge crosses an icosahedron
-// edge: up to 10 in all. It returns nil for an invalid cell.
+// (Class III) resolutions, a vertex wherever an edge crosses an icosahedron
+// edge (every edge of such a pentagon does): up to 10 in all. It returns
+// nil for an invalid cell.
 func (c Cell) Boundary() [][2]float64 {
 	if !c.IsValid() {
 		return nil
