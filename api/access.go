@@ -111,20 +111,23 @@ var access = map[string]rule{
 	// Cases name reporters and what they saw: reading them needs a token
 	// always. A step needs at least a supervisor here; which role may take
 	// which step is the state machine's (grids.CaseStepTo).
-	"POST /v1/cases":                needs(grids.RoleReporter),
-	"GET /v1/cases":                 needs(grids.RoleViewer),
-	"GET /v1/cases/{id}":            needs(grids.RoleViewer),
-	"POST /v1/cases/{id}/steps":     needs(grids.RoleSupervisor),
-	"POST /v1/cases/{id}/photos":    needs(grids.RoleReporter), // which roles add to which case: grids.CasePhotoAllowed
-	"GET /v1/cases/{id}/photos":     needs(grids.RoleViewer),
-	"GET /v1/photos/{hash}":         needs(grids.RoleViewer),
-	"GET /v1/evaluation":            needs(grids.RoleViewer), // rates areas and departments: a token always
-	"GET /v1/departments":           viewerRead,
-	"PUT /v1/departments/{code}":    needs(grids.RoleAdmin),
-	"DELETE /v1/departments/{code}": needs(grids.RoleAdmin),
-	"GET /v1/routing/rules":         viewerRead,
-	"POST /v1/routing/rules":        needs(grids.RoleAdmin),
-	"DELETE /v1/routing/rules/{id}": needs(grids.RoleAdmin),
+	"POST /v1/cases":                         needs(grids.RoleReporter),
+	"GET /v1/cases":                          needs(grids.RoleViewer),
+	"GET /v1/cases/{id}":                     needs(grids.RoleViewer),
+	"POST /v1/cases/{id}/steps":              needs(grids.RoleSupervisor),
+	"POST /v1/cases/{id}/photos":             needs(grids.RoleReporter), // which roles add to which case: grids.CasePhotoAllowed
+	"GET /v1/cases/{id}/photos":              needs(grids.RoleViewer),
+	"GET /v1/cases/stats":                    needs(grids.RoleViewer),
+	"GET /v1/cases/feed":                     needs(grids.RoleViewer),
+	"GET /v1/cases/hotspots/{z}/{x}/{y}.mvt": needs(grids.RoleViewer),
+	"GET /v1/photos/{hash}":                  needs(grids.RoleViewer),
+	"GET /v1/evaluation":                     needs(grids.RoleViewer), // rates areas and departments: a token always
+	"GET /v1/departments":                    viewerRead,
+	"PUT /v1/departments/{code}":             needs(grids.RoleAdmin),
+	"DELETE /v1/departments/{code}":          needs(grids.RoleAdmin),
+	"GET /v1/routing/rules":                  viewerRead,
+	"POST /v1/routing/rules":                 needs(grids.RoleAdmin),
+	"DELETE /v1/routing/rules/{id}":          needs(grids.RoleAdmin),
 
 	// Open311 GeoReport v2 (open311.go). Its reads name nobody (no
 	// reporter, no actor): public unless private reads, like the map. Its

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -43,9 +44,10 @@ func configOn(t *testing.T, st *postgis.Store) api.Config {
 		Ready: st.Ready, Divisions: st, Editor: st, Features: st, Tokens: st,
 		Classes: st, Components: st, Builder: st, History: st, MgmtGrids: st,
 		FeatureEditors: api.ComponentFeatureEditors(st),
-		Lookup:         loc, RoutingAdmin: st, Cases: st, CasePhotos: st, Evaluation: st,
-		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog},
-		Tiles:  tiles.NewService(st, 16<<20, 0), Places: st, Version: "test",
+		Lookup:         loc, RoutingAdmin: st, Cases: st, CasePhotos: st, Evaluation: st, Hotspots: st,
+		CaseFeed: func(ctx context.Context, fn func(grids.Change)) error { return st.Listen(ctx, time.Second, fn) },
+		Router:   &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog},
+		Tiles:    tiles.NewService(st, 16<<20, 0), Places: st, Version: "test",
 	}
 }
 

@@ -22,6 +22,13 @@ func (s *Server) mountCases(r chi.Router) {
 	r.Method(http.MethodGet, "/v1/cases", s.handle(s.listCases))
 	r.Method(http.MethodGet, "/v1/cases/{id}", s.handle(s.getCase))
 	r.Method(http.MethodPost, "/v1/cases/{id}/steps", s.handle(s.postCaseStep))
+	r.Method(http.MethodGet, "/v1/cases/stats", s.handle(s.caseStats))
+	if s.cfg.CaseFeed != nil {
+		r.Method(http.MethodGet, "/v1/cases/feed", s.handle(s.caseFeed))
+	}
+	if s.cfg.Hotspots != nil {
+		r.Method(http.MethodGet, "/v1/cases/hotspots/{z}/{x}/{y}.mvt", s.handle(s.hotspotTile))
+	}
 }
 
 // caseBody is a report that opens a case: the location and class as

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gridd/api"
 	"gridd/grids"
@@ -24,7 +25,7 @@ func caseServer(t *testing.T) (*httptest.Server, *postgis.Store, map[string]stri
 	return ts, st, tok
 }
 
-// serveCases serves routing, cases, their photos and the evaluation of st
+// serveCases serves routing, cases, their photos, feed and hot spots, and the evaluation of st
 // (and what extra adds to the configuration), with a token of every role:
 // two departments (routing sends class 06010 to depA), a reporter, a
 // supervisor, a dispatcher, an editor, a viewer and an admin.
@@ -32,7 +33,9 @@ func serveCases(t *testing.T, st *postgis.Store, extra func(*api.Config)) (*http
 	t.Helper()
 	loc := runningLocator(t, st)
 	cfg := api.Config{Lookup: loc, RoutingAdmin: st, Tokens: st, Cases: st, CasePhotos: st, Evaluation: st,
-		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}}
+		Router:   &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog},
+		Hotspots: st,
+		CaseFeed: func(ctx context.Context, fn func(grids.Change)) error { return st.Listen(ctx, time.Second, fn) }}
 	if extra != nil {
 		extra(&cfg)
 	}

@@ -178,6 +178,21 @@ func TestDashboardInBrowser(t *testing.T) {
 	if len(classes) != 1 || classSum != float64(len(open)) {
 		t.Errorf("open cases by major class %v, want the %d open cases in one major class", classes, len(open))
 	}
+	// The hot spots: the reports counted in H3 cells, drawn under the
+	// cases (the tiles need the token: a refused one is a map error).
+	hot, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](
+		`griddMap.queryRenderedFeatures({layers: ['dash-hotspots']}).map(f => f.properties.reports)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hot) == 0 {
+		t.Error("no hot-spot cells drawn")
+	}
+	for _, n := range hot {
+		if n < 1 {
+			t.Errorf("a hot-spot cell drawn with %v reports", n)
+		}
+	}
 	shot := func(name string) {
 		if png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot()); err == nil {
 			p := filepath.Join(artifactDir(t), name)
@@ -187,6 +202,24 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 	shot("dashboard.png")
+
+	// Pushed updates: a step and a new case reach the page through
+	// /v1/cases/feed and are redrawn without reload.
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`window.griddDashboard.feed === 'open'`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the dashboard did not open the case feed: %v", err)
+	}
+	step(t, ts, tok["dispatcher"], reported, `{"step":"file"}`, 200)
+	openCase(t, ts, tok["reporter"], at(9))
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](fmt.Sprintf(
+		`window.griddDashboard.cases === %d && window.griddDashboard.features.find(f => f.id === %d).properties.state === 'filed'`, len(open)+1, reported),
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		pushed, _ := chromedp.Run(bctx, chromedp.Evaluate[float64](`window.griddDashboard.pushed`))
+		t.Errorf("the step and the new case were not redrawn (%v changes pushed): %v", pushed, err)
+	}
+	if polls, _ := chromedp.Run(bctx, chromedp.Evaluate[float64](`window.griddDashboard.polls`)); polls != 0 {
+		t.Errorf("the page polled %v times with the feed open", polls)
+	}
 
 	// A click on the handled case's circle (at its projected point): the
 	// side panel shows its 4 events (report, file, dispatch, handle) and

@@ -68,6 +68,12 @@ type Config struct {
 	CasePhotos CasePhotos
 	// Evaluation evaluates the record of cases (/v1/evaluation).
 	Evaluation grids.Evaluator
+	// CaseFeed pushes case changes to dashboards (/v1/cases/feed; needs
+	// Cases too).
+	CaseFeed CaseFeed
+	// Hotspots draws reports aggregated in H3 cells as vector tiles
+	// (/v1/cases/hotspots; needs Cases too).
+	Hotspots Hotspots
 	// RoutingAdmin manages departments and routing rules.
 	RoutingAdmin grids.RoutingAdmin
 	// Classes serves the class catalogue; Components the component CRUD.
@@ -106,6 +112,7 @@ type Server struct {
 	tokens   tokenCache
 	builds   buildJobs
 	batches  *slots // large batch lookups running; nil: no limit
+	feeds    *slots // case feeds open
 }
 
 // New builds a Server with its own metrics registry.
@@ -115,6 +122,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
 	s.applyLimits()
+	s.feeds = newSlots(maxCaseFeeds, 0)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gridd_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
 	}, []string{"route", "method", "status"})

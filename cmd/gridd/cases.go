@@ -99,3 +99,14 @@ func flagOverdue(ctx context.Context, st *postgis.Store, log *slog.Logger, every
 		}
 	}
 }
+
+// indexReportCells counts the reports stored before hot spots existed
+// (migration 0020) in their H3 cells, once, at start.
+func indexReportCells(ctx context.Context, st *postgis.Store, log *slog.Logger) {
+	n, err := st.IndexReportCells(ctx)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("cases: counting reports in hot-spot cells failed", "err", err, "counted", n)
+	} else if n > 0 {
+		log.Info("cases: reports counted in hot-spot cells", "reports", n)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,16 +16,26 @@ import (
 type changeFeed struct {
 	*postgis.Store
 	mu   sync.Mutex
-	subs []func(grids.Change)
+	next int
+	subs map[int]func(grids.Change)
 }
 
 // Listen subscribes fn to the shared feed until ctx ends. The poll interval
-// is the shared listener's, set in run.
+// is the shared listener's, set in run. Subscribers come and go (each open
+// dashboard's /v1/cases/feed is one).
 func (f *changeFeed) Listen(ctx context.Context, _ time.Duration, fn func(grids.Change)) error {
 	f.mu.Lock()
-	f.subs = append(f.subs, fn)
+	if f.subs == nil {
+		f.subs = map[int]func(grids.Change){}
+	}
+	id := f.next
+	f.next++
+	f.subs[id] = fn
 	f.mu.Unlock()
 	<-ctx.Done()
+	f.mu.Lock()
+	delete(f.subs, id)
+	f.mu.Unlock()
 	return ctx.Err()
 }
 
@@ -33,7 +44,15 @@ func (f *changeFeed) Listen(ctx context.Context, _ time.Duration, fn func(grids.
 func (f *changeFeed) run(ctx context.Context, e *env, poll time.Duration) {
 	err := f.Store.Listen(ctx, poll, func(c grids.Change) {
 		f.mu.Lock()
-		subs := f.subs
+		ids := make([]int, 0, len(f.subs))
+		for id := range f.subs {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids) // in order of subscription: the index and tiles first
+		subs := make([]func(grids.Change), len(ids))
+		for i, id := range ids {
+			subs[i] = f.subs[id]
+		}
 		f.mu.Unlock()
 		for _, fn := range subs {
 			fn(c)

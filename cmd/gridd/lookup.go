@@ -18,6 +18,8 @@ func withLookup(e *env, feed *changeFeed, cfg api.Config) (api.Config, *grids.Lo
 	cfg.Cases = st
 	cfg.CasePhotos = st
 	cfg.Evaluation = st
+	cfg.Hotspots = st
+	cfg.CaseFeed = func(ctx context.Context, fn func(grids.Change)) error { return feed.Listen(ctx, 0, fn) }
 	ready := cfg.Ready
 	cfg.Ready = func(ctx context.Context) error {
 		if ready != nil {

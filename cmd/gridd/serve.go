@@ -85,6 +85,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go feed.run(ctx, e, 500*time.Millisecond)
 	go tuneGC(ctx, e.log)
 	go flagOverdue(ctx, st, e.log, 30*time.Second)
+	go indexReportCells(ctx, st, e.log)
 	hs := &http.Server{Addr: *addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: o.readTimeout, WriteTimeout: o.writeTimeout, IdleTimeout: o.idleTimeout}
 	errc := make(chan error, 1)

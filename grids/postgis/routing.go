@@ -135,16 +135,26 @@ func (s *Store) SaveReport(ctx context.Context, r grids.Report) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	cells, err := cellsOf(orb.Point(r.WGS84))
+	if err != nil {
+		return 0, err
+	}
+	// The report, at the case clock's time (a case opened for it starts
+	// then too), counted in its hot-spot cells in the same statement.
 	var id int64
-	err = s.pool.QueryRow(ctx, `INSERT INTO reports (actor, input_crs, input_lon, input_lat, geom, scheme, kind, class,
-			component_code, grid_code, grid_version, mgmt_codes, community_code, street_code, district_code,
-			snapped, distance_m, map_version, department_code, decided_by, rule_id, reason, result)
-		VALUES ($1, $2, $3, $4, ST_GeomFromWKB($5, 4326), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-		RETURNING id`,
+	err = s.pool.QueryRow(ctx, `WITH r AS (
+			INSERT INTO reports (actor, input_crs, input_lon, input_lat, geom, scheme, kind, class,
+				component_code, grid_code, grid_version, mgmt_codes, community_code, street_code, district_code,
+				snapped, distance_m, map_version, department_code, decided_by, rule_id, reason, result, at, h3)
+			VALUES ($1, $2, $3, $4, ST_GeomFromWKB($5, 4326), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+				$18, $19, $20, $21, $22, $23, $24, $25)
+			RETURNING id, at)`+hotspotCTEs(26)+`
+		SELECT id FROM r`,
 		r.Request.Actor, string(r.Request.InputCRS), r.Request.Input[0], r.Request.Input[1], pt,
 		r.Request.Class.Scheme, r.Request.Class.Kind, r.Request.Class.Code, comp,
 		string(res.Grid.Code), res.Grid.Version, mgmt, res.Community.Code, res.Street.Code, res.District.Code,
-		res.Snapped, res.DistanceM, res.MapVersion, dep, res.DecidedBy, ruleID, res.Reason, result).Scan(&id)
+		res.Snapped, res.DistanceM, res.MapVersion, dep, res.DecidedBy, ruleID, res.Reason, result,
+		s.caseNow(), cells.h3, cells.res, cells.cells, cells.wkb).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store report: %w", translate(err))
 	}

@@ -1,8 +1,10 @@
 // gridd's command-centre dashboard: the open cases on the gridd map (circles
 // coloured by state, overdue ones outlined red), a choropleth of one
-// evaluation rate by community over a period, uPlot charts of the cases
-// reported per week and of the open cases by major class, and a side panel
-// with a clicked case's timeline and photos. Case reads always need a token:
+// evaluation rate by community over a period, a hot-spot layer of the
+// reports counted in H3 cells, uPlot charts of the cases reported per week
+// and of the open cases by major class, and a side panel with a clicked
+// case's timeline and photos. Changes are pushed by the server
+// (/v1/cases/feed) and redrawn without reload. Case reads always need a token:
 // the page asks for one (viewer or above) when it has none, keeps it for the
 // tab under the map page's key and sends it only to this server.
 import maplibregl from 'maplibre-gl';
@@ -21,7 +23,10 @@ const OPEN_STATES = [
   ['suspended', '挂账 suspended', '#b15928'],
 ];
 const RAMP = ['#d7191c', '#fdae61', '#ffffbf', '#a6d96a', '#1a9641']; // 0 → 1
-const POLL_MS = 15000;
+const HOT_RAMP = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026']; // reports per km²
+const HOT_STEPS = [1, 10, 50, 200, 1000];
+const POLL_MS = 60000; // only while the pushed feed is down
+const REDRAW_MS = 1000; // changes pushed within this are redrawn once
 const CJK_FONTS = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'WenQuanYi Micro Hei', sans-serif";
 
 const $ = (id) => document.getElementById(id);
@@ -32,7 +37,7 @@ const status = (msg, isError) => {
 };
 
 // What the page has drawn, for the browser test and the curious.
-const dash = { errors: [], ready: false, cases: 0, choropleth: {}, polls: 0 };
+const dash = { errors: [], ready: false, cases: 0, choropleth: {}, polls: 0, pushed: 0, redraws: 0, feed: 'closed' };
 window.griddDashboard = dash;
 
 // The API token (auth.js): kept for the tab, sent only to gridd.
@@ -115,25 +120,40 @@ async function loadEvaluation() {
   colourCommunities();
 }
 
+// ---- hot spots --------------------------------------------------------
+
+// The hot-spot tiles of the period's months (China time): reports per km²
+// in H3 cells; gen changes the URL when pushed reports add to them.
+let hotGen = 0;
+function hotspotTiles() {
+  const p = period();
+  const month = (d) => d.slice(0, 7);
+  const last = chinaDate(Date.parse(p.to + 'T00:00:00+08:00') - DAY); // the period's last day
+  return [`${location.origin}/v1/cases/hotspots/{z}/{x}/{y}.mvt?from=${month(p.from)}&to=${month(last)}&gen=${hotGen}`];
+}
+function refreshHotspots() {
+  const src = map && map.getSource('hotspots');
+  if (src) src.setTiles(hotspotTiles());
+  dash.hotspotTiles = hotspotTiles()[0];
+}
+function hotLegend() {
+  $('hot-legend').innerHTML = HOT_STEPS.map((v, i) => `<span style="--c:${HOT_RAMP[i]}">≥${v}</span>`).join('');
+}
+
 // ---- charts -----------------------------------------------------------
 
 let weekChart = null;
 let classChart = null;
 const chartWidth = () => $('panel').clientWidth - 24; // less the padding
 
-// Cases reported per week: the evaluation's reported count of each week,
-// one small request a week, all at once.
+// Cases reported per week and by major class over the period, in one
+// request (/v1/cases/stats).
 async function loadWeeks() {
   const p = period();
-  const start = Date.parse(p.from + 'T00:00:00+08:00');
-  const end = Date.parse(p.to + 'T00:00:00+08:00');
-  const weeks = [];
-  for (let t = start; t < end; t += 7 * DAY) weeks.push([t, Math.min(t + 7 * DAY, end)]);
-  const counts = await Promise.all(weeks.map(async ([a, b]) => {
-    const body = await getJSON(`/v1/evaluation?by=district&from=${chinaDate(a)}&to=${chinaDate(b)}`);
-    return (body.rows || []).reduce((n, r) => n + (r.reported || 0), 0);
-  }));
-  const data = [weeks.map(([a]) => a / 1000), counts];
+  const body = await getJSON(`/v1/cases/stats?from=${p.from}&to=${p.to}`);
+  const weeks = body.weeks || [];
+  const counts = weeks.map((w) => w.opened);
+  const data = [weeks.map((w) => Date.parse(w.start) / 1000), counts];
   dash.weeks = counts;
   if (weekChart) weekChart.destroy();
   weekChart = new uPlot({
@@ -284,6 +304,17 @@ async function start() {
         'fill-opacity': 0.55,
       },
     }, before ? before.id : undefined);
+    map.addSource('hotspots', { type: 'vector', tiles: hotspotTiles(), minzoom: 0, maxzoom: 16 });
+    dash.hotspotTiles = hotspotTiles()[0];
+    map.addLayer({
+      id: 'dash-hotspots', type: 'fill', source: 'hotspots', 'source-layer': 'hotspots',
+      paint: {
+        'fill-color': ['step', ['get', 'density'], HOT_RAMP[0], ...HOT_STEPS.slice(1).flatMap((v, i) => [v, HOT_RAMP[i + 1]])],
+        'fill-opacity': 0.6,
+        'fill-outline-color': 'rgba(120,0,0,0.35)',
+      },
+    });
+    hotLegend();
     map.addSource('cases', { type: 'geojson', data: first });
     map.addLayer({
       id: 'dash-cases', type: 'circle', source: 'cases',
@@ -310,11 +341,78 @@ async function start() {
   });
 
   $('rate').addEventListener('change', () => colourCommunities());
-  $('period').addEventListener('change', () => Promise.all([loadEvaluation(), loadWeeks()]).catch(report));
+  $('period').addEventListener('change', () => {
+    refreshHotspots();
+    Promise.all([loadEvaluation(), loadWeeks()]).catch(report);
+  });
+  $('hotspots').addEventListener('change', () => {
+    map.setLayoutProperty('dash-hotspots', 'visibility', $('hotspots').checked ? 'visible' : 'none');
+  });
 
-  // Updates without reload: the open cases are polled every 15 s. Simple and
-  // honest; the server's change feed could push them instead later.
-  setInterval(() => loadOpenCases().then(() => { dash.polls++; }).catch(report), POLL_MS);
+  // Updates without reload: the server pushes case changes; they are
+  // redrawn at most once a REDRAW_MS. While the feed is down the open
+  // cases are polled instead, and a reconnect redraws everything.
+  follow();
+  setInterval(() => {
+    if (dash.feed === 'open') return;
+    loadOpenCases().then(() => { dash.polls++; }).catch(report);
+  }, POLL_MS);
+}
+
+let redrawTimer = null;
+let redrawAll = false;
+function changed(all) {
+  redrawAll = redrawAll || all;
+  if (redrawTimer) return;
+  redrawTimer = setTimeout(async () => {
+    redrawTimer = null;
+    const all = redrawAll;
+    redrawAll = false;
+    hotGen++;
+    refreshHotspots();
+    try {
+      await Promise.all([loadOpenCases(), loadWeeks(), ...(all ? [loadEvaluation()] : [])]);
+      dash.redraws++;
+    } catch (e) {
+      report(e);
+    }
+  }, REDRAW_MS);
+}
+
+// follow reads /v1/cases/feed (Server-Sent Events) with fetch, which sends
+// the token (EventSource cannot), and reconnects after a drop.
+async function follow() {
+  for (;;) {
+    try {
+      const resp = await auth.apiFetch('/v1/cases/feed');
+      if (!resp.ok || !resp.body) throw new Error(`case feed: HTTP ${resp.status}`);
+      if (dash.feed === 'lost') changed(true); // what happened meanwhile
+      dash.feed = 'open';
+      $('live').textContent = '● live';
+      const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let end;
+        while ((end = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const ev = (block.match(/^event: (.*)$/m) || [])[1];
+          if (ev === 'case' || ev === 'reset') {
+            dash.pushed++;
+            changed(ev === 'reset');
+          }
+        }
+      }
+    } catch (e) {
+      dash.feedError = e.message;
+    }
+    dash.feed = 'lost';
+    $('live').textContent = '';
+    await new Promise((r) => setTimeout(r, 3000));
+  }
 }
 
 $('states').innerHTML = OPEN_STATES.map(([, label, c]) => `<span style="--c:${c}">${label}</span>`).join('') +
