@@ -1,9 +1,11 @@
 package postgis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,8 +47,9 @@ type reportCells struct {
 	wkb   [][]byte
 }
 
-// cellsOf finds the cells of a report at p (WGS-84 longitude, latitude).
-func cellsOf(p orb.Point) (reportCells, error) {
+// cellsOf finds the cells of a report at p (WGS-84 longitude, latitude),
+// with the outline of those for which outline says so (nil: all).
+func cellsOf(p orb.Point, outline func(h3.Cell) bool) (reportCells, error) {
 	c15, err := h3.LatLngToCell(p[1], p[0], 15)
 	if err != nil {
 		return reportCells{}, fmt.Errorf("report cell: %w", err)
@@ -60,9 +63,11 @@ func cellsOf(p orb.Point) (reportCells, error) {
 		if err != nil {
 			return rc, fmt.Errorf("report cell: %w", err)
 		}
-		b, err := toWKB(cellPolygon(c))
-		if err != nil {
-			return rc, err
+		var b []byte
+		if outline == nil || outline(c) {
+			if b, err = toWKB(cellPolygon(c)); err != nil {
+				return rc, err
+			}
 		}
 		rc.res = append(rc.res, int16(r))
 		rc.cells = append(rc.cells, int64(c))
@@ -114,11 +119,12 @@ counts AS (
 }
 
 // IndexReportCells counts the reports stored without their cells (before
-// migration 0020), a batch at a time, and returns how many it counted.
+// migration 0020, or loaded in bulk) in their hot-spot cells, a batch at a
+// time, and returns how many it counted.
 func (s *Store) IndexReportCells(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := s.indexReportCellsBatch(ctx, 2000)
+		n, err := s.indexReportCellsBatch(ctx, 10000)
 		total += n
 		if err != nil || n == 0 {
 			return total, err
@@ -126,36 +132,78 @@ func (s *Store) IndexReportCells(ctx context.Context) (int, error) {
 	}
 }
 
+// indexReportCellsBatch counts up to limit reports in one transaction: the
+// cells are found here, then each report's cell, the new outlines and the
+// batch's counts per cell and month are written in three statements.
 func (s *Store) indexReportCellsBatch(ctx context.Context, limit int) (int, error) {
 	n := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, ST_X(geom), ST_Y(geom) FROM reports WHERE h3 IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		rows, err := tx.Query(ctx, `SELECT id, ST_X(geom), ST_Y(geom), date_trunc('month', at AT TIME ZONE 'Asia/Shanghai')::date
+			FROM reports WHERE h3 IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 		if err != nil {
 			return err
 		}
-		type todo struct {
-			id int64
-			p  orb.Point
+		type key struct {
+			res   int16
+			cell  int64
+			month time.Time
 		}
-		var ts []todo
-		var t todo
-		if _, err := pgx.ForEachRow(rows, []any{&t.id, &t.p[0], &t.p[1]}, func() error {
-			ts = append(ts, t)
+		var ids, h3s []int64
+		counts := map[key]int32{}
+		outlines := map[[2]int64][]byte{}
+		var id int64
+		var p orb.Point
+		var month time.Time
+		if _, err := pgx.ForEachRow(rows, []any{&id, &p[0], &p[1], &month}, func() error {
+			rc, err := cellsOf(p, func(c h3.Cell) bool { _, ok := outlines[[2]int64{int64(c.Resolution()), int64(c)}]; return !ok })
+			if err != nil {
+				return fmt.Errorf("report %d: %w", id, err)
+			}
+			ids, h3s = append(ids, id), append(h3s, rc.h3)
+			for i, c := range rc.cells {
+				counts[key{rc.res[i], c, month}]++
+				if rc.wkb[i] != nil {
+					outlines[[2]int64{int64(rc.res[i]), c}] = rc.wkb[i]
+				}
+			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		for _, t := range ts {
-			rc, err := cellsOf(t.p)
-			if err != nil {
-				return fmt.Errorf("report %d: %w", t.id, err)
-			}
-			if _, err := tx.Exec(ctx, `WITH r AS (UPDATE reports SET h3 = $1 WHERE id = $2 RETURNING id, at)`+hotspotCTEs(3)+`
-				SELECT 1`, rc.h3, t.id, rc.res, rc.cells, rc.wkb); err != nil {
-				return fmt.Errorf("report %d: %w", t.id, err)
-			}
+		if len(ids) == 0 {
+			return nil
 		}
-		n = len(ts)
+		var ores []int16
+		var ocells []int64
+		var owkb [][]byte
+		for k, b := range outlines {
+			ores, ocells, owkb = append(ores, int16(k[0])), append(ocells, k[1]), append(owkb, b)
+		}
+		// Counts in key order, so that concurrent batches lock rows alike.
+		keys := make([]key, 0, len(counts))
+		for k := range counts {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b key) int {
+			return cmp.Or(cmp.Compare(a.res, b.res), cmp.Compare(a.cell, b.cell), a.month.Compare(b.month))
+		})
+		cres, ccells, cmonths, cn := make([]int16, len(keys)), make([]int64, len(keys)), make([]time.Time, len(keys)), make([]int32, len(keys))
+		for i, k := range keys {
+			cres[i], ccells[i], cmonths[i], cn[i] = k.res, k.cell, k.month, counts[k]
+		}
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE reports r SET h3 = u.h3 FROM unnest($1::bigint[], $2::bigint[]) AS u(id, h3) WHERE r.id = u.id`, ids, h3s)
+		b.Queue(`INSERT INTO h3_cells (res, cell, geom, area_m2)
+			SELECT res, cell, ST_Transform(ST_GeomFromWKB(wkb, 4326), 3857), ST_Area(ST_GeomFromWKB(wkb, 4326)::geography)
+			FROM unnest($1::smallint[], $2::bigint[], $3::bytea[]) AS u(res, cell, wkb)
+			ON CONFLICT DO NOTHING`, ores, ocells, owkb)
+		b.Queue(`INSERT INTO report_cells AS rc (res, cell, month, reports)
+			SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::date[], $4::int[])
+			ON CONFLICT (res, cell, month) DO UPDATE SET reports = rc.reports + EXCLUDED.reports`, cres, ccells, cmonths, cn)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		n = len(ids)
 		return nil
 	})
 	if err != nil {

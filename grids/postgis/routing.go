@@ -135,7 +135,7 @@ func (s *Store) SaveReport(ctx context.Context, r grids.Report) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cells, err := cellsOf(orb.Point(r.WGS84))
+	cells, err := cellsOf(orb.Point(r.WGS84), nil)
 	if err != nil {
 		return 0, err
 	}
