@@ -210,7 +210,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("the dashboard did not open the case feed: %v", err)
 	}
 	step(t, ts, tok["dispatcher"], reported, `{"step":"file"}`, 200)
-	openCase(t, ts, tok["reporter"], at(9))
+	openCase(t, ts, tok["reporter"], `{"lon":116.4056,"lat":39.9077,"class":"06010","description":"新上报"}`)
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](fmt.Sprintf(
 		`window.griddDashboard.cases === %d && window.griddDashboard.features.find(f => f.id === %d).properties.state === 'filed'`, len(open)+1, reported),
 		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
