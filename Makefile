@@ -70,7 +70,7 @@ test-deps:
 vet:
 	$(GO) vet ./...
 
-# The pure packages (geo, grids, tiles, workclock) must not reach the database driver,
+# The pure packages (geo, grids, tiles, workclock, h3) must not reach the database driver,
 # the router or net/http, directly or through another package. One library
 # is let through: brotli's package also carries an HTTP helper (it imports
 # net/http for it), which tiles does not call; it only compresses tiles.
@@ -81,7 +81,7 @@ check-imports:
 		| awk -F: -v re='$(FORBIDDEN)' '$$1 !~ re && $$1 != "github.com/andybalholm/brotli" { \
 			n = split($$2, a, " "); for (i = 1; i <= n; i++) if (a[i] ~ re) print "  " $$1 " imports " a[i] }'); \
 	if [ -n "$$bad" ]; then echo "check-imports: the pure packages reach pgx, chi or net/http:"; echo "$$bad"; exit 1; fi; \
-	echo "check-imports: geo, grids, tiles and workclock are free of pgx, chi and net/http"
+	echo "check-imports: geo, grids, tiles, workclock and h3 are free of pgx, chi and net/http"
 
 # The map page's bundle (MapLibre GL JS from npm, bundled by esbuild) goes to
 # api/mapweb/dist, which the binary embeds. Node and npm come from apt when
