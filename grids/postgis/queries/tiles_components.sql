@@ -14,7 +14,10 @@
 -- non-empty cluster in the tile proper, at the centroid of its components,
 -- with cluster = true, point_count, and the major class most of them belong
 -- to; their ids are 2^50 + the key of the cluster's first cell, apart from
--- any row id. The clusters' counts add up to the components whose
+-- any row id. A centroid within half a tile unit of the tile's east or
+-- south edge is moved one unit in: rounded onto the edge (x or y = extent)
+-- MapLibre would drop it as outside the tile, and no other tile draws it.
+-- The clusters' counts add up to the components whose
 -- representative point lies in the tile, whatever their number, so the tile
 -- stays small.
 SELECT ST_AsMVT(t, 'components', $4, 'geom', 'fid') FROM (
@@ -32,8 +35,10 @@ SELECT ST_AsMVT(t, 'components', $4, 'geom', 'fid') FROM (
            CASE greatest(n01, n02, n03, n04, n05) WHEN 0 THEN NULL WHEN n01 THEN '01' WHEN n02 THEN '02'
                 WHEN n03 THEN '03' WHEN n04 THEN '04' ELSE '05' END,
            NULL, NULL, true, n,
-           ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(sx / n, sy / n), 3857), ST_TileEnvelope($1, $2, $3), $4, 0, true)
-    FROM (
+           ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(
+               least(greatest(sx / n, ST_XMin(e)), ST_XMax(e) - (ST_XMax(e) - ST_XMin(e)) / $4),
+               least(greatest(sy / n, ST_YMin(e) + (ST_YMax(e) - ST_YMin(e)) / $4), ST_YMax(e))), 3857), e, $4, 0, true)
+    FROM (SELECT ST_TileEnvelope($1, $2, $3) AS e) env, (
         SELECT cx / 2 AS gx, cy / 2 AS gy, sum(n)::integer AS n, sum(n01) AS n01, sum(n02) AS n02, sum(n03) AS n03,
                sum(n04) AS n04, sum(n05) AS n05, sum(sx) AS sx, sum(sy) AS sy
         FROM component_cells
