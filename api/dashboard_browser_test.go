@@ -149,6 +149,29 @@ func TestDashboardInBrowser(t *testing.T) {
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`griddMap.loaded() && !griddMap.isMoving()`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatal(err)
 	}
+	// By street and by unit grid: the evaluation's rows shade those tile
+	// layers' areas instead.
+	for _, lv := range []struct {
+		level, layer string
+		digits       int
+	}{{"street", "streets", 9}, {"grid", "grids", 15}, {"community", "communities", 12}} {
+		if _, err := chromedp.Run(bctx, chromedp.Evaluate[any](fmt.Sprintf(`{ const s = document.getElementById('level'); s.value = '%s'; s.dispatchEvent(new Event('change')); } 0`, lv.level))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](fmt.Sprintf(
+			`window.griddDashboard.level === '%s' && Object.keys(window.griddDashboard.choropleth).length > 0 && Object.keys(window.griddDashboard.choropleth).every(k => k.length === %d)`, lv.level, lv.digits),
+			chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatalf("shading by %s: %v", lv.level, err)
+		}
+		rate, _ := chromedp.Run(bctx, chromedp.Evaluate[any](fmt.Sprintf(
+			`(() => { const id = Number(Object.keys(window.griddDashboard.choropleth)[0]); return griddMap.getFeatureState({source: 'gridd', sourceLayer: '%s', id}).rate; })()`, lv.layer)))
+		if r, ok := rate.(float64); !ok || r < 0 || r > 1 {
+			t.Errorf("shading by %s: the %s feature-state rate is %v", lv.level, lv.layer, rate)
+		}
+		if layer, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`griddMap.getLayer('dash-choropleth').sourceLayer`)); layer != lv.layer {
+			t.Errorf("shading by %s: the choropleth draws %s", lv.level, layer)
+		}
+	}
 
 	// The charts: two uPlot canvases with a size; this week's reports
 	// counted, and the open cases by major class.

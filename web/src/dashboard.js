@@ -1,6 +1,6 @@
 // gridd's command-centre dashboard: the open cases on the gridd map (circles
 // coloured by state, overdue ones outlined red), a choropleth of one
-// evaluation rate by community over a period, a hot-spot layer of the
+// evaluation rate by community, street or grid over a period, a hot-spot layer of the
 // reports counted in H3 cells, uPlot charts of the cases reported per week
 // and of the open cases by major class, and a side panel with a clicked
 // case's timeline and photos. Changes are pushed by the server
@@ -86,38 +86,60 @@ async function loadOpenCases() {
 
 // ---- choropleth -------------------------------------------------------
 
+// The areas the choropleth shades: the evaluation's grouping and the tile
+// layer that draws those areas (feature ids are the numeric codes,
+// tiles/layers.go).
+const LEVELS = { community: 'communities', street: 'streets', grid: 'grids' };
 let rows = [];
-let shaded = [];
-function colourCommunities() {
+let shaded = []; // [sourceLayer, id] with a rate set
+function colourAreas() {
   const rate = $('rate').value;
-  for (const id of shaded) map.removeFeatureState({ source: 'gridd', sourceLayer: 'communities', id });
+  const sourceLayer = LEVELS[$('level').value];
+  for (const [sl, id] of shaded) map.removeFeatureState({ source: 'gridd', sourceLayer: sl, id });
   shaded = [];
   // Good is green: high rates, but a low rework rate.
   const ramp = rate === 'rework_rate' ? [...RAMP].reverse() : RAMP;
-  map.setPaintProperty('dash-choropleth', 'fill-color', choroplethColour(ramp));
+  addChoropleth(sourceLayer, ramp);
   const states = {};
   for (const r of rows) {
     const v = r[rate];
-    // Tile feature ids are the numeric codes (tiles/layers.go).
     const id = Number(r.code);
     if (v === null || v === undefined || !Number.isFinite(id)) continue;
-    map.setFeatureState({ source: 'gridd', sourceLayer: 'communities', id }, { rate: v });
-    shaded.push(id);
+    map.setFeatureState({ source: 'gridd', sourceLayer, id }, { rate: v });
+    shaded.push([sourceLayer, id]);
     states[r.code] = v;
   }
   dash.choropleth = states;
+  dash.level = $('level').value;
   const label = $('rate').selectedOptions[0].textContent;
   $('legend').innerHTML = `<span>0%</span><span class="ramp" style="background:linear-gradient(to right,${ramp.join(',')})"></span>` +
     `<span>100%</span><span class="none"></span><span>no cases</span>`;
   $('legend').title = label;
 }
 
+// addChoropleth (re)draws the choropleth layer over the areas of one tile
+// layer, under the style's lines and labels and the hot spots.
+function addChoropleth(sourceLayer, ramp) {
+  const old = map.getLayer('dash-choropleth');
+  if (old && old.sourceLayer === sourceLayer) {
+    map.setPaintProperty('dash-choropleth', 'fill-color', choroplethColour(ramp));
+    return;
+  }
+  if (old) map.removeLayer('dash-choropleth');
+  const before = map.getStyle().layers.find((l) => l.id === 'communities-line' || l.id.startsWith('mgmt_grids-') || l.id === 'dash-hotspots');
+  map.addLayer({
+    id: 'dash-choropleth', type: 'fill', source: 'gridd', 'source-layer': sourceLayer,
+    filter: ['==', ['geometry-type'], 'Polygon'],
+    paint: { 'fill-color': choroplethColour(ramp), 'fill-opacity': 0.55 },
+  }, before ? before.id : undefined);
+}
+
 async function loadEvaluation() {
   const p = period();
-  const body = await getJSON(`/v1/evaluation?by=community&from=${p.from}&to=${p.to}`);
+  const body = await getJSON(`/v1/evaluation?by=${$('level').value}&from=${p.from}&to=${p.to}`);
   rows = body.rows || [];
   dash.rows = rows;
-  colourCommunities();
+  colourAreas();
 }
 
 // ---- hot spots --------------------------------------------------------
@@ -293,17 +315,8 @@ async function start() {
   });
 
   map.on('load', async () => {
-    // The choropleth: the communities' polygons coloured by feature-state,
-    // under the style's lines and labels.
-    const before = map.getStyle().layers.find((l) => l.id === 'communities-line' || l.id.startsWith('mgmt_grids-'));
-    map.addLayer({
-      id: 'dash-choropleth', type: 'fill', source: 'gridd', 'source-layer': 'communities',
-      filter: ['==', ['geometry-type'], 'Polygon'],
-      paint: {
-        'fill-color': choroplethColour(RAMP),
-        'fill-opacity': 0.55,
-      },
-    }, before ? before.id : undefined);
+    // The choropleth: the areas' polygons coloured by feature-state.
+    addChoropleth(LEVELS[$('level').value], RAMP);
     map.addSource('hotspots', { type: 'vector', tiles: hotspotTiles(), minzoom: 0, maxzoom: 16 });
     dash.hotspotTiles = hotspotTiles()[0];
     map.addLayer({
@@ -340,7 +353,8 @@ async function start() {
     map.triggerRepaint();
   });
 
-  $('rate').addEventListener('change', () => colourCommunities());
+  $('rate').addEventListener('change', () => colourAreas());
+  $('level').addEventListener('change', () => loadEvaluation().catch(report));
   $('period').addEventListener('change', () => {
     refreshHotspots();
     Promise.all([loadEvaluation(), loadWeeks()]).catch(report);
