@@ -100,7 +100,8 @@ func cellPolygon(c h3.Cell) orb.Polygon {
 
 // hotspotCTEs are the common table expressions that count a report in its
 // cells, from its row r (id, at) and the cells in $N (res), $N+1 (cell),
-// $N+2 (outline): the outline of a cell new to h3_cells, and one more
+// $N+2 (outline): the outline of a cell new to h3_cells (only those are
+// transformed and measured: ON CONFLICT would do it for every cell), and one more
 // report in the cell's month (China time). The cells come sorted by
 // resolution, so concurrent reports lock count rows in one order.
 func hotspotCTEs(n int) string {
@@ -111,6 +112,7 @@ outlines AS (
     INSERT INTO h3_cells (res, cell, geom, area_m2)
     SELECT res, cell, ST_Transform(ST_GeomFromWKB(wkb, 4326), 3857), ST_Area(ST_GeomFromWKB(wkb, 4326)::geography)
     FROM cells
+    WHERE NOT EXISTS (SELECT 1 FROM h3_cells h WHERE h.res = cells.res AND h.cell = cells.cell)
     ON CONFLICT DO NOTHING),
 counts AS (
     INSERT INTO report_cells AS rc (res, cell, month, reports)
