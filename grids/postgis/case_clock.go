@@ -169,9 +169,9 @@ func (s *Store) ImportWorkCalendar(ctx context.Context, r io.Reader) (int, int, 
 
 // stageLimit is the time limit of a case's stage: the row of its class,
 // else of its major class, else of every class, for its urgency.
-func stageLimit(ctx context.Context, tx pgx.Tx, c grids.Case, stage string) (string, error) {
+func stageLimit(ctx context.Context, q rowQuerier, c grids.Case, stage string) (string, error) {
 	var limit string
-	err := tx.QueryRow(ctx, `SELECT time_limit FROM case_time_limits
+	err := q.QueryRow(ctx, `SELECT time_limit FROM case_time_limits
 		WHERE urgency = $1 AND stage = $2
 			AND ((scheme, kind, class) IN (($3, $4, $5), ($3, $4, left($5, 2))) OR (scheme, kind, class) = ('', '', ''))
 		ORDER BY length(class) DESC LIMIT 1`,
@@ -180,6 +180,11 @@ func stageLimit(ctx context.Context, tx pgx.Tx, c grids.Case, stage string) (str
 		return "", fmt.Errorf("time limit of %s (%s, %s): %w", stage, c.Class.Code, c.Urgency, err)
 	}
 	return limit, nil
+}
+
+// rowQuerier is a pool, a connection or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // caseClock is a case's time limit fields as a step leaves them.
@@ -194,7 +199,7 @@ type caseClock struct {
 // hours granted (work hours for a limit in work units); suspend stops the
 // clock; resume moves the deadline on
 // by the time spent suspended, in the limit's own measure.
-func nextClock(ctx context.Context, tx pgx.Tx, cal *workclock.Calendar, c grids.Case, step grids.CaseStep, to grids.CaseState, hours float64, now time.Time) (caseClock, error) {
+func nextClock(ctx context.Context, q rowQuerier, cal *workclock.Calendar, c grids.Case, step grids.CaseStep, to grids.CaseState, hours float64, now time.Time) (caseClock, error) {
 	cur := caseClock{deadline: c.Deadline}
 	if c.TimeLimit != "" {
 		cur.limit = &c.TimeLimit
@@ -229,7 +234,7 @@ func nextClock(ctx context.Context, tx pgx.Tx, cal *workclock.Calendar, c grids.
 	if stage == "" {
 		return caseClock{}, nil
 	}
-	limit, err := stageLimit(ctx, tx, c, stage)
+	limit, err := stageLimit(ctx, q, c, stage)
 	if err != nil {
 		return cur, err
 	}

@@ -55,27 +55,26 @@ func (s *Store) OpenCase(ctx context.Context, nc grids.NewCase) (grids.Case, err
 	// Every time of the case (its creation, its events, its deadlines)
 	// is the case clock's.
 	now := s.caseNow()
+	// The first stage's limit and deadline go into the case's row as it is
+	// inserted, with its first report, in one statement; then its event.
+	c := grids.Case{State: grids.CaseReported, Urgency: urgency, Class: grids.ClassInfo{Class: nc.Request.Class}}
+	clk, err := nextClock(ctx, s.pool, cal, c, "", grids.CaseReported, 0, now)
+	if err != nil {
+		return grids.Case{}, fmt.Errorf("open case: %w", translateCtx(ctx, err))
+	}
 	var id int64
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO cases (state, report_id, reporter, scheme, kind, class, component_code,
-				description, urgency, geom, grid_code, community_code, street_code, district_code, mgmt_codes, routed_department)
-			SELECT 'reported', r.id, r.actor, r.scheme, r.kind, r.class, $2, $3, $4, r.geom, r.grid_code,
-				r.community_code, r.street_code, r.district_code, $5, $6
-			FROM reports r WHERE r.id = $1
-			RETURNING id`, r.ReportID, comp, nc.Description, urgency, mgmt, dep).Scan(&id)
+		err := tx.QueryRow(ctx, `WITH c AS (
+				INSERT INTO cases (state, report_id, reporter, scheme, kind, class, component_code, description, urgency,
+					geom, grid_code, community_code, street_code, district_code, mgmt_codes, routed_department,
+					time_limit, deadline, created, updated)
+				SELECT 'reported', r.id, r.actor, r.scheme, r.kind, r.class, $2, $3, $4, r.geom, r.grid_code,
+					r.community_code, r.street_code, r.district_code, $5, $6, $7, $8, $9, $9
+				FROM reports r WHERE r.id = $1
+				RETURNING id, report_id),
+			cr AS (INSERT INTO case_reports (case_id, report_id) SELECT id, report_id FROM c)
+			SELECT id FROM c`, r.ReportID, comp, nc.Description, urgency, mgmt, dep, clk.limit, clk.deadline, now).Scan(&id)
 		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO case_reports (case_id, report_id) VALUES ($1, $2)`, id, r.ReportID); err != nil {
-			return err
-		}
-		c := grids.Case{ID: id, State: grids.CaseReported, Urgency: urgency, Class: grids.ClassInfo{Class: nc.Request.Class}}
-		clk, err := nextClock(ctx, tx, cal, c, "", grids.CaseReported, 0, now)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE cases SET time_limit = $2, deadline = $3, created = $4, updated = $4 WHERE id = $1`,
-			id, clk.limit, clk.deadline, now); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, at, actor, role, step, to_state, department_code, note)
@@ -86,7 +85,7 @@ func (s *Store) OpenCase(ctx context.Context, nc grids.NewCase) (grids.Case, err
 	if err != nil {
 		return grids.Case{}, fmt.Errorf("open case: %w", translateCtx(ctx, err))
 	}
-	c, err := s.Case(ctx, id)
+	c, err = s.Case(ctx, id)
 	if err != nil {
 		return c, err
 	}
