@@ -83,6 +83,12 @@ import (
 //
 // Area, when set, keeps the cases whose district, street, community or grid
 // (by the code's level) is that code.
+//
+// Periods of whole China days by district, street, community or department
+// are read from the daily rollup of migration 0019 (evaluation_rollup.go):
+// the same counts; medians from a histogram of the durations, within 0.5%
+// (MedianRelBound) or 1 second (MedianAbsBound) of the exact
+// percentile_cont. The rest run evaluationSQL (EvaluateDirect).
 
 // evaluationSQL: $1 from, $2 to, $3 the area code (when filtered). KEY_EV
 // is the group of a step (e, and v when JOIN_EV joins case_evaluation),
@@ -206,7 +212,28 @@ func evaluationStatement(by grids.EvaluationBy, areaLen int) (string, error) {
 }
 
 // Evaluate implements grids.Evaluator.
+// Periods of whole days by district, street, community or department are
+// read from the daily rollup (evaluation_rollup.go); the others run the
+// single statement (EvaluateDirect).
 func (s *Store) Evaluate(ctx context.Context, q grids.EvaluationQuery) ([]grids.EvaluationRow, error) {
+	if !q.From.Before(q.To) {
+		return nil, grids.Invalid("to", "the period must end after it starts (from %s, to %s)", q.From.Format("2006-01-02"), q.To.Format("2006-01-02"))
+	}
+	areaLen, err := areaLenOf(q.Area)
+	if err != nil {
+		return nil, err
+	}
+	if lvl, prefix, ok := rollupPlan(q, areaLen); ok {
+		return s.evaluateRollup(ctx, q, lvl, prefix)
+	}
+	return s.EvaluateDirect(ctx, q)
+}
+
+// EvaluateDirect evaluates in the single statement over the log and the
+// case summaries, without the rollup: what every query ran before the
+// rollup, kept for the queries the rollup does not answer and to check
+// it against.
+func (s *Store) EvaluateDirect(ctx context.Context, q grids.EvaluationQuery) ([]grids.EvaluationRow, error) {
 	if !q.From.Before(q.To) {
 		return nil, grids.Invalid("to", "the period must end after it starts (from %s, to %s)", q.From.Format("2006-01-02"), q.To.Format("2006-01-02"))
 	}
