@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -78,6 +80,7 @@ func evalServer(t *testing.T) (*httptest.Server, *postgis.Store, map[string]stri
 type evalRow struct {
 	Code               string
 	Name               string
+	FiledUnder         []string `json:"filed_under"`
 	Reported           int
 	Filed              int
 	Rejected           int
@@ -554,4 +557,94 @@ func TestEvaluationBadInput(t *testing.T) {
 	if status, _, _ := request(t, "GET", ts.URL+ok, "", ""); status != 401 {
 		t.Errorf("no token: %d, want 401", status)
 	}
+}
+
+// Cases filed under a grid that is split afterwards count under the grid
+// that now covers their point, as PostGIS's ST_Covers finds it; the grid
+// they were reported in stays on the case and in the new grid's
+// filed_under. A case moved to another community moves in the rollup too.
+func TestEvaluationLineage(t *testing.T) {
+	ts, st, tok, _ := evalServer(t)
+	ctx := context.Background()
+	const old = "110101001001001" // 116.400-116.401 E, 39.900-39.901 N
+	w1 := openCase(t, ts, tok["reporter"], `{"lon":116.4002,"lat":39.9003,"class":"06010"}`).ID
+	w2 := openCase(t, ts, tok["reporter"], `{"lon":116.4001,"lat":39.9007,"class":"06010"}`).ID
+	e1 := openCase(t, ts, tok["reporter"], `{"lon":116.4007,"lat":39.9005,"class":"06010"}`).ID
+	for _, s := range [][2]string{{"dispatcher", `{"step":"file"}`}, {"dispatcher", `{"step":"dispatch"}`}, {"depA", `{"step":"handle","note":"已清理"}`}} {
+		step(t, ts, tok[s[0]], w1, s[1], 200)
+	}
+	step(t, ts, tok["dispatcher"], e1, `{"step":"file"}`, 200)
+	step(t, ts, tok["dispatcher"], e1, `{"step":"dispatch"}`, 200)
+
+	// Split the grid north-south at 116.4004: the larger, eastern part keeps
+	// the code, the western part gets a new one.
+	g, err := json.Marshal(map[string]any{"type": "LineString", "coordinates": [][2]float64{{116.4004, 39.8995}, {116.4004, 39.9015}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line geojson.Geometry
+	if err := json.Unmarshal(g, &line); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := st.ApplyChangeset(ctx, "token:editor", grids.ChangesetRequest{Message: "split along the new lane",
+		Operations: []grids.Operation{{Op: grids.Split, Grids: []grids.GridRef{{Code: old, Version: 1}}, Line: &line}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Result.Created) != 1 {
+		t.Fatalf("split created %+v", cs.Result.Created)
+	}
+	west := string(cs.Result.Created[0].Code)
+
+	// PostGIS: the current grid covering each case's point.
+	covering := map[int64]string{}
+	for _, id := range []int64{w1, w2, e1} {
+		var code string
+		if err := st.Pool().QueryRow(ctx, `SELECT u.code FROM cases c JOIN unit_grids u ON u.valid_to IS NULL AND ST_Covers(u.geom, c.geom)
+			WHERE c.id = $1 ORDER BY u.code LIMIT 1`, id).Scan(&code); err != nil {
+			t.Fatal(err)
+		}
+		covering[id] = code
+	}
+	if covering[w1] != west || covering[w2] != west || covering[e1] != old {
+		t.Fatalf("covering grids %v, want the west ones in %s and the east one in %s", covering, west, old)
+	}
+	today := time.Now().In(time.FixedZone("CST", 8*3600))
+	period := "from=" + today.AddDate(0, 0, -1).Format("2006-01-02") + "&to=" + today.AddDate(0, 0, 30).Format("2006-01-02")
+	byGrid := evaluation(t, ts, tok["viewer"], "by=grid&area=110101001001&"+period)
+	if r := byGrid[west]; r.Reported != 2 || r.Filed != 1 || r.Dispatched != 1 || r.Due != 1 || r.Handled != 1 ||
+		len(r.FiledUnder) != 1 || r.FiledUnder[0] != old {
+		t.Errorf("grid %s: %+v, want W1 and W2 (reported 2, filed, dispatched, due and handled 1) filed under %s", west, r, old)
+	}
+	if r := byGrid[old]; r.Reported != 1 || r.Filed != 1 || r.Dispatched != 1 || r.Due != 1 || r.Handled != 0 || len(r.FiledUnder) != 0 {
+		t.Errorf("grid %s: %+v, want E1 alone", old, r)
+	}
+	if len(byGrid) != 2 {
+		t.Errorf("grids: %+v", byGrid)
+	}
+	if one := evaluation(t, ts, tok["viewer"], "by=grid&area="+west+"&"+period); one[west].Reported != 2 || len(one) != 1 {
+		t.Errorf("area %s: %+v", west, one)
+	}
+	// The case keeps the grid it was reported in.
+	var c grids.Case
+	_, _, b := request(t, "GET", ts.URL+"/v1/cases/"+strconv.FormatInt(w1, 10), tok["viewer"], "")
+	if err := json.Unmarshal([]byte(b), &c); err != nil || c.Grid != old {
+		t.Errorf("case W1: grid %s (%v), want %s as reported", c.Grid, err, old)
+	}
+	com := evaluation(t, ts, tok["viewer"], "by=community&"+period)
+	if com["110101001001"].Reported != 3 || com["110101001001"].Due != 2 {
+		t.Errorf("community: %+v", com)
+	}
+	checkRollup(t, st.Pool())
+
+	// A case moved to a grid of the other community (as a rebuild across
+	// the boundary would) moves in the rollup with all its steps.
+	if _, err := st.Pool().Exec(ctx, `SELECT gridd_eval_move_case($1, '110101001002001', 1)`, w1); err != nil {
+		t.Fatal(err)
+	}
+	com = evaluation(t, ts, tok["viewer"], "by=community&"+period)
+	if a, b := com["110101001001"], com["110101001002"]; a.Reported != 2 || a.Due != 1 || b.Reported != 1 || b.Handled != 1 || b.Due != 1 {
+		t.Errorf("after the move: %+v", com)
+	}
+	checkRollup(t, st.Pool())
 }

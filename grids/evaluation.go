@@ -57,6 +57,10 @@ type EvaluationQuery struct {
 type EvaluationRow struct {
 	Code string `json:"code"` // "" for steps of no department (by department)
 	Name string `json:"name,omitempty"`
+	// FiledUnder (by grid): the other grid codes that cases counted here
+	// were reported in: grids split, merged or rebuilt since, whose cases
+	// follow their lineage to this grid.
+	FiledUnder []string `json:"filed_under,omitempty"`
 
 	Reported           int      `json:"reported"`
 	Filed              int      `json:"filed"`

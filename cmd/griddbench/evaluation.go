@@ -122,9 +122,9 @@ var evalLoadSQL = []string{
 		FROM bench_eval_steps ORDER BY n, ord`,
 	`ALTER TABLE case_events ENABLE TRIGGER USER`,
 	// Each case's summary, as the trigger of migration 0018 keeps it.
-	`INSERT INTO case_evaluation (case_id, grid_code, mgmt_codes, routed_department, first_handle_at,
+	`INSERT INTO case_evaluation (case_id, grid_code, area_code, area_version, mgmt_codes, routed_department, first_handle_at,
 			first_handle_deadline, first_handle_department, first_rework_at, closed_at, first_late_at)
-		SELECT c.id, c.grid_code, c.mgmt_codes, c.routed_department,
+		SELECT c.id, c.grid_code, c.grid_code, 1, c.mgmt_codes, c.routed_department,
 			min(s.at) FILTER (WHERE s.step = 'handle'), min(s.deadline) FILTER (WHERE s.step = 'handle' AND s.ord = 5),
 			min(s.dep) FILTER (WHERE s.step = 'handle' AND s.ord = 5), min(s.at) FILTER (WHERE s.step = 'rework'),
 			min(s.at) FILTER (WHERE s.step = 'close'), min(s.at) FILTER (WHERE s.step <> 'report' AND s.at > s.deadline)

@@ -69,12 +69,21 @@ import (
 //	        D ≥ 40, E below (docs/domain.md); none when nothing is due.
 //	satisfaction    reporters' satisfaction: not collected yet, always null.
 //
-// Groups. Areas are the codes stored on the case when it was reported
-// (they never change: a case filed under a grid later retired counts under
-// that grid's code; lineage is not followed): its grid code, copied onto
-// each step and into case_evaluation, whose first 12, 9 and 6 digits are
-// its community, street and district codes. A case in several management
-// grids counts in each. By department, a step counts for the department
+// Groups. A case counts under the grid it was reported in until that grid
+// version is retired (split, merged, reshaped, replaced or rebuilt); then
+// it follows the grid's lineage (grid_lineage) to the current grid that
+// descends from that version and covers the case's point (cases.geom),
+// through any number of edits, at the commit of the edit that retires it
+// (migration 0019: case_evaluation.area_code and area_version; a case no
+// descendant covers stays where it was). The grid it was reported in stays
+// on the case (cases.grid_code, the API's grid) and, by grid, in each
+// row's filed_under. The first 12, 9 and 6 digits of the grid a case
+// counts under are its community, street and district codes, so a case
+// whose grid moved to another community counts there too. Steps carry the
+// code they were taken under (case_events.grid_code); the few cases that
+// moved (area_code <> grid_code) are looked up by a partial index.
+// Management grids are those the case was reported in; a case in several
+// counts in each. By department, a step counts for the department
 // the case was with when it was taken (case_events.department_code) or,
 // before any dispatch, the department routing chose; a due case counts
 // for the department of its first handling (the department on its first
@@ -97,10 +106,13 @@ import (
 // case_evaluation (migration 0018) by their first handling deadline, and
 // the cases still in their first handling from cases by theirs.
 const evaluationSQL = `
-WITH ev AS (
+WITH moved AS (
+    SELECT case_id, area_code FROM case_evaluation WHERE area_code <> grid_code
+),
+ev AS (
     SELECT KEY_EV COLLATE "C" AS key, e.step, coalesce(e.at > e.deadline, false) AS late,
         date_part('epoch', e.at - e.stage_started) / 3600 AS hours
-    FROM case_events e JOIN_EV
+    FROM case_events e LEFT JOIN moved mv ON mv.case_id = e.case_id JOIN_EV
     WHERE e.at >= $1 AND e.at < $2
         AND e.step IN ('report', 'file', 'reject', 'dispatch', 'handle', 'verify', 'rework', 'close') AREA_EV
 ),
@@ -119,12 +131,13 @@ flow AS (
     FROM ev GROUP BY key
 ),
 first_handling AS (
-    SELECT v.grid_code, v.mgmt_codes, v.first_handle_deadline AS due_at, v.first_handle_at AS handled_at,
+    SELECT v.area_code AS grid_code, v.mgmt_codes, v.first_handle_deadline AS due_at, v.first_handle_at AS handled_at,
         v.first_handle_department AS dep, v.first_rework_at AS reworked_at, v.closed_at, v.first_late_at AS late_at
     FROM case_evaluation v
     WHERE v.first_handle_deadline >= $1 AND v.first_handle_deadline < $2
     UNION ALL
-    SELECT c.grid_code, c.mgmt_codes, c.deadline, NULL, c.department_code, NULL, NULL, NULL
+    SELECT coalesce((SELECT v.area_code FROM case_evaluation v WHERE v.case_id = c.id), c.grid_code),
+        c.mgmt_codes, c.deadline, NULL, c.department_code, NULL, NULL, NULL
     FROM cases c
     WHERE c.state = 'dispatched' AND c.deadline >= $1 AND c.deadline < $2
         AND NOT EXISTS (SELECT 1 FROM case_evaluation v WHERE v.case_id = c.id AND v.first_handle_at IS NOT NULL)
@@ -191,7 +204,7 @@ func evaluationStatement(by grids.EvaluationBy, areaLen int) (string, error) {
 	switch by {
 	case grids.ByGrid, grids.ByCommunity, grids.ByStreet, grids.ByDistrict:
 		n := map[grids.EvaluationBy]int{grids.ByGrid: 15, grids.ByCommunity: 12, grids.ByStreet: 9, grids.ByDistrict: 6}[by]
-		keyEv, keyDue = prefix("e.grid_code", n), prefix("f.grid_code", n)
+		keyEv, keyDue = prefix("coalesce(mv.area_code, e.grid_code)", n), prefix("f.grid_code", n)
 	case grids.ByMgmt:
 		joinEv = "JOIN case_evaluation v ON v.case_id = e.case_id CROSS JOIN LATERAL unnest(v.mgmt_codes) AS m(code)"
 		keyEv, keyDue, mgmtDue = "m.code", "md.code", "CROSS JOIN LATERAL unnest(f.mgmt_codes) AS md(code)"
@@ -204,7 +217,7 @@ func evaluationStatement(by grids.EvaluationBy, areaLen int) (string, error) {
 	}
 	areaEv, areaDue := "", ""
 	if areaLen > 0 {
-		areaEv = "AND " + prefix("e.grid_code", areaLen) + " = $3"
+		areaEv = "AND " + prefix("coalesce(mv.area_code, e.grid_code)", areaLen) + " = $3"
 		areaDue = "AND " + prefix("f.grid_code", areaLen) + " = $3"
 	}
 	return strings.NewReplacer("KEY_EV", keyEv, "KEY_DUE", keyDue, "JOIN_EV", joinEv, "MGMT_DUE", mgmtDue,
@@ -279,7 +292,37 @@ func (s *Store) EvaluateDirect(ctx context.Context, q grids.EvaluationQuery) ([]
 	if err != nil {
 		return nil, fmt.Errorf("evaluation: %w", translateCtx(ctx, err))
 	}
+	if q.By == grids.ByGrid && len(out) > 0 {
+		if err := s.filedUnder(ctx, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// filedUnder fills, by grid, the codes other than its own that the cases
+// counted under each grid were reported in (from the few cases that
+// followed a lineage).
+func (s *Store) filedUnder(ctx context.Context, rows []grids.EvaluationRow) error {
+	codes := make([]string, len(rows))
+	for i, r := range rows {
+		codes[i] = r.Code
+	}
+	res, err := s.pool.Query(ctx, `SELECT area_code, array_agg(DISTINCT grid_code ORDER BY grid_code)
+		FROM case_evaluation WHERE area_code <> grid_code AND area_code = ANY($1::text[]) GROUP BY 1`, codes)
+	if err != nil {
+		return fmt.Errorf("evaluation: %w", translateCtx(ctx, err))
+	}
+	from := map[string][]string{}
+	var code string
+	var under []string
+	if _, err := pgx.ForEachRow(res, []any{&code, &under}, func() error { from[code] = under; return nil }); err != nil {
+		return fmt.Errorf("evaluation: %w", translateCtx(ctx, err))
+	}
+	for i := range rows {
+		rows[i].FiledUnder = from[rows[i].Code]
+	}
+	return nil
 }
 
 var _ grids.Evaluator = (*Store)(nil)

@@ -30,15 +30,20 @@
 --                     reworked, closed and closed_on_time at the day of
 --                     the first handle, first rework and close.
 --
--- area_code: the grid a case counts under. It starts as the grid it was
--- reported in (grid_code, kept as it was) and follows the grid's lineage
--- when that grid is retired (gridd_evaluation_follow_lineage).
+-- area_code, area_version: the grid version a case counts under. It
+-- starts as the grid version it was reported in (the report's grid_code
+-- and grid_version; cases.grid_code keeps the code as it was) and follows
+-- the grid's lineage when that version is retired
+-- (gridd_evaluation_follow_lineage, at the commit of the edit or build
+-- that retires it): to the current grid that descends from it and covers
+-- the case's point.
 
-ALTER TABLE case_evaluation ADD COLUMN area_code text;
-UPDATE case_evaluation SET area_code = grid_code;
+ALTER TABLE case_evaluation ADD COLUMN area_code text, ADD COLUMN area_version integer;
+UPDATE case_evaluation v SET area_code = v.grid_code, area_version = r.grid_version
+FROM cases c JOIN reports r ON r.id = c.report_id WHERE c.id = v.case_id;
 ALTER TABLE case_evaluation ALTER COLUMN area_code SET NOT NULL;
 CREATE INDEX case_evaluation_moved ON case_evaluation (case_id) INCLUDE (area_code) WHERE area_code <> grid_code;
-CREATE INDEX case_evaluation_area ON case_evaluation (area_code);
+CREATE INDEX case_evaluation_area ON case_evaluation (area_code, area_version);
 
 CREATE TABLE case_eval_flow (
     lvl       smallint NOT NULL,
@@ -159,9 +164,10 @@ DECLARE
     new_v case_evaluation;
 BEGIN
     SELECT * INTO old_v FROM case_evaluation WHERE case_id = NEW.case_id;
-    INSERT INTO case_evaluation AS v (case_id, grid_code, area_code, mgmt_codes, routed_department, first_handle_at,
+    INSERT INTO case_evaluation AS v (case_id, grid_code, area_code, area_version, mgmt_codes, routed_department, first_handle_at,
         first_handle_deadline, first_handle_department, first_rework_at, closed_at, first_late_at)
-    SELECT NEW.case_id, c.grid_code, c.grid_code, c.mgmt_codes, c.routed_department,
+    SELECT NEW.case_id, c.grid_code, c.grid_code, (SELECT r.grid_version FROM reports r WHERE r.id = c.report_id),
+        c.mgmt_codes, c.routed_department,
         CASE WHEN NEW.step = 'handle' THEN NEW.at END,
         CASE WHEN NEW.step = 'handle' THEN NEW.deadline END,
         CASE WHEN NEW.step = 'handle' THEN NEW.department_code END,
@@ -187,6 +193,82 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+-- A case moved to another grid (code, version): its summary, and when its
+-- community changes, what it added to the rollup, taken away from the
+-- groups of the old grid and added to those of the new. The case row is
+-- locked first, as a step locks it, so no step of the case is half seen.
+CREATE FUNCTION gridd_eval_move_case(p_case bigint, p_code text, p_version integer) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v case_evaluation;
+    e case_events;
+BEGIN
+    PERFORM 1 FROM cases WHERE id = p_case FOR UPDATE;
+    SELECT * INTO v FROM case_evaluation WHERE case_id = p_case;
+    IF v.case_id IS NULL THEN
+        RETURN;
+    END IF;
+    IF left(v.area_code, 12) = left(p_code, 12) THEN
+        UPDATE case_evaluation SET area_code = p_code, area_version = p_version WHERE case_id = p_case;
+        RETURN;
+    END IF;
+    FOR e IN SELECT * FROM case_events WHERE case_id = p_case ORDER BY id LOOP
+        PERFORM gridd_eval_add_event(e, v.area_code, coalesce(e.department_code, v.routed_department), -1);
+    END LOOP;
+    PERFORM gridd_eval_add_cohort(v, -1);
+    UPDATE case_evaluation SET area_code = p_code, area_version = p_version WHERE case_id = p_case RETURNING * INTO v;
+    FOR e IN SELECT * FROM case_events WHERE case_id = p_case ORDER BY id LOOP
+        PERFORM gridd_eval_add_event(e, v.area_code, coalesce(e.department_code, v.routed_department), 1);
+    END LOOP;
+    PERFORM gridd_eval_add_cohort(v, 1);
+END $$;
+
+-- The cases counted under a grid version no longer current follow its
+-- lineage: each to the current grid descending from it (through any
+-- number of edits and builds) that covers the case's point, the lowest
+-- code if several do (a point on a shared edge). A case no descendant
+-- covers stays where it was. Returns how many cases moved.
+CREATE FUNCTION gridd_evaluation_follow_lineage(p_code text, p_version integer) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    m record;
+    moved integer := 0;
+BEGIN
+    IF EXISTS (SELECT 1 FROM unit_grids WHERE code = p_code AND version = p_version AND valid_to IS NULL) THEN
+        RETURN 0;
+    END IF;
+    FOR m IN
+        WITH RECURSIVE d(code, version) AS (
+            SELECT p_code, p_version
+            UNION
+            SELECT l.child_code, l.child_version FROM grid_lineage l JOIN d ON l.parent_code = d.code AND l.parent_version = d.version
+        ), cur AS (
+            SELECT u.code, u.version, u.geom FROM unit_grids u JOIN d ON d.code = u.code AND d.version = u.version
+            WHERE u.valid_to IS NULL
+        )
+        SELECT v.case_id, g.code, g.version
+        FROM case_evaluation v JOIN cases c ON c.id = v.case_id
+        CROSS JOIN LATERAL (SELECT cur.code, cur.version FROM cur WHERE ST_Covers(cur.geom, c.geom) ORDER BY cur.code LIMIT 1) g
+        WHERE v.area_code = p_code AND v.area_version = p_version
+    LOOP
+        PERFORM gridd_eval_move_case(m.case_id, m.code, m.version);
+        moved := moved + 1;
+    END LOOP;
+    RETURN moved;
+END $$;
+
+-- At the commit of an edit or build, when every grid it writes is in
+-- place.
+CREATE FUNCTION gridd_grid_lineage_evaluation() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM gridd_evaluation_follow_lineage(NEW.parent_code, NEW.parent_version);
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER gridd_grid_lineage_evaluation AFTER INSERT ON grid_lineage
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION gridd_grid_lineage_evaluation();
+
+-- Cases of grid versions retired before this migration.
+SELECT gridd_evaluation_follow_lineage(area_code, area_version)
+FROM (SELECT DISTINCT area_code, area_version FROM case_evaluation WHERE area_version IS NOT NULL) v;
 
 -- The rollup rebuilt from the log and the case summaries, written in the
 -- order of its keys (a period's rows then lie together).
