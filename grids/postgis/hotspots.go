@@ -20,10 +20,12 @@ import (
 // resolutions HotspotMinRes to HotspotMaxRes, written with the report, and
 // drawn as vector tiles at the resolution that suits each zoom.
 
-// The resolutions report_cells keeps: average hexagon edges from 22.6 km
-// (4) to 25 m (11).
+// The resolutions report_cells keeps: average hexagon edges from 8.5 km
+// (5, drawn up to zoom 7) to 25 m (11, from zoom 15). Migration 0020 kept
+// resolution 4 too, drawn at zooms 0-4 only, where a district is a few
+// pixels: a report no longer counts there.
 const (
-	HotspotMinRes = 4
+	HotspotMinRes = 5
 	HotspotMaxRes = 11
 )
 
@@ -98,26 +100,12 @@ func cellPolygon(c h3.Cell) orb.Polygon {
 	return orb.Polygon{ring}
 }
 
-// hotspotCTEs are the common table expressions that count a report in its
-// cells, from its row r (id, at) and the cells in $N (res), $N+1 (cell),
-// $N+2 (outline): the outline of a cell new to h3_cells (only those are
-// transformed and measured: ON CONFLICT would do it for every cell), and one more
-// report in the cell's month (China time). The cells come sorted by
-// resolution, so concurrent reports lock count rows in one order.
-func hotspotCTEs(n int) string {
-	return fmt.Sprintf(`,
-cells AS (
-    SELECT * FROM unnest($%[1]d::smallint[], $%[2]d::bigint[], $%[3]d::bytea[]) AS u(res, cell, wkb)),
-outlines AS (
-    INSERT INTO h3_cells (res, cell, geom, area_m2)
-    SELECT res, cell, ST_Transform(ST_GeomFromWKB(wkb, 4326), 3857), ST_Area(ST_GeomFromWKB(wkb, 4326)::geography)
-    FROM cells
-    WHERE NOT EXISTS (SELECT 1 FROM h3_cells h WHERE h.res = cells.res AND h.cell = cells.cell)
-    ON CONFLICT DO NOTHING),
-counts AS (
-    INSERT INTO report_cells AS rc (res, cell, month, reports)
-    SELECT cells.res, cells.cell, date_trunc('month', r.at AT TIME ZONE 'Asia/Shanghai')::date, 1 FROM cells, r
-    ON CONFLICT (res, cell, month) DO UPDATE SET reports = rc.reports + 1)`, n, n+1, n+2)
+// countReportSQL counts the report r (id, at) of a statement in its
+// cells $N (res), $N+1 (cell), $N+2 (outline): gridd_count_report
+// (migration 0021) with the report's id as the statement's answer.
+func countReportSQL(n int) string {
+	return fmt.Sprintf(`
+SELECT r.id FROM r CROSS JOIN LATERAL gridd_count_report(r.at, $%d::smallint[], $%d::bigint[], $%d::bytea[])`, n, n+1, n+2)
 }
 
 // IndexReportCells counts the reports stored without their cells (before

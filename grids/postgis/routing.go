@@ -148,8 +148,7 @@ func (s *Store) SaveReport(ctx context.Context, r grids.Report) (int64, error) {
 				snapped, distance_m, map_version, department_code, decided_by, rule_id, reason, result, at, h3)
 			VALUES ($1, $2, $3, $4, ST_GeomFromWKB($5, 4326), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
 				$18, $19, $20, $21, $22, $23, $24, $25)
-			RETURNING id, at)`+hotspotCTEs(26)+`
-		SELECT id FROM r`,
+			RETURNING id, at)`+countReportSQL(26),
 		r.Request.Actor, string(r.Request.InputCRS), r.Request.Input[0], r.Request.Input[1], pt,
 		r.Request.Class.Scheme, r.Request.Class.Kind, r.Request.Class.Code, comp,
 		string(res.Grid.Code), res.Grid.Version, mgmt, res.Community.Code, res.Street.Code, res.District.Code,
