@@ -21,6 +21,7 @@ func (s *Server) mountCases(r chi.Router) {
 	r.Method(http.MethodPost, "/v1/cases", s.handle(s.postCase))
 	r.Method(http.MethodGet, "/v1/cases", s.handle(s.listCases))
 	r.Method(http.MethodGet, "/v1/cases/{id}", s.handle(s.getCase))
+	s.mountCaseSatisfaction(r)
 	r.Method(http.MethodPost, "/v1/cases/{id}/steps", s.handle(s.postCaseStep))
 	r.Method(http.MethodGet, "/v1/cases/stats", s.handle(s.caseStats))
 	if s.cfg.CaseFeed != nil {

@@ -166,6 +166,8 @@ var evaluationColumns = []struct {
 	{"median_handle_h", "处置用时中位数(小时)", func(r grids.EvaluationRow) string { return fmtOpt(r.MedianHandleH, 2) }},
 	{"median_verify_h", "核查用时中位数(小时)", func(r grids.EvaluationRow) string { return fmtOpt(r.MedianVerifyH, 2) }},
 	{"median_close_h", "结案用时中位数(小时)", func(r grids.EvaluationRow) string { return fmtOpt(r.MedianCloseH, 2) }},
+	{"rated", "评价数", func(r grids.EvaluationRow) string { return strconv.Itoa(r.Rated) }},
+	{"satisfied", "满意及基本满意数", func(r grids.EvaluationRow) string { return strconv.Itoa(r.Satisfied) }},
 	{"satisfaction", "满意度", func(r grids.EvaluationRow) string { return fmtOpt(r.Satisfaction, 4) }},
 	{"score", "得分", func(r grids.EvaluationRow) string { return fmtOpt(r.Score, 1) }},
 	{"grade", "等级", func(r grids.EvaluationRow) string { return r.Grade }},

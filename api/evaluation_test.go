@@ -102,6 +102,8 @@ type evalRow struct {
 	MedianHandleH      *float64 `json:"median_handle_h"`
 	MedianVerifyH      *float64 `json:"median_verify_h"`
 	MedianCloseH       *float64 `json:"median_close_h"`
+	Rated              int
+	Satisfied          int
 	Satisfaction       *float64
 	Score              *float64
 	Grade              string

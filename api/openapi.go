@@ -96,6 +96,7 @@ var apiOps = map[string]apiOp{
 	"GET /v1/cases/{id}":                     {summary: "One case with its reports and event log; its version is the ETag", tag: "cases", resp: "Case"},
 	"GET /v1/evaluation":                     {summary: "Evaluation of the record (综合评价) per grid, community, street, district, management grid or department over [from, to): cases reported, filed, rejected, dispatched on time, due, handled on time, reworked, closed (on time), their rates, median stage times, score and grade; CSV with Accept: text/csv or format=csv", tag: "cases", query: []string{"by", "from", "to", "area", "format", "header"}, resp: "Object"},
 	"POST /v1/cases/{id}/photos":             {summary: "Attach photos to an open case: one as the body (image/jpeg, image/png or image/webp, at most 8 MiB) or several as multipart/form-data; each answer says where and when the photo's EXIF says it was taken, how far from the case and how long from its report (201; 200 when the case had them all already)", tag: "cases", body: "Binary", bodyType: "image/*", status: http.StatusCreated, resp: "CasePhoto"},
+	"POST /v1/cases/{id}/satisfaction":       {summary: "The reporter's satisfaction (满意度) with a closed case, once: by its reporter, or a supervisor on their behalf (201; 403 another reporter or role, 409 not closed or rated already); logged as a rate event", tag: "cases", body: "Satisfaction", status: http.StatusCreated, resp: "Object"},
 	"GET /v1/cases/{id}/photos":              {summary: "A case's photos in the order they were added, with their EXIF position and time", tag: "cases", resp: "Object"},
 	"GET /v1/photos/{hash}":                  {summary: "A photo's bytes by their SHA-256 (strong ETag, immutable)", tag: "cases", respType: "image/*", resp: "Binary"},
 	"GET /v1/cases/stats":                    {summary: "The cases opened in [from, to) per week (Monday to Sunday, China time) and per major class, for the dashboard's charts", tag: "cases", query: []string{"from", "to"}, resp: "Object"},
@@ -301,6 +302,9 @@ var apiSchemas = map[string]any{
 		"id": map[string]any{"type": "integer"}, "state": str(), "version": map[string]any{"type": "integer"},
 		"class": map[string]any{"type": "object"}, "grid": str(), "community": str(), "street": str(), "district": str(),
 		"routed_department": map[string]any{"type": "object", "nullable": true}, "department": map[string]any{"type": "object", "nullable": true},
+	"Satisfaction": obj([]string{"rating"}, map[string]any{
+		"rating": enum("satisfied", "basically_satisfied", "dissatisfied"), "comment": str(),
+	}),
 		"events": map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
 	}),
 	"Binary": map[string]any{"type": "string", "format": "binary"},

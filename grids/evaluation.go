@@ -85,8 +85,11 @@ type EvaluationRow struct {
 	MedianVerifyH   *float64 `json:"median_verify_h"`
 	MedianCloseH    *float64 `json:"median_close_h"`
 
-	// Satisfaction is the reporters' satisfaction: not collected yet,
-	// always nil.
+	// Rated: ratings given in the period (满意度回访); Satisfied: those
+	// satisfied or basically satisfied. Satisfaction = Satisfied / Rated,
+	// nil when none was given.
+	Rated        int      `json:"rated"`
+	Satisfied    int      `json:"satisfied"`
 	Satisfaction *float64 `json:"satisfaction"`
 	Score        *float64 `json:"score"`
 	Grade        string   `json:"grade,omitempty"`
@@ -126,6 +129,7 @@ func (r *EvaluationRow) Finish() {
 	r.ReworkRate = Rate(r.Reworked, r.Handled)
 	r.CloseRate = Rate(r.Closed, r.Due)
 	r.OnTimeCloseRate = Rate(r.ClosedOnTime, r.Due)
+	r.Satisfaction = Rate(r.Satisfied, r.Rated)
 	r.Score, r.Grade = nil, ""
 	if r.OnTimeCloseRate != nil {
 		s := float64(int64(*r.OnTimeCloseRate*1000+0.5)) / 10

@@ -70,15 +70,15 @@ func runEvaluate(ctx context.Context, e *env, args []string) error {
 		return fmt.Sprintf("%.1f%%", *v*100)
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "CODE\tNAME\tREPORTED\tFILED\tREJECTED\tDISPATCHED\tON TIME\tDUE\tHANDLED ON TIME\tREWORK\tCLOSED\tCLOSED ON TIME\tSCORE\tGRADE")
+	fmt.Fprintln(w, "CODE\tNAME\tREPORTED\tFILED\tREJECTED\tDISPATCHED\tON TIME\tDUE\tHANDLED ON TIME\tREWORK\tCLOSED\tCLOSED ON TIME\tSATISFIED\tSCORE\tGRADE")
 	for _, r := range rows {
 		score := "-"
 		if r.Score != nil {
 			score = fmt.Sprintf("%.1f", *r.Score)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Code, r.Name, r.Reported, r.Filed, r.Rejected,
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Code, r.Name, r.Reported, r.Filed, r.Rejected,
 			r.Dispatched, pct(r.DispatchOnTimeRate), r.Due, pct(r.HandleOnTimeRate), pct(r.ReworkRate), pct(r.CloseRate),
-			pct(r.OnTimeCloseRate), score, r.Grade)
+			pct(r.OnTimeCloseRate), pct(r.Satisfaction), score, r.Grade)
 	}
 	return w.Flush()
 }

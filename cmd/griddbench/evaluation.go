@@ -236,9 +236,9 @@ func sameEvaluation(got, want []grids.EvaluationRow) error {
 	}
 	for i := range got {
 		g, w := got[i], want[i]
-		type counts struct{ a, b, c, d, e, f, g, h, i, j, k int }
-		cg := counts{g.Reported, g.Filed, g.Rejected, g.Dispatched, g.DispatchedOnTime, g.Due, g.Handled, g.HandledOnTime, g.Reworked, g.Closed, g.ClosedOnTime}
-		cw := counts{w.Reported, w.Filed, w.Rejected, w.Dispatched, w.DispatchedOnTime, w.Due, w.Handled, w.HandledOnTime, w.Reworked, w.Closed, w.ClosedOnTime}
+		type counts struct{ a, b, c, d, e, f, g, h, i, j, k, l, m int }
+		cg := counts{g.Reported, g.Filed, g.Rejected, g.Dispatched, g.DispatchedOnTime, g.Due, g.Handled, g.HandledOnTime, g.Reworked, g.Closed, g.ClosedOnTime, g.Rated, g.Satisfied}
+		cw := counts{w.Reported, w.Filed, w.Rejected, w.Dispatched, w.DispatchedOnTime, w.Due, w.Handled, w.HandledOnTime, w.Reworked, w.Closed, w.ClosedOnTime, w.Rated, w.Satisfied}
 		if g.Code != w.Code || g.Name != w.Name || cg != cw {
 			return fmt.Errorf("group %s %s %+v, the single statement %s %s %+v", g.Code, g.Name, cg, w.Code, w.Name, cw)
 		}

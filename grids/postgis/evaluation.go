@@ -67,7 +67,15 @@ import (
 //	on_time_close_rate (按期结案率)  = closed_on_time / due
 //	score = 100 × on_time_close_rate, graded A ≥ 90, B ≥ 75, C ≥ 60,
 //	        D ≥ 40, E below (docs/domain.md); none when nothing is due.
-//	satisfaction    reporters' satisfaction: not collected yet, always null.
+//
+// Satisfaction (满意度), a flow measure: the ratings reporters gave (POST
+// /v1/cases/{id}/satisfaction, once a case is closed; 'rate' events) in
+// the period, counted for the case's area and the department it was
+// closed with:
+//
+//	rated           ratings given
+//	satisfied       those satisfied (满意) or basically satisfied (基本满意)
+//	satisfaction  = satisfied / rated (null when none was given)
 //
 // Groups. A case counts under the grid it was reported in until that grid
 // version is retired (split, merged, reshaped, replaced or rebuilt); then
@@ -111,10 +119,12 @@ WITH moved AS (
 ),
 ev AS (
     SELECT KEY_EV COLLATE "C" AS key, e.step, coalesce(e.at > e.deadline, false) AS late,
-        date_part('epoch', e.at - e.stage_started) / 3600 AS hours
-    FROM case_events e LEFT JOIN moved mv ON mv.case_id = e.case_id JOIN_EV
+        date_part('epoch', e.at - e.stage_started) / 3600 AS hours,
+        coalesce(cs.rating IN ('satisfied', 'basically_satisfied'), false) AS satisfied
+    FROM case_events e LEFT JOIN moved mv ON mv.case_id = e.case_id
+        LEFT JOIN case_satisfaction cs ON e.step = 'rate' AND cs.event_id = e.id JOIN_EV
     WHERE e.at >= $1 AND e.at < $2
-        AND e.step IN ('report', 'file', 'reject', 'dispatch', 'handle', 'verify', 'rework', 'close') AREA_EV
+        AND e.step IN ('report', 'file', 'reject', 'dispatch', 'handle', 'verify', 'rework', 'close', 'rate') AREA_EV
 ),
 flow AS (
     SELECT key,
@@ -123,6 +133,7 @@ flow AS (
         count(*) FILTER (WHERE step = 'reject') AS rejected,
         count(*) FILTER (WHERE step = 'dispatch') AS dispatched,
         count(*) FILTER (WHERE step = 'dispatch' AND NOT late) AS dispatched_on_time,
+        count(*) FILTER (WHERE step = 'rate') AS rated, count(*) FILTER (WHERE satisfied) AS satisfied,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FILTER (WHERE step IN ('file', 'reject')) AS file_h,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FILTER (WHERE step = 'dispatch') AS dispatch_h,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FILTER (WHERE step = 'handle') AS handle_h,
@@ -165,6 +176,7 @@ groups AS (
     SELECT coalesce(f.key, d.key) AS key,
         coalesce(f.reported, 0) AS reported, coalesce(f.filed, 0) AS filed, coalesce(f.rejected, 0) AS rejected,
         coalesce(f.dispatched, 0) AS dispatched, coalesce(f.dispatched_on_time, 0) AS dispatched_on_time,
+        coalesce(f.rated, 0) AS rated, coalesce(f.satisfied, 0) AS satisfied,
         coalesce(d.due, 0) AS due, coalesce(d.handled, 0) AS handled, coalesce(d.handled_on_time, 0) AS handled_on_time,
         coalesce(d.reworked, 0) AS reworked, coalesce(d.closed, 0) AS closed, coalesce(d.closed_on_time, 0) AS closed_on_time,
         f.file_h, f.dispatch_h, f.handle_h, f.verify_h, f.close_h
@@ -172,7 +184,7 @@ groups AS (
 )
 SELECT g.key, coalesce(NAME, ''), g.reported, g.filed, g.rejected, g.dispatched, g.dispatched_on_time,
     g.due, g.handled, g.handled_on_time, g.reworked, g.closed, g.closed_on_time,
-    g.file_h, g.dispatch_h, g.handle_h, g.verify_h, g.close_h
+    g.file_h, g.dispatch_h, g.handle_h, g.verify_h, g.close_h, g.rated, g.satisfied
 FROM groups g
 ORDER BY g.key`
 
@@ -283,7 +295,7 @@ func (s *Store) EvaluateDirect(ctx context.Context, q grids.EvaluationQuery) ([]
 			var e grids.EvaluationRow
 			err := r.Scan(&e.Code, &e.Name, &e.Reported, &e.Filed, &e.Rejected, &e.Dispatched, &e.DispatchedOnTime,
 				&e.Due, &e.Handled, &e.HandledOnTime, &e.Reworked, &e.Closed, &e.ClosedOnTime,
-				&e.MedianFileH, &e.MedianDispatchH, &e.MedianHandleH, &e.MedianVerifyH, &e.MedianCloseH)
+				&e.MedianFileH, &e.MedianDispatchH, &e.MedianHandleH, &e.MedianVerifyH, &e.MedianCloseH, &e.Rated, &e.Satisfied)
 			e.Finish()
 			return e, err
 		})

@@ -115,6 +115,9 @@ func (s *Store) evaluateRollup(ctx context.Context, q grids.EvaluationQuery, lvl
 				case "dispatch":
 					e.Dispatched += int(n)
 					e.DispatchedOnTime += int(n - late)
+				case "rate":
+					e.Rated += int(n)
+					e.Satisfied += int(sat)
 				}
 				return nil
 			})

@@ -270,6 +270,27 @@ CREATE CONSTRAINT TRIGGER gridd_grid_lineage_evaluation AFTER INSERT ON grid_lin
 SELECT gridd_evaluation_follow_lineage(area_code, area_version)
 FROM (SELECT DISTINCT area_code, area_version FROM case_evaluation WHERE area_version IS NOT NULL) v;
 
+-- Reporters' satisfaction (满意度), collected once a case is closed: one
+-- rating per case, from its reporter or a supervisor on the reporter's
+-- behalf (grids/postgis/case_satisfaction.go), also logged as a 'rate'
+-- event of the closed case (its data holds the rating; the rollup counts
+-- it from there). The department is the one the case was closed with.
+ALTER TABLE case_events DROP CONSTRAINT case_events_step_check;
+ALTER TABLE case_events ADD CONSTRAINT case_events_step_check CHECK (step IN
+    ('report', 'file', 'reject', 'dispatch', 'handle', 'verify', 'rework', 'close', 'suspend', 'resume', 'extend', 'return', 'rate'));
+CREATE TABLE case_satisfaction (
+    case_id         bigint PRIMARY KEY REFERENCES cases (id),
+    rating          text NOT NULL CHECK (rating IN ('satisfied', 'basically_satisfied', 'dissatisfied')),
+    comment         text NOT NULL DEFAULT '',
+    at              timestamptz NOT NULL,
+    actor           text NOT NULL,
+    role            text NOT NULL,
+    on_behalf       boolean NOT NULL,
+    department_code text,
+    event_id        bigint NOT NULL REFERENCES case_events (id)
+);
+CREATE INDEX case_satisfaction_at ON case_satisfaction (at);
+
 -- The rollup rebuilt from the log and the case summaries, written in the
 -- order of its keys (a period's rows then lie together).
 CREATE FUNCTION gridd_evaluation_rebuild() RETURNS void LANGUAGE plpgsql AS $$
