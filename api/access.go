@@ -116,8 +116,10 @@ var access = map[string]rule{
 	"GET /v1/cases/{id}":                     needs(grids.RoleViewer),
 	"POST /v1/cases/{id}/steps":              needs(grids.RoleSupervisor),
 	"POST /v1/cases/{id}/photos":             needs(grids.RoleReporter), // which roles add to which case: grids.CasePhotoAllowed
-	"POST /v1/cases/{id}/satisfaction":       needs(grids.RoleReporter), // its reporter, or a supervisor for them: grids.SatisfactionAllowed
 	"GET /v1/cases/{id}/photos":              needs(grids.RoleViewer),
+	"POST /v1/cases/{id}/satisfaction":       needs(grids.RoleReporter), // its reporter, or a supervisor for them: grids.SatisfactionAllowed
+	"GET /v1/case-time-limits":               viewerRead,
+	"PUT /v1/case-time-limits":               needs(grids.RoleAdmin),
 	"GET /v1/cases/stats":                    needs(grids.RoleViewer),
 	"GET /v1/cases/feed":                     needs(grids.RoleViewer),
 	"GET /v1/cases/hotspots/{z}/{x}/{y}.mvt": needs(grids.RoleViewer),

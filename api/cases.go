@@ -21,9 +21,11 @@ func (s *Server) mountCases(r chi.Router) {
 	r.Method(http.MethodPost, "/v1/cases", s.handle(s.postCase))
 	r.Method(http.MethodGet, "/v1/cases", s.handle(s.listCases))
 	r.Method(http.MethodGet, "/v1/cases/{id}", s.handle(s.getCase))
-	s.mountCaseSatisfaction(r)
 	r.Method(http.MethodPost, "/v1/cases/{id}/steps", s.handle(s.postCaseStep))
+	s.mountCaseSatisfaction(r)
 	r.Method(http.MethodGet, "/v1/cases/stats", s.handle(s.caseStats))
+	r.Method(http.MethodGet, "/v1/case-time-limits", s.handle(s.getTimeLimits))
+	r.Method(http.MethodPut, "/v1/case-time-limits", s.handle(s.putTimeLimits))
 	if s.cfg.CaseFeed != nil {
 		r.Method(http.MethodGet, "/v1/cases/feed", s.handle(s.caseFeed))
 	}

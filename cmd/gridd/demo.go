@@ -50,5 +50,5 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := demoComponents(ctx, e, *db); err != nil { // it needs the grids
 		return err
 	}
-	return demoCases(ctx, e, *db) // the last step: it needs grids, routing and components
+	return demoCases(ctx, e, *db, *dir) // the last step: it needs grids, routing and components
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -44,8 +46,9 @@ var demoCaseClasses = []struct {
 	{grids.KindComponent, "01002", 7}, // 污水井盖
 }
 
-// demoCases loads the year of cases if the database holds none.
-func demoCases(ctx context.Context, e *env, db string) error {
+// demoCases loads the year of cases if the database holds none, after the
+// demo's table of time limits (time_limits.csv in dir).
+func demoCases(ctx context.Context, e *env, db, dir string) error {
 	st, err := openStore(ctx, e, db, false)
 	if err != nil {
 		return err
@@ -62,6 +65,18 @@ func demoCases(ctx context.Context, e *env, db string) error {
 	shapes, err := st.GridShapes(ctx)
 	if err != nil || len(shapes) == 0 {
 		return err
+	}
+	path := filepath.Join(dir, "time_limits.csv")
+	if f, err := os.Open(path); err == nil {
+		limits, err := grids.ParseTimeLimitsCSV(f)
+		f.Close()
+		if err == nil {
+			err = st.ReplaceTimeLimits(ctx, limits, "demo")
+		}
+		if err != nil {
+			return fmt.Errorf("demo: %s: %w", path, err)
+		}
+		fmt.Fprintf(e.stdout, "demo: loaded %s: %d time limits\n", path, len(limits))
 	}
 	loc := grids.NewLocator(st, e.log)
 	if err := loc.Load(ctx); err != nil {
