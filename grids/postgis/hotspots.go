@@ -102,10 +102,10 @@ func cellPolygon(c h3.Cell) orb.Polygon {
 
 // countReportSQL counts the report r (id, at) of a statement in its
 // cells $N (res), $N+1 (cell), $N+2 (outline): gridd_count_report
-// (migration 0021) with the report's id as the statement's answer.
+// (migrations 0021, 0023) with the report's id as the statement's answer.
 func countReportSQL(n int) string {
 	return fmt.Sprintf(`
-SELECT r.id FROM r CROSS JOIN LATERAL gridd_count_report(r.at, $%d::smallint[], $%d::bigint[], $%d::bytea[])`, n, n+1, n+2)
+SELECT r.id FROM r CROSS JOIN LATERAL gridd_count_report(r.id, r.at, $%d::smallint[], $%d::bigint[], $%d::bytea[])`, n, n+1, n+2)
 }
 
 // IndexReportCells counts the reports stored without their cells (before
@@ -189,7 +189,7 @@ func (s *Store) indexReportCellsBatch(ctx context.Context, limit int) (int, erro
 			ON CONFLICT DO NOTHING`, ores, ocells, owkb)
 		b.Queue(`INSERT INTO report_cells AS rc (res, cell, month, reports)
 			SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::date[], $4::int[])
-			ON CONFLICT (res, cell, month) DO UPDATE SET reports = rc.reports + EXCLUDED.reports`, cres, ccells, cmonths, cn)
+			ON CONFLICT (res, cell, month, stripe) DO UPDATE SET reports = rc.reports + EXCLUDED.reports`, cres, ccells, cmonths, cn)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
