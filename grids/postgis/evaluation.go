@@ -89,7 +89,7 @@ import (
 // counts under are its community, street and district codes, so a case
 // whose grid moved to another community counts there too. Steps carry the
 // code they were taken under (case_events.grid_code); the few cases that
-// moved (area_code <> grid_code) are looked up by a partial index.
+// moved (case_evaluation.moved) are looked up by a partial index.
 // Management grids are those the case was reported in; a case in several
 // counts in each. By department, a step counts for the department
 // the case was with when it was taken (case_events.department_code) or,
@@ -115,7 +115,7 @@ import (
 // the cases still in their first handling from cases by theirs.
 const evaluationSQL = `
 WITH moved AS (
-    SELECT case_id, area_code FROM case_evaluation WHERE area_code <> grid_code
+    SELECT case_id, area_code FROM case_evaluation WHERE moved
 ),
 ev AS (
     SELECT KEY_EV COLLATE "C" AS key, e.step, coalesce(e.at > e.deadline, false) AS late,
@@ -321,7 +321,7 @@ func (s *Store) filedUnder(ctx context.Context, rows []grids.EvaluationRow) erro
 		codes[i] = r.Code
 	}
 	res, err := s.pool.Query(ctx, `SELECT area_code, array_agg(DISTINCT grid_code ORDER BY grid_code)
-		FROM case_evaluation WHERE area_code <> grid_code AND area_code = ANY($1::text[]) GROUP BY 1`, codes)
+		FROM case_evaluation WHERE moved AND area_code = ANY($1::text[]) GROUP BY 1`, codes)
 	if err != nil {
 		return fmt.Errorf("evaluation: %w", translateCtx(ctx, err))
 	}

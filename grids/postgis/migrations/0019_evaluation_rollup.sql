@@ -41,8 +41,9 @@
 ALTER TABLE case_evaluation ADD COLUMN area_code text, ADD COLUMN area_version integer;
 UPDATE case_evaluation v SET area_code = v.grid_code, area_version = r.grid_version
 FROM cases c JOIN reports r ON r.id = c.report_id WHERE c.id = v.case_id;
-ALTER TABLE case_evaluation ALTER COLUMN area_code SET NOT NULL;
-CREATE INDEX case_evaluation_moved ON case_evaluation (case_id) INCLUDE (area_code) WHERE area_code <> grid_code;
+ALTER TABLE case_evaluation ALTER COLUMN area_code SET NOT NULL,
+    ADD COLUMN moved boolean GENERATED ALWAYS AS (area_code <> grid_code) STORED; -- a column has statistics: few are
+CREATE INDEX case_evaluation_moved ON case_evaluation (case_id) INCLUDE (area_code, grid_code) WHERE moved;
 CREATE INDEX case_evaluation_area ON case_evaluation (area_code, area_version);
 
 CREATE TABLE case_eval_flow (
