@@ -263,7 +263,28 @@ func demoCase(ctx context.Context, st *postgis.Store, rt *grids.Router, cal *wor
 	if !after(0.02) {
 		return c.State, nil
 	}
-	return grids.CaseClosed, stepAt(dispatcher, grids.CaseStepRequest{Step: grids.StepClose})
+	if err := stepAt(dispatcher, grids.CaseStepRequest{Step: grids.StepClose}); err != nil {
+		return "", err
+	}
+	// 回访: the centre asks most reporters within two days; a case sent
+	// back for rework pleases them less often.
+	if rng.Float64() < 0.6 {
+		t = t.Add(time.Duration(1+rng.IntN(48)) * time.Hour)
+		if t.Before(end) {
+			rating, r := grids.RatingSatisfied, rng.Float64()
+			switch unhappy := 0.06 + 0.3*float64(min(c.Reworks, 1)); {
+			case r < unhappy:
+				rating = grids.RatingDissatisfied
+			case r < unhappy+0.2:
+				rating = grids.RatingBasically
+			}
+			st.SetCaseClock(func() time.Time { return t })
+			if _, err := st.RateCase(ctx, c.ID, grids.SatisfactionRequest{Rating: rating}, supervisor); err != nil {
+				return "", err
+			}
+		}
+	}
+	return grids.CaseClosed, nil
 }
 
 // pointIn is a random point inside the polygon (rejection sampling in its
