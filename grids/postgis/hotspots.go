@@ -133,27 +133,27 @@ func (s *Store) indexReportCellsBatch(ctx context.Context, limit int) (int, erro
 		if err != nil {
 			return err
 		}
+		// A cell's index holds its resolution.
 		type key struct {
-			res   int16
-			cell  int64
+			cell  h3.Cell
 			month time.Time
 		}
 		var ids, h3s []int64
 		counts := map[key]int32{}
-		outlines := map[[2]int64][]byte{}
+		outlines := map[h3.Cell][]byte{}
 		var id int64
 		var p orb.Point
 		var month time.Time
 		if _, err := pgx.ForEachRow(rows, []any{&id, &p[0], &p[1], &month}, func() error {
-			rc, err := cellsOf(p, func(c h3.Cell) bool { _, ok := outlines[[2]int64{int64(c.Resolution()), int64(c)}]; return !ok })
+			rc, err := cellsOf(p, func(c h3.Cell) bool { _, ok := outlines[c]; return !ok })
 			if err != nil {
 				return fmt.Errorf("report %d: %w", id, err)
 			}
 			ids, h3s = append(ids, id), append(h3s, rc.h3)
 			for i, c := range rc.cells {
-				counts[key{rc.res[i], c, month}]++
+				counts[key{h3.Cell(c), month}]++
 				if rc.wkb[i] != nil {
-					outlines[[2]int64{int64(rc.res[i]), c}] = rc.wkb[i]
+					outlines[h3.Cell(c)] = rc.wkb[i]
 				}
 			}
 			return nil
@@ -166,20 +166,22 @@ func (s *Store) indexReportCellsBatch(ctx context.Context, limit int) (int, erro
 		var ores []int16
 		var ocells []int64
 		var owkb [][]byte
-		for k, b := range outlines {
-			ores, ocells, owkb = append(ores, int16(k[0])), append(ocells, k[1]), append(owkb, b)
+		for c, b := range outlines {
+			ores, ocells, owkb = append(ores, int16(c.Resolution())), append(ocells, int64(c)), append(owkb, b)
 		}
-		// Counts in key order, so that concurrent batches lock rows alike.
+		// Counts in key order (a cell's resolution lies above its other
+		// bits, so by resolution first, as a report's cells come), so that
+		// concurrent writers lock rows alike.
 		keys := make([]key, 0, len(counts))
 		for k := range counts {
 			keys = append(keys, k)
 		}
 		slices.SortFunc(keys, func(a, b key) int {
-			return cmp.Or(cmp.Compare(a.res, b.res), cmp.Compare(a.cell, b.cell), a.month.Compare(b.month))
+			return cmp.Or(cmp.Compare(a.cell, b.cell), a.month.Compare(b.month))
 		})
 		cres, ccells, cmonths, cn := make([]int16, len(keys)), make([]int64, len(keys)), make([]time.Time, len(keys)), make([]int32, len(keys))
 		for i, k := range keys {
-			cres[i], ccells[i], cmonths[i], cn[i] = k.res, k.cell, k.month, counts[k]
+			cres[i], ccells[i], cmonths[i], cn[i] = int16(k.cell.Resolution()), int64(k.cell), k.month, counts[k]
 		}
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE reports r SET h3 = u.h3 FROM unnest($1::bigint[], $2::bigint[]) AS u(id, h3) WHERE r.id = u.id`, ids, h3s)
