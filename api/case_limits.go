@@ -46,8 +46,7 @@ func (s *Server) putTimeLimits(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, maxSmallBody, &body); err != nil {
 		return err
 	}
-	p, _ := principalOf(r)
-	if err := st.ReplaceTimeLimits(r.Context(), body.Limits, p.Name); err != nil {
+	if err := st.ReplaceTimeLimits(r.Context(), body.Limits); err != nil {
 		return err
 	}
 	return s.getTimeLimits(w, r)

@@ -51,7 +51,7 @@ type TimeLimitStore interface {
 	TimeLimits(ctx context.Context) ([]TimeLimit, error)
 	// ReplaceTimeLimits replaces the whole table, in one transaction, with
 	// rows CheckTimeLimits accepts.
-	ReplaceTimeLimits(ctx context.Context, limits []TimeLimit, actor string) error
+	ReplaceTimeLimits(ctx context.Context, limits []TimeLimit) error
 }
 
 // CheckTimeLimits normalises a table of time limits in place (stage and

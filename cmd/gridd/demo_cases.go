@@ -71,7 +71,7 @@ func demoCases(ctx context.Context, e *env, db, dir string) error {
 		limits, err := grids.ParseTimeLimitsCSV(f)
 		f.Close()
 		if err == nil {
-			err = st.ReplaceTimeLimits(ctx, limits, "demo")
+			err = st.ReplaceTimeLimits(ctx, limits)
 		}
 		if err != nil {
 			return fmt.Errorf("demo: %s: %w", path, err)

@@ -26,7 +26,6 @@ func runLimits(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("limits "+args[0], flag.ContinueOnError)
 	db := dbFlag(fs)
 	dry := fs.Bool("dry-run", false, "check the file and show what it would set, without storing it")
-	actor := fs.String("actor", "cli", "who replaces the table")
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
@@ -56,7 +55,7 @@ func runLimits(ctx context.Context, e *env, args []string) error {
 	}
 	defer st.Close()
 	if args[0] == "import" {
-		if err := st.ReplaceTimeLimits(ctx, limits, *actor); err != nil {
+		if err := st.ReplaceTimeLimits(ctx, limits); err != nil {
 			return fmt.Errorf("limits import %s: %w", pos[0], err)
 		}
 		fmt.Fprintf(e.stdout, "limits: %d limits from %s; stages started from now take them\n", len(limits), pos[0])

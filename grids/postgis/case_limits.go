@@ -33,7 +33,7 @@ func (s *Store) TimeLimits(ctx context.Context) ([]grids.TimeLimit, error) {
 
 // ReplaceTimeLimits implements grids.TimeLimitStore. Cases keep the
 // deadlines they have; a stage started afterwards takes the new limits.
-func (s *Store) ReplaceTimeLimits(ctx context.Context, limits []grids.TimeLimit, actor string) error {
+func (s *Store) ReplaceTimeLimits(ctx context.Context, limits []grids.TimeLimit) error {
 	if err := grids.CheckTimeLimits(limits); err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (s *Store) ReplaceTimeLimits(ctx context.Context, limits []grids.TimeLimit,
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("replace time limits (by %s): %w", actor, translateCtx(ctx, err))
+		return fmt.Errorf("replace time limits: %w", translateCtx(ctx, err))
 	}
 	return nil
 }
