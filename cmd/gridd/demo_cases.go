@@ -67,14 +67,13 @@ func demoCases(ctx context.Context, e *env, db, dir string) error {
 		return err
 	}
 	path := filepath.Join(dir, "time_limits.csv")
-	if f, err := os.Open(path); err == nil {
-		limits, err := grids.ParseTimeLimitsCSV(f)
-		f.Close()
+	if _, err := os.Stat(path); err == nil {
+		limits, err := readTimeLimits(path)
 		if err == nil {
 			err = st.ReplaceTimeLimits(ctx, limits)
 		}
 		if err != nil {
-			return fmt.Errorf("demo: %s: %w", path, err)
+			return fmt.Errorf("demo: %w", err)
 		}
 		fmt.Fprintf(e.stdout, "demo: loaded %s: %d time limits\n", path, len(limits))
 	}

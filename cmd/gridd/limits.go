@@ -35,13 +35,8 @@ func runLimits(ctx context.Context, e *env, args []string) error {
 	}
 	var limits []grids.TimeLimit
 	if args[0] == "import" {
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if limits, err = grids.ParseTimeLimitsCSV(f); err != nil {
-			return fmt.Errorf("limits import %s: %w", pos[0], err)
+		if limits, err = readTimeLimits(pos[0]); err != nil {
+			return fmt.Errorf("limits import: %w", err)
 		}
 		if *dry {
 			printLimits(e, limits)
@@ -66,6 +61,20 @@ func runLimits(ctx context.Context, e *env, args []string) error {
 	}
 	printLimits(e, limits)
 	return nil
+}
+
+// readTimeLimits reads and checks a table of time limits from a CSV file.
+func readTimeLimits(path string) ([]grids.TimeLimit, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	limits, err := grids.ParseTimeLimitsCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return limits, nil
 }
 
 func printLimits(e *env, limits []grids.TimeLimit) {
