@@ -42,15 +42,7 @@ SELECT coalesce(ST_AsMVT(t, 'hotspots', 4096, 'geom'), ''::bytea) FROM (
 
 func benchHotspots(ctx context.Context, b *bench) error {
 	st := postgis.NewStore(b.pool)
-	data, err := os.ReadFile("testdata/dongcheng/divisions.geojson")
-	if err != nil {
-		return fmt.Errorf("demo divisions (run from the repository root): %w", err)
-	}
-	feats, rejected, err := grids.ParseDivisions(data, "wgs84")
-	if err != nil || len(rejected) > 0 {
-		return fmt.Errorf("demo divisions: %v %v", err, rejected)
-	}
-	if _, err := st.ImportDivisions(ctx, feats, "bench", "bench"); err != nil {
+	if _, err := benchDivisions(ctx, st); err != nil {
 		return err
 	}
 	var ext orb.Bound

@@ -134,15 +134,8 @@ func thinTileServer(pool *pgxpool.Pool) http.Handler {
 // benchDistrict loads the demo's divisions and ~100 m stand-in grids into
 // the bench database.
 func benchDistrict(ctx context.Context, b *bench, st *postgis.Store) error {
-	data, err := os.ReadFile("testdata/dongcheng/divisions.geojson")
+	n, err := benchDivisions(ctx, st)
 	if err != nil {
-		return fmt.Errorf("demo divisions (run from the repository root): %w", err)
-	}
-	feats, rejected, err := grids.ParseDivisions(data, geo.WGS84)
-	if err != nil || len(rejected) > 0 {
-		return fmt.Errorf("demo divisions: %v %v", err, rejected)
-	}
-	if _, err := st.ImportDivisions(ctx, feats, "bench", "bench"); err != nil {
 		return err
 	}
 	// The stand-in grids are reprojected clips of the communities, a few
@@ -161,8 +154,24 @@ func benchDistrict(ctx context.Context, b *bench, st *postgis.Store) error {
 	if _, err := b.pool.Exec(ctx, "ANALYZE"); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "  %d demo divisions, %d ~100 m grids\n", len(feats), tag.RowsAffected())
+	fmt.Fprintf(os.Stderr, "  %d demo divisions, %d ~100 m grids\n", n, tag.RowsAffected())
 	return nil
+}
+
+// benchDivisions imports the demo's divisions and returns how many.
+func benchDivisions(ctx context.Context, st *postgis.Store) (int, error) {
+	data, err := os.ReadFile("testdata/dongcheng/divisions.geojson")
+	if err != nil {
+		return 0, fmt.Errorf("demo divisions (run from the repository root): %w", err)
+	}
+	feats, rejected, err := grids.ParseDivisions(data, geo.WGS84)
+	if err != nil || len(rejected) > 0 {
+		return 0, fmt.Errorf("demo divisions: %v %v", err, rejected)
+	}
+	if _, err := st.ImportDivisions(ctx, feats, "bench", "bench"); err != nil {
+		return 0, err
+	}
+	return len(feats), nil
 }
 
 // browserAccept is the Accept-Encoding browsers send over plain HTTP
