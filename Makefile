@@ -117,8 +117,16 @@ fuzz:
 # BENCH_ARGS: e.g. -only lookup,tiles, -runs 9, -quick; the rows also go to
 # .artifacts/bench.json.
 BENCH_ARGS ?=
+# With the private cluster, bench also runs its streaming standby (the edit
+# section times an edit's way to an instance reading it); with DATABASE_URL
+# set, GRIDD_BENCH_STANDBY_URL names a standby of that server, if any.
 bench: build db
+ifdef PRIVATE_DB
+	@scripts/db.sh standby-start
+	GRIDD_BENCH_STANDBY_URL=$$(scripts/db.sh standby-url) $(GO) run ./cmd/griddbench $(BENCH_ARGS)
+else
 	$(GO) run ./cmd/griddbench $(BENCH_ARGS)
+endif
 
 # A bounded load test of a served gridd on loopback: the demo district in a
 # scratch database, SOAK_DURATION of mixed lookups, tiles, edits and imports

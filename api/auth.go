@@ -174,7 +174,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		// Read-your-writes: what a token holder reads comes from the
+		// primary, even on an instance that reads the map from a replica.
+		ctx := grids.WithPrimaryReads(context.WithValue(r.Context(), principalKey{}, p))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -53,7 +53,7 @@ func (s *Server) caseFeed(w http.ResponseWriter, r *http.Request) error {
 	changes := make(chan grids.Change, feedBuffer)
 	missed := make(chan struct{}, 1)
 	go s.cfg.CaseFeed(ctx, func(c grids.Change) { //nolint:errcheck // ends with ctx
-		if c.Table != "cases" && c.Table != "*" {
+		if c.Table != "cases" && c.Table != "*" && c.Table != grids.NotificationsLost {
 			return
 		}
 		select {
@@ -94,7 +94,7 @@ func (s *Server) caseFeed(w http.ResponseWriter, r *http.Request) error {
 		case <-missed:
 			err = send("event: reset\ndata: {}\n\n")
 		case c := <-changes:
-			if c.Table == "*" {
+			if c.Table == "*" || c.Table == grids.NotificationsLost {
 				err = send("event: reset\ndata: {}\n\n")
 				break
 			}

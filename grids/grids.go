@@ -4,6 +4,7 @@
 package grids
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -75,9 +76,32 @@ type DivisionRef struct {
 // All means the extent is unknown (a truncate, or notifications that may have
 // been lost): treat everything as changed.
 type Change struct {
+	// Table is the changed table; "*" is everything (All), and
+	// NotificationsLost says that notifications outside the change log
+	// (token revocations, case events) may have been lost.
 	Table   string
 	Op      string
 	Version int64
 	BBox    orb.Bound
 	All     bool
+}
+
+// NotificationsLost is the Table of a Change saying that the feed's
+// connection for notifications outside the change log was re-established:
+// token revocations or case events may have been missed meanwhile. Map
+// changes are never lost this way (they are read from the change log).
+const NotificationsLost = "notifications"
+
+type primaryReadsKey struct{}
+
+// WithPrimaryReads marks a request whose reads must see its own writes at
+// once: an instance reading a replica sends them to the primary.
+func WithPrimaryReads(ctx context.Context) context.Context {
+	return context.WithValue(ctx, primaryReadsKey{}, true)
+}
+
+// PrimaryReads reports whether ctx is marked by WithPrimaryReads.
+func PrimaryReads(ctx context.Context) bool {
+	v, _ := ctx.Value(primaryReadsKey{}).(bool)
+	return v
 }

@@ -37,39 +37,8 @@ func TestServeSurvivesDatabaseRestart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	// A community of two grids side by side, and an editor's token.
 	const comm, west, east = "110101001007", "110101001007001", "110101001007002"
-	st, err := postgis.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := postgis.Migrate(ctx, st.Pool()); err != nil {
-		t.Fatal(err)
-	}
-	err = pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
-		for _, q := range []string{
-			`INSERT INTO districts (code, name, geom) VALUES ('110101', '东城区', ST_Multi(ST_MakeEnvelope(116.39, 39.89, 116.41, 39.91, 4326)))`,
-			`INSERT INTO streets (code, name, parent_code, geom) VALUES ('110101001', '东华门街道', '110101', ST_Multi(ST_MakeEnvelope(116.395, 39.895, 116.405, 39.905, 4326)))`,
-			`INSERT INTO communities (code, name, parent_code, geom) VALUES ('` + comm + `', '南池子社区', '110101001', ST_Multi(ST_MakeEnvelope(116.400, 39.900, 116.402, 39.901, 4326)))`,
-			`INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
-				SELECT code, left(code, 12), left(code, 9), left(code, 6), g, ST_Area(gridd_edit_metric(g))
-				FROM (VALUES ('` + west + `', ST_MakeEnvelope(116.400, 39.900, 116.401, 39.901, 4326)),
-				             ('` + east + `', ST_MakeEnvelope(116.401, 39.900, 116.402, 39.901, 4326))) v (code, g)`,
-		} {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
-	token, err := st.CreateToken(ctx, "field-app", grids.RoleEditor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	token := seedTwoGrids(ctx, t, url)
 
 	addr := freeAddr(t)
 	base := "http://" + addr
@@ -171,6 +140,47 @@ func TestServeSurvivesDatabaseRestart(t *testing.T) {
 	})
 	t.Logf("after the restart: ready in %v, written in %v, the edit in lookups in %v",
 		ready.Round(time.Millisecond), written.Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond))
+}
+
+// seedTwoGrids migrates the database at url and stores a community of two
+// grids side by side (110101001007001 west of 110101001007002, each
+// 0.001° square at 116.400-116.402, 39.900-39.901); it returns an editor's
+// token.
+func seedTwoGrids(ctx context.Context, t *testing.T, url string) string {
+	t.Helper()
+	const comm, west, east = "110101001007", "110101001007001", "110101001007002"
+	st, err := postgis.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgis.Migrate(ctx, st.Pool()); err != nil {
+		t.Fatal(err)
+	}
+	err = pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`INSERT INTO districts (code, name, geom) VALUES ('110101', '东城区', ST_Multi(ST_MakeEnvelope(116.39, 39.89, 116.41, 39.91, 4326)))`,
+			`INSERT INTO streets (code, name, parent_code, geom) VALUES ('110101001', '东华门街道', '110101', ST_Multi(ST_MakeEnvelope(116.395, 39.895, 116.405, 39.905, 4326)))`,
+			`INSERT INTO communities (code, name, parent_code, geom) VALUES ('` + comm + `', '南池子社区', '110101001', ST_Multi(ST_MakeEnvelope(116.400, 39.900, 116.402, 39.901, 4326)))`,
+			`INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2)
+				SELECT code, left(code, 12), left(code, 9), left(code, 6), g, ST_Area(gridd_edit_metric(g))
+				FROM (VALUES ('` + west + `', ST_MakeEnvelope(116.400, 39.900, 116.401, 39.901, 4326)),
+				             ('` + east + `', ST_MakeEnvelope(116.401, 39.900, 116.402, 39.901, 4326))) v (code, g)`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	token, err := st.CreateToken(ctx, "field-app", grids.RoleEditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	return token
 }
 
 type response struct {

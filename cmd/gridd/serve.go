@@ -50,6 +50,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if err := attachReplica(ctx, e, st, dbo); err != nil {
+		return err
+	}
+	go pruneChanges(ctx, e, st, dbo.retention)
 
 	feed := &changeFeed{Store: st}
 	cfg, loc := withLookup(e, feed, withTiles(ctx, e, feed, tileOpts, api.Config{
@@ -74,15 +78,23 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}))
 	srv := api.New(cfg)
 	// A revoked token stops working at once (migration 0013); after a
-	// reconnect ("*") a revocation may have been missed.
+	// reconnect a revocation may have been missed.
 	go feed.Listen(ctx, 0, func(c grids.Change) { //nolint:errcheck // ends with ctx
-		if c.Table == "*" || c.Table == "api_tokens" {
+		if c.Table == "*" || c.Table == "api_tokens" || c.Table == grids.NotificationsLost {
 			srv.ForgetTokens()
 		}
 	})
 	watchIndex(srv.Registry(), loc)
-	go loc.Run(ctx, 500*time.Millisecond) //nolint:errcheck // ends with ctx; failures are logged
+	watchFollow(srv.Registry(), st)
+	// The feed first: once it has its cursor, the index's first load
+	// cannot miss a change committed before the feed would deliver it.
 	go feed.run(ctx, e, 500*time.Millisecond)
+	select {
+	case <-st.Following():
+	case <-time.After(5 * time.Second): // the database is down: the version check covers the gap
+	case <-ctx.Done():
+	}
+	go loc.Run(ctx, 500*time.Millisecond) //nolint:errcheck // ends with ctx; failures are logged
 	go tuneGC(ctx, e.log)
 	go flagOverdue(ctx, st, e.log, 30*time.Second)
 	go indexReportCells(ctx, st, e.log)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"flag"
+	"os"
 	"time"
 
 	"gridd/api"
@@ -13,7 +15,14 @@ import (
 type databaseOptions struct {
 	timeouts postgis.Timeouts
 	tokenTTL time.Duration
-	env      envDefaults
+	// readDB is the streaming replica the map is read from ("": the
+	// primary); follow how often the change log is read there; maxLag
+	// the replica lag beyond which the instance is not ready; retention
+	// how long the change log keeps its rows.
+	readDB         string
+	follow, maxLag time.Duration
+	retention      time.Duration
+	env            envDefaults
 }
 
 func databaseFlags(fs *flag.FlagSet) *databaseOptions {
@@ -29,5 +38,49 @@ func databaseFlags(fs *flag.FlagSet) *databaseOptions {
 		"longest a statement of a build (POST /v1/builds) or of reading the map for the lookup index may run (env GRIDD_BUILD_TIMEOUT; 0: none)")
 	fs.DurationVar(&o.tokenTTL, "token-cache-ttl", o.env.Duration("GRIDD_TOKEN_CACHE_TTL", api.DefaultTokenCacheTTL),
 		"how long a verified token is used without asking the database again; while the database is down it is used on (env GRIDD_TOKEN_CACHE_TTL)")
+	fs.StringVar(&o.readDB, "read-db", os.Getenv("GRIDD_READ_DATABASE_URL"),
+		"PostgreSQL URL of a streaming replica of --db to read the map from: the lookup index, tiles, the change log (env GRIDD_READ_DATABASE_URL; default: --db)")
+	fs.DurationVar(&o.follow, "follow-interval", o.env.Duration("GRIDD_FOLLOW_INTERVAL", postgis.DefaultFollowInterval),
+		"how often the change log is read on --read-db, which sends no notifications (env GRIDD_FOLLOW_INTERVAL)")
+	fs.DurationVar(&o.maxLag, "max-replica-lag", o.env.Duration("GRIDD_MAX_REPLICA_LAG", postgis.DefaultMaxReplicaLag),
+		"replica lag beyond which /readyz says not ready (env GRIDD_MAX_REPLICA_LAG; 0: no bound)")
+	fs.DurationVar(&o.retention, "change-retention", o.env.Duration("GRIDD_CHANGE_RETENTION", postgis.DefaultChangeRetention),
+		"how long the change log keeps its rows; an instance cut off for longer reloads everything (env GRIDD_CHANGE_RETENTION)")
 	return o
+}
+
+// attachReplica sends the store's map reads to --read-db, if given, and
+// measures its lag until ctx ends.
+func attachReplica(ctx context.Context, e *env, st *postgis.Store, o *databaseOptions) error {
+	if o.readDB == "" {
+		return nil
+	}
+	if err := st.AttachReplica(ctx, o.readDB, o.timeouts, o.follow, o.maxLag); err != nil {
+		return err
+	}
+	e.log.Info("reading the map from a replica", "follow_interval", o.follow, "max_lag", o.maxLag)
+	go st.MonitorReplica(ctx, time.Second)
+	return nil
+}
+
+// pruneChanges deletes the change log's rows past the retention every hour
+// until ctx ends. Every instance runs it; it is one short statement.
+func pruneChanges(ctx context.Context, e *env, st *postgis.Store, keep time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := st.PruneChanges(ctx, keep); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.Warn("change_log_prune_failed", "error", err)
+		} else if n > 0 {
+			e.log.Info("change_log_pruned", "rows", n, "retention", keep)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

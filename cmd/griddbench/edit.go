@@ -186,7 +186,10 @@ func benchEdit(ctx context.Context, b *bench) error {
 	b.addStats(fmt.Sprintf("split changeset (guard, history, lineage), mean of %d a run", per), "ms", statOf(splits), &sBare,
 		"bare ST_Split", fmtMS, "edit visible ≤ 1 s")
 
-	return benchEditToTiles(ctx, b, st, side, gridOf)
+	if err := benchEditToTiles(ctx, b, st, side, gridOf); err != nil {
+		return err
+	}
+	return benchEditToReplica(ctx, b, st, side, gridOf)
 }
 
 // benchEditToTiles times an edit's way to the map: a tile server follows

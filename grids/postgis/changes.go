@@ -3,7 +3,10 @@ package postgis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +19,11 @@ import (
 
 // ChangeChannel is the NOTIFY channel of the change feed (migration 0002).
 const ChangeChannel = "gridd_changes"
+
+// DefaultChangeRetention is how long the change log keeps its rows
+// (migration 0024): an instance cut off from its database for longer
+// reloads everything when it comes back.
+const DefaultChangeRetention = 7 * 24 * time.Hour
 
 type changePayload struct {
 	Table   string      `json:"table"`
@@ -30,16 +38,32 @@ func parseChange(payload string) (grids.Change, error) {
 	if err := json.Unmarshal([]byte(payload), &p); err != nil {
 		return grids.Change{}, fmt.Errorf("change feed: bad payload %q: %w", payload, err)
 	}
-	c := grids.Change{Table: p.Table, Op: p.Op, Version: p.Version, All: p.BBox == nil}
-	if p.BBox != nil {
-		c.BBox = orb.Bound{Min: orb.Point{p.BBox[0], p.BBox[1]}, Max: orb.Point{p.BBox[2], p.BBox[3]}}
+	return change(p.Table, p.Op, p.Version, p.BBox), nil
+}
+
+func change(table, op string, version int64, bbox *[4]float64) grids.Change {
+	c := grids.Change{Table: table, Op: op, Version: version, All: bbox == nil}
+	if bbox != nil {
+		c.BBox = orb.Bound{Min: orb.Point{bbox[0], bbox[1]}, Max: orb.Point{bbox[2], bbox[3]}}
 	}
-	return c, nil
+	return c
 }
 
 // MapVersion is the version of the newest committed change to a watched
-// table (migration 0008): it never counts a change a reader cannot see yet.
+// table (migration 0008) on the read database: it never counts a change a
+// reader cannot see yet.
 func (s *Store) MapVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.read.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("read map version: %w", err)
+	}
+	return v, nil
+}
+
+// PrimaryMapVersion is MapVersion on the primary: what a writer has
+// committed, whether or not the read database has replayed it yet.
+func (s *Store) PrimaryMapVersion(ctx context.Context) (int64, error) {
 	var v int64
 	err := s.pool.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v)
 	if err != nil {
@@ -48,21 +72,231 @@ func (s *Store) MapVersion(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
-// Listen delivers the change feed to fn until ctx ends. It holds one
-// connection of its own; when that connection drops it reconnects and
-// delivers a Change with All set, because notifications may have been lost
-// meanwhile. It also polls MapVersion every poll interval when the feed is
-// quiet and delivers an All change when the version stayed ahead of the
-// notifications for a whole interval (a lost notification). fn runs
-// on Listen's goroutine, one change at a time.
+// PruneChanges deletes the change log's rows older than keep, except the
+// newest, and returns how many it deleted (migration 0024).
+func (s *Store) PruneChanges(ctx context.Context, keep time.Duration) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT gridd_prune_changes(make_interval(secs => $1))`, keep.Seconds()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("prune the change log: %w", err)
+	}
+	return n, nil
+}
+
+// FollowStatus is where an instance stands in the change log.
+type FollowStatus struct {
+	// Version is the newest map version read from the log (0 before the
+	// first read).
+	Version int64
+	// Read is when the log was last read successfully; Err the error of
+	// the last attempt, nil when it succeeded.
+	Read time.Time
+	Err  error
+	// Rows counts the changes read; Resets the times the log had been
+	// pruned past the cursor and everything was reloaded.
+	Rows, Resets uint64
+}
+
+type followState struct {
+	mu      sync.Mutex
+	st      FollowStatus
+	once    sync.Once
+	closed  sync.Once
+	started chan struct{}
+	rows    atomic.Uint64
+	resets  atomic.Uint64
+}
+
+// Following is closed once Listen has its first cursor: every change
+// committed after that is delivered. A reader that loads the map after it
+// closes misses nothing between its load and the feed.
+func (s *Store) Following() <-chan struct{} {
+	s.follow.once.Do(func() { s.follow.started = make(chan struct{}) })
+	return s.follow.started
+}
+
+// FollowStatus reports the change-log reader of Listen.
+func (s *Store) FollowStatus() FollowStatus {
+	s.follow.mu.Lock()
+	st := s.follow.st
+	s.follow.mu.Unlock()
+	st.Rows, st.Resets = s.follow.rows.Load(), s.follow.resets.Load()
+	return st
+}
+
+// Listen delivers the change feed to fn until ctx ends; fn runs one change
+// at a time.
+//
+// Map changes come from the change log (migration 0024) on the read
+// database: Listen keeps the snapshot of its last read as a cursor and reads
+// the changes committed since, in version order, at most every poll
+// interval (followInterval on a replica, which gets no notifications) and
+// at once when a notification on the primary says one was committed. A lost
+// connection or a database that stops answering costs nothing but the wait:
+// the next read resumes from the cursor. On a replica a change is delivered
+// once the replica has replayed it, so whatever reads the replica after
+// applying it sees it. A cursor older than the log's retention delivers a
+// Change with All set.
+//
+// Notifications that are not map changes (token revocations, case events)
+// come from LISTEN on the primary; when that connection is re-established
+// Listen delivers a Change with Table grids.NotificationsLost.
 func (s *Store) Listen(ctx context.Context, poll time.Duration, fn func(grids.Change)) error {
+	var mu sync.Mutex
+	deliver := func(c grids.Change) {
+		mu.Lock()
+		defer mu.Unlock()
+		fn(c)
+	}
+	wake := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.listenNotify(ctx, wake, deliver)
+	}()
+	if s.replica && (poll <= 0 || poll > s.followInterval) {
+		poll = s.followInterval
+	}
+	if poll <= 0 {
+		poll = 500 * time.Millisecond
+	}
+	s.followLog(ctx, poll, wake, deliver)
+	<-done
+	return ctx.Err()
+}
+
+// followLog reads the change log from a cursor until ctx ends.
+func (s *Store) followLog(ctx context.Context, poll time.Duration, wake <-chan struct{}, deliver func(grids.Change)) {
+	cursor := ""
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-t.C:
+		}
+		err := s.readLog(ctx, &cursor, deliver)
+		if ctx.Err() != nil {
+			return
+		}
+		s.follow.mu.Lock()
+		s.follow.st.Err = err
+		if err == nil {
+			s.follow.st.Read = time.Now()
+		}
+		s.follow.mu.Unlock()
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(poll)
+	}
+}
+
+// readLog delivers the changes committed since the snapshot *cursor and
+// moves the cursor to the snapshot it read in. An empty cursor starts from
+// now.
+func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.Change)) error {
+	if *cursor == "" {
+		var snap string
+		var v int64
+		if err := s.read.QueryRow(ctx, `SELECT pg_current_snapshot()::text, gridd_map_version()`).Scan(&snap, &v); err != nil {
+			return fmt.Errorf("start reading the change log: %w", err)
+		}
+		*cursor = snap
+		s.setVersion(v)
+		s.Following()
+		s.follow.closed.Do(func() { close(s.follow.started) })
+		return nil
+	}
+	rows, err := s.read.Query(ctx, `
+		SELECT s.snap::text, p.xid >= pg_snapshot_xmin($1::pg_snapshot), c.version, c.tab, c.op, c.bbox
+		FROM (SELECT pg_current_snapshot() AS snap) s
+		CROSS JOIN map_changes_pruned p
+		LEFT JOIN LATERAL (
+			SELECT version, tab, op, bbox FROM map_changes
+			WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
+		) c ON true
+		ORDER BY c.version`, *cursor)
+	if err != nil {
+		return fmt.Errorf("read the change log: %w", err)
+	}
+	var (
+		snap    string
+		pruned  bool
+		changes []grids.Change
+	)
+	for rows.Next() {
+		var (
+			version *int64
+			tab, op *string
+			bbox    []float64
+		)
+		if err := rows.Scan(&snap, &pruned, &version, &tab, &op, &bbox); err != nil {
+			rows.Close()
+			return fmt.Errorf("read the change log: %w", err)
+		}
+		if version == nil {
+			continue // no change since the cursor
+		}
+		var b *[4]float64
+		if len(bbox) == 4 {
+			b = (*[4]float64)(bbox)
+		}
+		c := change("*", "UNKNOWN", *version, b)
+		if tab != nil && op != nil {
+			c.Table, c.Op = *tab, *op
+		} else {
+			c.All = true
+		}
+		changes = append(changes, c)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the change log: %w", err)
+	}
+	if snap == "" {
+		return errors.New("read the change log: no snapshot returned")
+	}
+	*cursor = snap
+	if pruned {
+		// Rows the cursor had not seen may be gone: everything is
+		// treated as changed.
+		s.follow.resets.Add(1)
+		v, _ := s.MapVersion(ctx)
+		deliver(grids.Change{All: true, Table: "*", Op: "PRUNED", Version: v})
+		s.setVersion(v)
+		return nil
+	}
+	for _, c := range changes {
+		deliver(c)
+		s.setVersion(c.Version)
+	}
+	s.follow.rows.Add(uint64(len(changes)))
+	return nil
+}
+
+func (s *Store) setVersion(v int64) {
+	s.follow.mu.Lock()
+	if v > s.follow.st.Version {
+		s.follow.st.Version = v
+	}
+	s.follow.mu.Unlock()
+}
+
+// listenNotify holds a LISTEN connection to the primary until ctx ends,
+// reconnecting when it drops. A map change's notification wakes the log
+// reader; other notifications are delivered as they are.
+func (s *Store) listenNotify(ctx context.Context, wake chan<- struct{}, deliver func(grids.Change)) {
 	cfg := s.pool.Config().ConnConfig.Copy()
-	// The poll timer ends a wait for notifications, not a statement: it
-	// must not send PostgreSQL a cancel request every interval.
+	// Ending a wait for notifications must not send PostgreSQL a cancel
+	// request.
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
 	}
-	seen := int64(-1)
 	first := true
 	for ctx.Err() == nil {
 		conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -80,59 +314,24 @@ func (s *Store) Listen(ctx context.Context, poll time.Duration, fn func(grids.Ch
 			continue
 		}
 		if !first {
-			fn(grids.Change{All: true, Table: "*", Op: "RECONNECT"})
+			deliver(grids.Change{Table: grids.NotificationsLost, Op: "RECONNECT"})
 		}
 		first = false
-		err = s.listenOn(ctx, conn, poll, &seen, fn)
+		for {
+			n, err := conn.WaitForNotification(ctx)
+			if err != nil {
+				break
+			}
+			c, err := parseChange(n.Payload)
+			if err != nil || c.Version > 0 {
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+				continue
+			}
+			deliver(c)
+		}
 		conn.Close(context.Background())
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		_ = err // the connection failed; reconnect and resynchronise
-	}
-	return ctx.Err()
-}
-
-func (s *Store) listenOn(ctx context.Context, conn *pgx.Conn, poll time.Duration, seen *int64, fn func(grids.Change)) error {
-	var ahead int64 // a version the previous poll found ahead of seen
-	for {
-		wctx, cancel := context.WithTimeout(ctx, poll)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		if err == nil {
-			c, perr := parseChange(n.Payload)
-			if perr != nil {
-				c = grids.Change{All: true, Table: "*", Op: "UNKNOWN"}
-			}
-			if c.Version > *seen {
-				*seen = c.Version
-			}
-			fn(c)
-			continue
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if wctx.Err() == nil { // the connection failed, not the poll timer
-			return err
-		}
-		// The poll timer fired: compare the version to what we have seen. A
-		// notification may be on its way for a version just committed, so
-		// only a version still unaccounted for at the next poll counts.
-		var v int64
-		if err := conn.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v); err != nil {
-			return err
-		}
-		switch {
-		case *seen < 0:
-			*seen = v
-		case ahead > *seen:
-			fn(grids.Change{All: true, Table: "*", Op: "POLL", Version: v})
-			*seen, ahead = v, 0
-		case v > *seen:
-			ahead = v
-		default:
-			ahead = 0
-		}
 	}
 }

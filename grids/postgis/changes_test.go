@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"gridd/grids"
 	"gridd/grids/postgis"
 	"gridd/grids/postgis/pgtest"
@@ -103,4 +106,137 @@ func deref(s *string) string {
 		return "<none>"
 	}
 	return *s
+}
+
+// The change log delivers every committed change once, in any commit order,
+// resumes after its connections are cut without losing or replaying
+// anything, and says so when rows it had not read were pruned.
+func TestChangeLog(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	pool := pgtest.New(t)
+	st := postgis.NewStore(pool)
+	insert := func(db interface {
+		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	}, code string, x float64) {
+		t.Helper()
+		// What the watched tables' triggers call (migration 0024).
+		if _, err := db.Exec(ctx, `SELECT gridd_announce('districts', 'INSERT ' || $1,
+			ST_MakeEnvelope($2::float8, 39.9, $2::float8 + 0.01, 39.91, 4326)::box2d)`, code, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cursor := ""
+	read := func() []grids.Change {
+		t.Helper()
+		var got []grids.Change
+		if err := st.ReadLog(ctx, &cursor, func(c grids.Change) { got = append(got, c) }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := read(); len(got) != 0 {
+		t.Fatalf("starting the log delivered %v", got)
+	}
+
+	// A change that takes its version first and commits last is still
+	// delivered, after the one that overtook it.
+	slow, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback(ctx) //nolint:errcheck
+	insert(slow, "110101", 116.40)
+	insert(pool, "110102", 116.30)
+	first := read()
+	if len(first) != 1 || first[0].Table != "districts" || first[0].BBox.Min[0] != 116.30 {
+		t.Fatalf("after the fast commit: %+v, want the insert at 116.30", first)
+	}
+	if got := read(); len(got) != 0 {
+		t.Fatalf("reading again delivered %+v", got)
+	}
+	if err := slow.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	late := read()
+	if len(late) != 1 || late[0].BBox.Min[0] != 116.40 || late[0].Version >= first[0].Version {
+		t.Fatalf("after the slow commit: %+v, want the insert at 116.40 with the smaller version", late)
+	}
+
+	// A rolled-back change is never delivered.
+	tx, _ := pool.Begin(ctx)
+	insert(tx, "110105", 116.50)
+	tx.Rollback(ctx) //nolint:errcheck
+	if got := read(); len(got) != 0 {
+		t.Fatalf("a rolled-back insert was delivered: %+v", got)
+	}
+
+	// Listen follows the log across cut connections: the change committed
+	// while its connections were down arrives, with no reload.
+	got := make(chan grids.Change, 16)
+	go st.Listen(ctx, 100*time.Millisecond, func(c grids.Change) { got <- c }) //nolint:errcheck
+	time.Sleep(300 * time.Millisecond)
+	admin, err := pgx.Connect(ctx, pool.Config().ConnConfig.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	insert(admin, "110106", 116.60)
+	var changes []grids.Change
+	deadline := time.After(5 * time.Second)
+	for len(changes) == 0 || changes[len(changes)-1].Table != "districts" {
+		select {
+		case c := <-got:
+			changes = append(changes, c)
+		case <-deadline:
+			t.Fatalf("the change committed while the connections were cut did not arrive: %+v", changes)
+		}
+	}
+	for _, c := range changes {
+		if c.All || c.Table == "*" {
+			t.Errorf("a cut connection cost a reload: %+v", changes)
+		}
+	}
+	if last := changes[len(changes)-1]; last.BBox.Min[0] != 116.60 {
+		t.Errorf("delivered %+v, want the insert at 116.60", last)
+	}
+	if f := st.FollowStatus(); f.Version != changes[len(changes)-1].Version || f.Err != nil {
+		t.Errorf("follow status %+v, want version %d", f, changes[len(changes)-1].Version)
+	}
+
+	// Rows older than the retention go, except the newest; a cursor that
+	// had not read a pruned row gets everything as changed.
+	behind := ""
+	if err := st.ReadLog(ctx, &behind, func(grids.Change) {}); err != nil {
+		t.Fatal(err)
+	}
+	insert(pool, "110107", 116.70)
+	insert(pool, "110108", 116.80)
+	if _, err := pool.Exec(ctx, `UPDATE map_changes SET at = now() - interval '2 days'`); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := st.MapVersion(ctx)
+	n, err := st.PruneChanges(ctx, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	pool.QueryRow(ctx, `SELECT count(*) FROM map_changes`).Scan(&left) //nolint:errcheck
+	if after, _ := st.MapVersion(ctx); n == 0 || left != 1 || after != before {
+		t.Errorf("pruned %d rows, %d left, version %d → %d; want all but the newest gone and the version kept", n, left, before, after)
+	}
+	var lost []grids.Change
+	if err := st.ReadLog(ctx, &behind, func(c grids.Change) { lost = append(lost, c) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) != 1 || !lost[0].All || lost[0].Op != "PRUNED" || lost[0].Version != before {
+		t.Errorf("a cursor behind the pruned rows got %+v, want one All change at version %d", lost, before)
+	}
+	if f := st.FollowStatus(); f.Resets != 1 {
+		t.Errorf("resets %d, want 1", f.Resets)
+	}
 }

@@ -21,3 +21,8 @@ func (s *Store) EditRunning(ctx context.Context, community, stmt string) error {
 		return err
 	})
 }
+
+// ReadLog reads the change log once from *cursor, as Listen does.
+func (s *Store) ReadLog(ctx context.Context, cursor *string, fn func(grids.Change)) error {
+	return s.readLog(ctx, cursor, fn)
+}

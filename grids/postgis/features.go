@@ -127,7 +127,7 @@ func (s *Store) CollectionExtent(ctx context.Context, coll string) (grids.Collec
 	}
 	var e grids.CollectionExtent
 	var x0, y0, x1, y1 *float64
-	err := s.pool.QueryRow(ctx, `SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b), since, n
+	err := s.reader(ctx).QueryRow(ctx, `SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b), since, n
 		FROM (SELECT ST_Extent(s.geom) b, min(s.since) since, count(*) n FROM (`+src+`) s) x`).Scan(&x0, &y0, &x1, &y1, &e.Since, &e.Count)
 	if err != nil {
 		return e, fmt.Errorf("collection %s: %w", coll, err)
@@ -155,10 +155,10 @@ func (s *Store) Items(ctx context.Context, coll string, q grids.FeatureQuery) (g
 	}
 	filter := ` WHERE $1::float8[] IS NULL OR s.geom && ST_MakeEnvelope(($1::float8[])[1], ($1::float8[])[2], ($1::float8[])[3], ($1::float8[])[4], 4326)`
 	var page grids.FeaturePage
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (`+src+`) s`+filter, bbox).Scan(&page.Matched); err != nil {
+	if err := s.reader(ctx).QueryRow(ctx, `SELECT count(*) FROM (`+src+`) s`+filter, bbox).Scan(&page.Matched); err != nil {
 		return page, fmt.Errorf("collection %s: %w", coll, err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT s.f FROM (`+src+`) s`+filter+` ORDER BY s.id LIMIT $2 OFFSET $3`, bbox, q.Limit, q.Offset)
+	rows, err := s.reader(ctx).Query(ctx, `SELECT s.f FROM (`+src+`) s`+filter+` ORDER BY s.id LIMIT $2 OFFSET $3`, bbox, q.Limit, q.Offset)
 	if err != nil {
 		return page, fmt.Errorf("collection %s: %w", coll, err)
 	}
@@ -176,7 +176,7 @@ func (s *Store) Item(ctx context.Context, coll, id string) (json.RawMessage, err
 		return nil, fmt.Errorf("collection %s: %w", coll, grids.ErrNotFound)
 	}
 	var f json.RawMessage
-	err := s.pool.QueryRow(ctx, `SELECT s.f FROM (`+src+`) s WHERE s.id = $1`, id).Scan(&f)
+	err := s.reader(ctx).QueryRow(ctx, `SELECT s.f FROM (`+src+`) s WHERE s.id = $1`, id).Scan(&f)
 	if err != nil {
 		return nil, fmt.Errorf("%s item %s: %w", coll, id, translate(err))
 	}

@@ -20,9 +20,17 @@ import (
 
 // Store is the PostGIS-backed storage of gridd.
 type Store struct {
-	pool       db
-	editLimits grids.Limits
-	timeouts   Timeouts
+	pool db
+	// read is where the lookup index, tiles and the change log are read:
+	// the primary (pool) unless a replica is attached (AttachReplica).
+	read           db
+	replica        bool
+	followInterval time.Duration
+	maxLag         time.Duration
+	follow         followState
+	monitor        replicaMonitor
+	editLimits     grids.Limits
+	timeouts       Timeouts
 	// editBegin and workBegin open a transaction with the statement and
 	// lock budgets of an edit and of a build or import.
 	editBegin, workBegin string
@@ -95,6 +103,22 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // cancel request), so an abandoned request does not keep running there
 // and holding its locks.
 func OpenWith(ctx context.Context, url string, t Timeouts) (*Store, error) {
+	pool, err := newPool(ctx, url, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", translate(err))
+	}
+	s := NewStore(pool)
+	s.SetTimeouts(t)
+	return s, nil
+}
+
+// newPool makes a connection pool to url whose connections have the time
+// budgets t; it connects lazily.
+func newPool(ctx context.Context, url string, t Timeouts) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -134,13 +158,7 @@ func OpenWith(ctx context.Context, url string, t Timeouts) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", translate(err))
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("connect to database: %w", translate(err))
-	}
-	s := NewStore(pool)
-	s.SetTimeouts(t)
-	return s, nil
+	return pool, nil
 }
 
 // firstNumber is the leading digits of s ("11" of "11.22 (Debian...)").
@@ -176,7 +194,7 @@ func beginWith(stmt, lock time.Duration) string {
 // NewStore wraps an existing pool, with no time limits of its own
 // (SetTimeouts sets them).
 func NewStore(pool *pgxpool.Pool) *Store {
-	s := &Store{pool: db{pool}, clock: &calendarCache{}}
+	s := &Store{pool: db{pool}, read: db{pool}, clock: &calendarCache{}}
 	s.SetTimeouts(Timeouts{})
 	return s
 }
@@ -186,7 +204,12 @@ func NewStore(pool *pgxpool.Pool) *Store {
 func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }
 
 // Close releases the connections.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() {
+	if s.replica {
+		s.read.Close()
+	}
+	s.pool.Close()
+}
 
 // Ready reports whether the database answers and its schema is current.
 func (s *Store) Ready(ctx context.Context) error {
@@ -199,6 +222,9 @@ func (s *Store) Ready(ctx context.Context) error {
 	}
 	if len(pending) > 0 {
 		return fmt.Errorf("schema not current: %d migration(s) pending, first %s", len(pending), pending[0])
+	}
+	if s.replica {
+		return s.replicaReady()
 	}
 	return nil
 }

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
+	"gridd/grids"
+	"gridd/tiles"
+)
+
+// startStandby takes a base backup of the primary c and starts it as a
+// streaming hot standby of its own port, removed when the test ends.
+func (c *cluster) startStandby(t *testing.T) *cluster {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.url("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Enough WAL kept for a standby stopped for a while to catch up; and
+	// commits flushed at once, as by default (the test cluster turns it
+	// off for speed), since a standby receives only flushed WAL.
+	_, err = conn.Exec(ctx, "ALTER SYSTEM SET wal_keep_size = '128MB'")
+	if err == nil {
+		_, err = conn.Exec(ctx, "ALTER SYSTEM SET synchronous_commit = on")
+	}
+	if err == nil {
+		_, err = conn.Exec(ctx, "SELECT pg_reload_conf()")
+	}
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(c.data)
+	s := &cluster{bin: c.bin, data: filepath.Join(dir, "standby"), log: filepath.Join(dir, "standby.log"), port: freePort(t), owner: c.owner}
+	t.Cleanup(func() {
+		s.run("pg_ctl", "-D", s.data, "-w", "-m", "immediate", "stop") //nolint:errcheck // may be stopped already
+	})
+	if out, err := s.run("pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres",
+		"-D", s.data, "-R", "-X", "stream", "-c", "fast"); err != nil {
+		t.Fatalf("pg_basebackup: %v\n%s", err, out)
+	}
+	f, err := os.OpenFile(filepath.Join(s.data, "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "port = %d\nhot_standby = on\nhot_standby_feedback = on\nmax_standby_streaming_delay = 30s\n", s.port)
+	f.Close()
+	s.start(t)
+	return s
+}
+
+// metric reads one sample of a served /metrics page (0 when absent).
+func metric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	r := call(t, "GET", base+"/metrics", "", "")
+	sc := bufio.NewScanner(strings.NewReader(r.body))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// The scale-out test: a primary and a streaming standby, gridd A on the
+// primary and gridd B reading the map from the standby. An edit through A
+// reaches B's lookups and B's cached tiles within a second, the tiles
+// invalidated exactly; B's connections to the standby cut, B resumes from
+// the change log without reloading; the standby stopped, B answers lookups
+// from memory and is not ready; the standby back, B catches up by itself.
+func TestServeReadsFromStandby(t *testing.T) {
+	pg := startCluster(t)
+	primary := pg.url("gridd")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const west, east = "110101001007001", "110101001007002"
+	token := seedTwoGrids(ctx, t, primary)
+	sb := pg.startStandby(t)
+	standby := sb.url("gridd")
+
+	serve := func(args ...string) (string, chan error) {
+		addr := freeAddr(t)
+		done := make(chan error, 1)
+		e := &env{log: slog.New(slog.DiscardHandler), stdout: os.Stderr, stderr: os.Stderr}
+		go func() { done <- runServe(ctx, e, append([]string{"--addr", addr}, args...)) }()
+		base := "http://" + addr
+		waitFor(t, "serve "+strings.Join(args, " ")+" ready", 30*time.Second, func() bool {
+			return call(t, "GET", base+"/readyz", "", "").status == 200
+		})
+		return base, done
+	}
+	a, doneA := serve("--db", primary)
+	b, doneB := serve("--db", primary, "--read-db", standby, "--max-replica-lag", "2s")
+	defer func() {
+		cancel()
+		for _, d := range []chan error{doneA, doneB} {
+			select {
+			case <-d:
+			case <-time.After(20 * time.Second):
+				t.Error("serve did not stop within 20 s")
+			}
+		}
+	}()
+
+	// The truth: the owner of the east point on the primary.
+	pconn, err := pgx.Connect(ctx, primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pconn.Close(ctx)
+	// Grids are named by code and version ("110101001007002 v1").
+	owner := func() string {
+		var code string
+		var version int
+		if err := pconn.QueryRow(ctx, `SELECT code, version FROM unit_grids
+			WHERE code = gridd_grid_at(ST_Point(116.4015, 39.9005, 4326)) AND valid_to IS NULL`).Scan(&code, &version); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%s v%d", code, version)
+	}
+	lookupB := func() (string, int) {
+		r := call(t, "GET", b+"/v1/lookup?lon=116.4015&lat=39.9005", "", "")
+		var v struct{ Grid grids.LocatedGrid }
+		json.Unmarshal([]byte(r.body), &v) //nolint:errcheck
+		return fmt.Sprintf("%s v%d", v.Grid.Code, v.Grid.Version), r.status
+	}
+	fullLoads := func() float64 { return metric(t, b, `gridd_index_swap_seconds_count{kind="full"}`) }
+	waitFor(t, "B's index to hold the grids", 10*time.Second, func() bool { c, _ := lookupB(); return c == east+" v1" })
+	if n := fullLoads(); n != 1 {
+		t.Fatalf("B loaded its index %v times, want 1", n)
+	}
+
+	// Two cached tiles on B: one the edits touch, one far from them.
+	tileURL := func(lon float64) string {
+		x, y, _, _ := tiles.Covering(orb.Bound{Min: orb.Point{lon, 39.9005}, Max: orb.Point{lon, 39.9005}}, 15)
+		return fmt.Sprintf("%s/tiles/grids/15/%d/%d.mvt", b, x, y)
+	}
+	near, far := tileURL(116.401), tileURL(116.35)
+	for _, u := range []string{near, far, near, far} {
+		if r := call(t, "GET", u, "", ""); r.status != 200 {
+			t.Fatalf("tile %s: %d", u, r.status)
+		}
+	}
+	cached := func(u string) bool { return call(t, "GET", u, "", "").header.Get("X-Tile-Cache") == "hit" }
+	if !cached(near) || !cached(far) {
+		t.Fatal("B did not cache its tiles")
+	}
+
+	// edit posts a changeset through A and waits until B's lookups agree
+	// with the primary; it returns how long that took.
+	edit := func(what, body string) time.Duration {
+		t.Helper()
+		r := call(t, "POST", a+"/v1/changesets", token, body)
+		if r.status != 201 {
+			t.Fatalf("%s through A: %d %s", what, r.status, r.body)
+		}
+		committed := time.Now()
+		want := owner()
+		waitFor(t, what+" to reach B's lookups", 10*time.Second, func() bool { c, _ := lookupB(); return c == want })
+		return time.Since(committed)
+	}
+	took := edit("the merge", `{"message":"merge","operations":[{"op":"merge","grids":[{"code":"`+west+`","version":1},{"code":"`+east+`","version":1}]}]}`)
+	t.Logf("the merge through A reached B's lookups in %v", took.Round(time.Millisecond))
+	if took > time.Second {
+		t.Errorf("the merge reached B's lookups after %v, want within 1 s", took)
+	}
+	if cached(near) {
+		t.Error("B still serves the tile the merge changed from its cache")
+	}
+	if !cached(far) {
+		t.Error("B dropped a cached tile the merge did not touch: invalidation is not exact")
+	}
+	merged := strings.Fields(owner())[0]
+	if r := call(t, "GET", near, "", ""); !strings.Contains(r.body, merged) {
+		t.Errorf("B's tile after the merge lacks the merged grid %s", merged)
+	}
+	split := fmt.Sprintf(`{"message":"split","operations":[{"op":"split","grids":[{"code":"%s","version":%d}],
+		"line":{"type":"LineString","coordinates":[[116.4013,39.899],[116.4013,39.902]]}}]}`, merged, gridVersion(ctx, t, pconn, merged))
+
+	// B's connections to the standby cut: B resumes from the change log.
+	sconn, err := pgx.Connect(ctx, standby)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sconn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	sconn.Close(ctx)
+	took = edit("the split after B's connections were cut", split)
+	t.Logf("after the cut, the split reached B's lookups in %v", took.Round(time.Millisecond))
+	if n := fullLoads(); n != 1 {
+		t.Errorf("B loaded its index %v times after its connections were cut, want still 1", n)
+	}
+	if !cached(far) {
+		t.Error("B dropped an untouched cached tile after its connections were cut")
+	}
+
+	// The standby stopped: B answers lookups from memory, and is not ready.
+	sb.stop(t)
+	before, _ := lookupB()
+	if c, status := lookupB(); status != 200 || c != before {
+		t.Errorf("B's lookup with the standby down: %d %s", status, c)
+	}
+	waitFor(t, "B to say it is not ready", 5*time.Second, func() bool { return call(t, "GET", b+"/readyz", "", "").status == 503 })
+	if r := call(t, "GET", a+"/readyz", "", ""); r.status != 200 {
+		t.Errorf("A not ready while only the standby is down: %d %s", r.status, r.body)
+	}
+	sp := strings.Fields(owner())[0]
+	back := fmt.Sprintf(`{"message":"merge back","operations":[{"op":"merge","grids":[{"code":"%s","version":%d},{"code":"%s","version":%d}]}]}`,
+		west2(ctx, t, pconn), gridVersion(ctx, t, pconn, west2(ctx, t, pconn)), sp, gridVersion(ctx, t, pconn, sp))
+	if r := call(t, "POST", a+"/v1/changesets", token, back); r.status != 201 {
+		t.Fatalf("merge back through A with the standby down: %d %s", r.status, r.body)
+	}
+	if c, _ := lookupB(); c != before {
+		t.Errorf("B changed its answer with the standby down: %s", c)
+	}
+	// Read-your-writes: a token holder's feature reads on B come from the
+	// primary, and see the edit just made; anonymous ones from the standby.
+	item := "/ogc/collections/grids/items/" + strings.Fields(owner())[0]
+	if r := call(t, "GET", b+item, token, ""); r.status != 200 {
+		t.Errorf("the editor reading the grid just merged on B: %d %s", r.status, r.body)
+	}
+	if r := call(t, "GET", b+item, "", ""); r.status != 503 {
+		t.Errorf("an anonymous feature read on B with the standby down: %d %s, want 503", r.status, r.body)
+	}
+
+	// The standby back: B catches up by itself, without a reload.
+	sb.start(t)
+	restarted := time.Now()
+	want := owner()
+	waitFor(t, "B to catch up", 30*time.Second, func() bool { c, _ := lookupB(); return c == want })
+	waitFor(t, "B ready again", 10*time.Second, func() bool { return call(t, "GET", b+"/readyz", "", "").status == 200 })
+	t.Logf("the standby back: B caught up and was ready in %v", time.Since(restarted).Round(time.Millisecond))
+	if n := fullLoads(); n != 1 {
+		t.Errorf("B loaded its index %v times, want still 1", n)
+	}
+	if resets := metric(t, b, "gridd_change_log_resets_total"); resets != 0 {
+		t.Errorf("B's change log was reset %v times", resets)
+	}
+}
+
+// gridVersion is the current version of a grid on the primary.
+func gridVersion(ctx context.Context, t *testing.T, conn *pgx.Conn, code string) int {
+	t.Helper()
+	var v int
+	if err := conn.QueryRow(ctx, `SELECT version FROM unit_grids WHERE code = $1 AND valid_to IS NULL`, code).Scan(&v); err != nil {
+		t.Fatalf("version of %s: %v", code, err)
+	}
+	return v
+}
+
+// west2 is the current grid at the west point.
+func west2(ctx context.Context, t *testing.T, conn *pgx.Conn) string {
+	t.Helper()
+	var code string
+	if err := conn.QueryRow(ctx, `SELECT gridd_grid_at(ST_Point(116.4005, 39.9005, 4326))`).Scan(&code); err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
