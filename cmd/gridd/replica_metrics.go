@@ -34,7 +34,9 @@ func watchFollow(reg *prometheus.Registry, st *postgis.Store) {
 	if !st.Replica() {
 		return
 	}
-	gauge("gridd_replica_up", "1 when the read replica answers.", func() float64 {
+	gauge("gridd_replica_in_use", "Which of the --read-db replicas the map is read from (0: the first).",
+		func() float64 { return float64(st.ReplicaInUse()) })
+	gauge("gridd_replica_up", "1 when the read replica in use answers.", func() float64 {
 		if st.ReplicaStatus().Err != nil {
 			return 0
 		}

@@ -44,7 +44,9 @@ func (c *cluster) startStandby(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	dir := filepath.Dir(c.data)
-	s := &cluster{bin: c.bin, data: filepath.Join(dir, "standby"), log: filepath.Join(dir, "standby.log"), port: freePort(t), owner: c.owner}
+	port := freePort(t)
+	name := fmt.Sprintf("standby-%d", port)
+	s := &cluster{bin: c.bin, data: filepath.Join(dir, name), log: filepath.Join(dir, name+".log"), port: port, owner: c.owner}
 	t.Cleanup(func() {
 		s.run("pg_ctl", "-D", s.data, "-w", "-m", "immediate", "stop") //nolint:errcheck // may be stopped already
 	})
@@ -76,20 +78,21 @@ func metric(t *testing.T, base, name string) float64 {
 	return 0
 }
 
-// The scale-out test: a primary and a streaming standby, gridd A on the
-// primary and gridd B reading the map from the standby. An edit through A
+// The scale-out test: a primary and two streaming standbys, gridd A on the
+// primary and gridd B reading the map from the standbys. An edit through A
 // reaches B's lookups and B's cached tiles within a second, the tiles
 // invalidated exactly; B's connections to the standby cut, B resumes from
-// the change log without reloading; the standby stopped, B answers lookups
-// from memory and is not ready; the standby back, B catches up by itself.
+// the change log without reloading; the first standby stopped, B reads the
+// second; both stopped, B answers lookups from memory and is not ready;
+// the standbys back, B catches up by itself.
 func TestServeReadsFromStandby(t *testing.T) {
 	pg := startCluster(t)
 	primary := pg.url("gridd")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	const west, east = "110101001007001", "110101001007002"
+	const east = "110101001007002"
 	token := seedTwoGrids(ctx, t, primary)
-	sb := pg.startStandby(t)
+	sb, sb2 := pg.startStandby(t), pg.startStandby(t)
 	standby := sb.url("gridd")
 
 	serve := func(args ...string) (string, chan error) {
@@ -104,7 +107,7 @@ func TestServeReadsFromStandby(t *testing.T) {
 		return base, done
 	}
 	a, doneA := serve("--db", primary)
-	b, doneB := serve("--db", primary, "--read-db", standby, "--max-replica-lag", "2s")
+	b, doneB := serve("--db", primary, "--read-db", standby+","+sb2.url("gridd"), "--max-replica-lag", "2s")
 	defer func() {
 		cancel()
 		for _, d := range []chan error{doneA, doneB} {
@@ -173,7 +176,7 @@ func TestServeReadsFromStandby(t *testing.T) {
 		waitFor(t, what+" to reach B's lookups", 10*time.Second, func() bool { c, _ := lookupB(); return c == want })
 		return time.Since(committed)
 	}
-	took := edit("the merge", `{"message":"merge","operations":[{"op":"merge","grids":[{"code":"`+west+`","version":1},{"code":"`+east+`","version":1}]}]}`)
+	took := edit("the merge", mergeBody(ctx, t, pconn))
 	t.Logf("the merge through A reached B's lookups in %v", took.Round(time.Millisecond))
 	if took > time.Second {
 		t.Errorf("the merge reached B's lookups after %v, want within 1 s", took)
@@ -188,10 +191,9 @@ func TestServeReadsFromStandby(t *testing.T) {
 	if r := call(t, "GET", near, "", ""); !strings.Contains(r.body, merged) {
 		t.Errorf("B's tile after the merge lacks the merged grid %s", merged)
 	}
-	split := fmt.Sprintf(`{"message":"split","operations":[{"op":"split","grids":[{"code":"%s","version":%d}],
-		"line":{"type":"LineString","coordinates":[[116.4013,39.899],[116.4013,39.902]]}}]}`, merged, gridVersion(ctx, t, pconn, merged))
 
-	// B's connections to the standby cut: B resumes from the change log.
+	// B's connections to the first standby cut: B resumes from the change
+	// log.
 	sconn, err := pgx.Connect(ctx, standby)
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +203,7 @@ func TestServeReadsFromStandby(t *testing.T) {
 		t.Fatal(err)
 	}
 	sconn.Close(ctx)
-	took = edit("the split after B's connections were cut", split)
+	took = edit("the split after B's connections were cut", splitBody(ctx, t, pconn))
 	t.Logf("after the cut, the split reached B's lookups in %v", took.Round(time.Millisecond))
 	if n := fullLoads(); n != 1 {
 		t.Errorf("B loaded its index %v times after its connections were cut, want still 1", n)
@@ -210,48 +212,69 @@ func TestServeReadsFromStandby(t *testing.T) {
 		t.Error("B dropped an untouched cached tile after its connections were cut")
 	}
 
-	// The standby stopped: B answers lookups from memory, and is not ready.
+	// The first standby stopped: B moves to the second and stays ready.
 	sb.stop(t)
+	waitFor(t, "B to read the second standby", 10*time.Second, func() bool {
+		return metric(t, b, "gridd_replica_in_use") == 1 && call(t, "GET", b+"/readyz", "", "").status == 200
+	})
+	took = edit("the merge back with the first standby down", mergeBody(ctx, t, pconn))
+	t.Logf("on the second standby, the merge reached B's lookups in %v", took.Round(time.Millisecond))
+
+	// Both standbys stopped: B answers lookups from memory, and is not
+	// ready.
+	sb2.stop(t)
 	before, _ := lookupB()
-	if c, status := lookupB(); status != 200 || c != before {
-		t.Errorf("B's lookup with the standby down: %d %s", status, c)
-	}
 	waitFor(t, "B to say it is not ready", 5*time.Second, func() bool { return call(t, "GET", b+"/readyz", "", "").status == 503 })
 	if r := call(t, "GET", a+"/readyz", "", ""); r.status != 200 {
-		t.Errorf("A not ready while only the standby is down: %d %s", r.status, r.body)
+		t.Errorf("A not ready while only the standbys are down: %d %s", r.status, r.body)
 	}
-	sp := strings.Fields(owner())[0]
-	back := fmt.Sprintf(`{"message":"merge back","operations":[{"op":"merge","grids":[{"code":"%s","version":%d},{"code":"%s","version":%d}]}]}`,
-		west2(ctx, t, pconn), gridVersion(ctx, t, pconn, west2(ctx, t, pconn)), sp, gridVersion(ctx, t, pconn, sp))
-	if r := call(t, "POST", a+"/v1/changesets", token, back); r.status != 201 {
-		t.Fatalf("merge back through A with the standby down: %d %s", r.status, r.body)
+	if r := call(t, "POST", a+"/v1/changesets", token, splitBody(ctx, t, pconn)); r.status != 201 {
+		t.Fatalf("a split through A with the standbys down: %d %s", r.status, r.body)
 	}
-	if c, _ := lookupB(); c != before {
-		t.Errorf("B changed its answer with the standby down: %s", c)
+	if c, status := lookupB(); status != 200 || c != before {
+		t.Errorf("B's lookup with the standbys down: %d %s, want 200 %s from memory", status, c, before)
 	}
 	// Read-your-writes: a token holder's feature reads on B come from the
-	// primary, and see the edit just made; anonymous ones from the standby.
+	// primary, and see the edit just made; anonymous ones from a standby.
 	item := "/ogc/collections/grids/items/" + strings.Fields(owner())[0]
 	if r := call(t, "GET", b+item, token, ""); r.status != 200 {
-		t.Errorf("the editor reading the grid just merged on B: %d %s", r.status, r.body)
+		t.Errorf("the editor reading the grid just split on B: %d %s", r.status, r.body)
 	}
 	if r := call(t, "GET", b+item, "", ""); r.status != 503 {
-		t.Errorf("an anonymous feature read on B with the standby down: %d %s, want 503", r.status, r.body)
+		t.Errorf("an anonymous feature read on B with the standbys down: %d %s, want 503", r.status, r.body)
 	}
 
-	// The standby back: B catches up by itself, without a reload.
+	// The standbys back: B catches up by itself, without a reload.
 	sb.start(t)
+	sb2.start(t)
 	restarted := time.Now()
 	want := owner()
 	waitFor(t, "B to catch up", 30*time.Second, func() bool { c, _ := lookupB(); return c == want })
 	waitFor(t, "B ready again", 10*time.Second, func() bool { return call(t, "GET", b+"/readyz", "", "").status == 200 })
-	t.Logf("the standby back: B caught up and was ready in %v", time.Since(restarted).Round(time.Millisecond))
+	t.Logf("the standbys back: B caught up and was ready in %v", time.Since(restarted).Round(time.Millisecond))
 	if n := fullLoads(); n != 1 {
 		t.Errorf("B loaded its index %v times, want still 1", n)
 	}
 	if resets := metric(t, b, "gridd_change_log_resets_total"); resets != 0 {
 		t.Errorf("B's change log was reset %v times", resets)
 	}
+}
+
+// splitBody is a changeset splitting the grid at the east point along
+// longitude 116.4013; mergeBody one merging the grids at the west and east
+// points.
+func splitBody(ctx context.Context, t *testing.T, conn *pgx.Conn) string {
+	t.Helper()
+	g := gridAt(ctx, t, conn, 116.4015)
+	return fmt.Sprintf(`{"message":"split","operations":[{"op":"split","grids":[{"code":"%s","version":%d}],
+		"line":{"type":"LineString","coordinates":[[116.4013,39.899],[116.4013,39.902]]}}]}`, g, gridVersion(ctx, t, conn, g))
+}
+
+func mergeBody(ctx context.Context, t *testing.T, conn *pgx.Conn) string {
+	t.Helper()
+	w, e := gridAt(ctx, t, conn, 116.4005), gridAt(ctx, t, conn, 116.4015)
+	return fmt.Sprintf(`{"message":"merge","operations":[{"op":"merge","grids":[{"code":"%s","version":%d},{"code":"%s","version":%d}]}]}`,
+		w, gridVersion(ctx, t, conn, w), e, gridVersion(ctx, t, conn, e))
 }
 
 // gridVersion is the current version of a grid on the primary.
@@ -264,11 +287,11 @@ func gridVersion(ctx context.Context, t *testing.T, conn *pgx.Conn, code string)
 	return v
 }
 
-// west2 is the current grid at the west point.
-func west2(ctx context.Context, t *testing.T, conn *pgx.Conn) string {
+// gridAt is the current grid at a longitude of the test's row of grids.
+func gridAt(ctx context.Context, t *testing.T, conn *pgx.Conn, lon float64) string {
 	t.Helper()
 	var code string
-	if err := conn.QueryRow(ctx, `SELECT gridd_grid_at(ST_Point(116.4005, 39.9005, 4326))`).Scan(&code); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT gridd_grid_at(ST_Point($1, 39.9005, 4326))`, lon).Scan(&code); err != nil {
 		t.Fatal(err)
 	}
 	return code

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"strings"
 	"time"
 
 	"gridd/api"
@@ -39,7 +40,7 @@ func databaseFlags(fs *flag.FlagSet) *databaseOptions {
 	fs.DurationVar(&o.tokenTTL, "token-cache-ttl", o.env.Duration("GRIDD_TOKEN_CACHE_TTL", api.DefaultTokenCacheTTL),
 		"how long a verified token is used without asking the database again; while the database is down it is used on (env GRIDD_TOKEN_CACHE_TTL)")
 	fs.StringVar(&o.readDB, "read-db", os.Getenv("GRIDD_READ_DATABASE_URL"),
-		"PostgreSQL URL of a streaming replica of --db to read the map from: the lookup index, tiles, the change log (env GRIDD_READ_DATABASE_URL; default: --db)")
+		"comma-separated PostgreSQL URLs of streaming replicas of --db to read the map from, one at a time, the next when one stops answering: the lookup index, tiles, the change log (env GRIDD_READ_DATABASE_URL; default: --db)")
 	fs.DurationVar(&o.follow, "follow-interval", o.env.Duration("GRIDD_FOLLOW_INTERVAL", postgis.DefaultFollowInterval),
 		"how often the change log is read on --read-db, which sends no notifications (env GRIDD_FOLLOW_INTERVAL)")
 	fs.DurationVar(&o.maxLag, "max-replica-lag", o.env.Duration("GRIDD_MAX_REPLICA_LAG", postgis.DefaultMaxReplicaLag),
@@ -49,16 +50,22 @@ func databaseFlags(fs *flag.FlagSet) *databaseOptions {
 	return o
 }
 
-// attachReplica sends the store's map reads to --read-db, if given, and
-// measures its lag until ctx ends.
+// attachReplica sends the store's map reads to the replicas of --read-db,
+// if given, and measures their lag until ctx ends.
 func attachReplica(ctx context.Context, e *env, st *postgis.Store, o *databaseOptions) error {
 	if o.readDB == "" {
 		return nil
 	}
-	if err := st.AttachReplica(ctx, o.readDB, o.timeouts, o.follow, o.maxLag); err != nil {
+	var urls []string
+	for _, u := range strings.Split(o.readDB, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
+	}
+	if err := st.AttachReplicas(ctx, urls, o.timeouts, o.follow, o.maxLag); err != nil {
 		return err
 	}
-	e.log.Info("reading the map from a replica", "follow_interval", o.follow, "max_lag", o.maxLag)
+	e.log.Info("reading the map from replicas", "replicas", len(urls), "follow_interval", o.follow, "max_lag", o.maxLag)
 	go st.MonitorReplica(ctx, time.Second)
 	return nil
 }

@@ -25,9 +25,11 @@ import (
 // primary's notifications, then waiting for the standby to replay), and its
 // lookup index follows it. A split changeset of a grid commits on the
 // primary and the instance's lookup at a point of the grid's east half is
-// polled every millisecond until it names a grid the split created. The
+// polled every millisecond until it names the grid version the split made
+// there. The
 // standby is GRIDD_BENCH_STANDBY_URL's server (make bench starts one with
-// scripts/db.sh standby-start); without it the row says so.
+// scripts/db.sh standby-start); without it the row says so. The edits
+// commit with synchronous_commit on.
 func benchEditToReplica(ctx context.Context, b *bench, st *postgis.Store, side int, gridOf func(int, string) geo.Code) error {
 	const work = "edit on the primary → lookups of an instance reading a standby"
 	standby := os.Getenv("GRIDD_BENCH_STANDBY_URL")
@@ -67,7 +69,19 @@ func benchEditToReplica(ctx context.Context, b *bench, st *postgis.Store, side i
 		return err
 	}
 	defer rs.Close()
-	if err := rs.AttachReplica(ctx, su.String(), postgis.Timeouts{}, postgis.DefaultFollowInterval, 0); err != nil {
+	// The edits commit as by default, flushed at once: the private
+	// cluster turns synchronous_commit off for speed, and a standby
+	// receives only flushed WAL (up to 3 × wal_writer_delay later).
+	eu := *bu
+	q := eu.Query()
+	q.Set("synchronous_commit", "on")
+	eu.RawQuery = q.Encode()
+	es, err := postgis.OpenWith(ctx, eu.String(), postgis.Timeouts{})
+	if err != nil {
+		return err
+	}
+	defer es.Close()
+	if err := rs.AttachReplicas(ctx, []string{su.String()}, postgis.Timeouts{}, postgis.DefaultFollowInterval, 0); err != nil {
 		return err
 	}
 	feedCtx, cancel := context.WithCancel(ctx)
@@ -94,19 +108,18 @@ func benchEditToReplica(ctx context.Context, b *bench, st *postgis.Store, side i
 		c := g.Geom.Bound().Center()
 		east := orb.Point{c[0] + editBenchDLon/4, c[1]}
 		ln := geojson.NewGeometry(orb.LineString{{c[0], c[1] - 0.01}, {c[0], c[1] + 0.01}})
-		cs, err := st.ApplyChangeset(ctx, "bench", grids.ChangesetRequest{Message: "bench split",
+		cs, err := es.ApplyChangeset(ctx, "bench", grids.ChangesetRequest{Message: "bench split",
 			Operations: []grids.Operation{{Op: grids.Split, Grids: []grids.GridRef{{Code: code, Version: g.Version}}, Line: ln}}})
 		if err != nil {
 			return fmt.Errorf("split %s: %w", code, err)
 		}
 		t0 := time.Now()
-		var created []geo.Code
-		for _, v := range cs.Result.Created {
-			created = append(created, v.Code)
-		}
+		// The east half is a grid the split created or changed.
+		var after []grids.GridVersion
+		after = append(append(after, cs.Result.Created...), cs.Result.Changed...)
 		for {
 			l, err := loc.Lookup(east, grids.LookupOptions{})
-			if err == nil && slices.Contains(created, l.Grid.Code) {
+			if err == nil && slices.Contains(after, grids.GridVersion{Code: l.Grid.Code, Version: l.Grid.Version}) {
 				break
 			}
 			if time.Since(t0) > time.Minute {

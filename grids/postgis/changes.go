@@ -54,7 +54,7 @@ func change(table, op string, version int64, bbox *[4]float64) grids.Change {
 // reader cannot see yet.
 func (s *Store) MapVersion(ctx context.Context) (int64, error) {
 	var v int64
-	err := s.read.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v)
+	err := s.readDB().QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v)
 	if err != nil {
 		return 0, fmt.Errorf("read map version: %w", err)
 	}
@@ -154,7 +154,7 @@ func (s *Store) Listen(ctx context.Context, poll time.Duration, fn func(grids.Ch
 		defer close(done)
 		s.listenNotify(ctx, wake, deliver)
 	}()
-	if s.replica && (poll <= 0 || poll > s.followInterval) {
+	if s.replicas != nil && (poll <= 0 || poll > s.followInterval) {
 		poll = s.followInterval
 	}
 	if poll <= 0 {
@@ -204,7 +204,7 @@ func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.
 	if *cursor == "" {
 		var snap string
 		var v int64
-		if err := s.read.QueryRow(ctx, `SELECT pg_current_snapshot()::text, gridd_map_version()`).Scan(&snap, &v); err != nil {
+		if err := s.readDB().QueryRow(ctx, `SELECT pg_current_snapshot()::text, gridd_map_version()`).Scan(&snap, &v); err != nil {
 			return fmt.Errorf("start reading the change log: %w", err)
 		}
 		*cursor = snap
@@ -213,8 +213,9 @@ func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.
 		s.follow.closed.Do(func() { close(s.follow.started) })
 		return nil
 	}
-	rows, err := s.read.Query(ctx, `
-		SELECT s.snap::text, p.xid >= pg_snapshot_xmin($1::pg_snapshot), c.version, c.tab, c.op, c.bbox
+	rows, err := s.readDB().Query(ctx, `
+		SELECT s.snap::text, p.xid >= pg_snapshot_xmin($1::pg_snapshot), pg_last_wal_replay_lsn()::text,
+			c.version, c.tab, c.op, c.bbox
 		FROM (SELECT pg_current_snapshot() AS snap) s
 		CROSS JOIN map_changes_pruned p
 		LEFT JOIN LATERAL (
@@ -226,9 +227,10 @@ func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.
 		return fmt.Errorf("read the change log: %w", err)
 	}
 	var (
-		snap    string
-		pruned  bool
-		changes []grids.Change
+		snap     string
+		pruned   bool
+		replayed *string
+		changes  []grids.Change
 	)
 	for rows.Next() {
 		var (
@@ -236,7 +238,7 @@ func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.
 			tab, op *string
 			bbox    []float64
 		)
-		if err := rows.Scan(&snap, &pruned, &version, &tab, &op, &bbox); err != nil {
+		if err := rows.Scan(&snap, &pruned, &replayed, &version, &tab, &op, &bbox); err != nil {
 			rows.Close()
 			return fmt.Errorf("read the change log: %w", err)
 		}
@@ -262,6 +264,9 @@ func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.
 		return errors.New("read the change log: no snapshot returned")
 	}
 	*cursor = snap
+	if s.replicas != nil {
+		s.replicas.setReplayed(replayed)
+	}
 	if pruned {
 		// Rows the cursor had not seen may be gone: everything is
 		// treated as changed.

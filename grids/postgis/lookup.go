@@ -35,7 +35,7 @@ func (s *Store) indexInput(ctx context.Context, within *orb.Bound) (geo.IndexInp
 	}
 	// Reading a large map takes seconds: it has a build's budget.
 	begin := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = " + millis(s.timeouts.Work)
-	err := pgx.BeginTxFunc(ctx, s.read, pgx.TxOptions{BeginQuery: begin}, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.readDB(), pgx.TxOptions{BeginQuery: begin}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&in.MapVersion); err != nil {
 			return fmt.Errorf("read map version: %w", err)
 		}
@@ -119,7 +119,7 @@ func (s *Store) indexInput(ctx context.Context, within *orb.Bound) (geo.IndexInp
 func (s *Store) BuildIndex(ctx context.Context) (*geo.Index, error) {
 	var ix *geo.Index
 	begin := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = " + millis(s.timeouts.Work)
-	err := pgx.BeginTxFunc(ctx, s.read, pgx.TxOptions{BeginQuery: begin}, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.readDB(), pgx.TxOptions{BeginQuery: begin}, func(tx pgx.Tx) error {
 		var version int64
 		var grids, coords int
 		if err := tx.QueryRow(ctx, `SELECT gridd_map_version(), count(*), coalesce(sum(2*ST_NPoints(geom) - ST_NRings(geom) + 1), 0)

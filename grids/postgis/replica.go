@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gridd/grids"
 )
@@ -17,28 +20,78 @@ const DefaultFollowInterval = 100 * time.Millisecond
 // its instance still be ready.
 const DefaultMaxReplicaLag = 5 * time.Second
 
-// AttachReplica sends the reads of the map to the streaming replica at url:
-// the lookup index's loads and patches, tile renderings, the change log and
-// the map version, and OGC API feature reads of requests without a token.
-// Writes, edits, builds, imports, everything a token holder reads (the
-// read-your-writes rule: an editor's session reads the primary) and the
-// other reads stay on the primary. The change log is read every follow
-// interval. The replica need not answer yet: until it does, the instance
-// is not ready. maxLag is the replica lag beyond which it is not ready.
-func (s *Store) AttachReplica(ctx context.Context, url string, t Timeouts, follow, maxLag time.Duration) error {
-	pool, err := newPool(ctx, url, t)
-	if err != nil {
-		return fmt.Errorf("read replica: %w", err)
+// AttachReplicas sends the reads of the map to streaming replicas of the
+// primary, one at a time, in the order given: the lookup index's loads and
+// patches, tile renderings, the change log and the map version, and OGC API
+// feature reads of requests without a token. Writes, edits, builds,
+// imports, everything a token holder reads (the read-your-writes rule: an
+// editor's session reads the primary) and the other reads stay on the
+// primary. The change log is read every follow interval. When the replica
+// in use stops answering, MonitorReplica moves to the next one that has
+// replayed at least what the instance has read, so that nothing it serves
+// goes back in time. The replicas need not answer yet: until one does, the
+// instance is not ready. maxLag is the replica lag beyond which it is not
+// ready.
+func (s *Store) AttachReplicas(ctx context.Context, urls []string, t Timeouts, follow, maxLag time.Duration) error {
+	if len(urls) == 0 {
+		return nil
 	}
-	s.read = db{pool}
-	s.replica = true
+	rs := &replicaSet{}
+	for _, u := range urls {
+		pool, err := newPool(ctx, u, t)
+		if err != nil {
+			for _, p := range rs.pools {
+				p.Close()
+			}
+			return fmt.Errorf("read replica %d: %w", len(rs.pools)+1, err)
+		}
+		rs.pools = append(rs.pools, pool)
+	}
+	s.replicas = rs
 	s.followInterval = follow
 	s.maxLag = maxLag
 	return nil
 }
 
-// Replica reports whether reads go to a replica.
-func (s *Store) Replica() bool { return s.replica }
+// replicaSet is the replicas a Store reads the map from, and which one is
+// in use.
+type replicaSet struct {
+	pools   []*pgxpool.Pool
+	current atomic.Int32
+	// replayed is the replay position of the replica in use when the
+	// change log was last read on it (pg_lsn text, "" before).
+	mu       sync.Mutex
+	replayed string
+}
+
+func (r *replicaSet) setReplayed(lsn *string) {
+	if lsn == nil {
+		return
+	}
+	r.mu.Lock()
+	r.replayed = *lsn
+	r.mu.Unlock()
+}
+
+// Replica reports whether reads go to replicas.
+func (s *Store) Replica() bool { return s.replicas != nil }
+
+// ReplicaInUse is the index (from 0, in the order attached) of the replica
+// the map is read from.
+func (s *Store) ReplicaInUse() int {
+	if s.replicas == nil {
+		return -1
+	}
+	return int(s.replicas.current.Load())
+}
+
+// readDB is where the map is read: the replica in use, else the primary.
+func (s *Store) readDB() db {
+	if s.replicas == nil {
+		return s.pool
+	}
+	return db{s.replicas.pools[s.replicas.current.Load()]}
+}
 
 // reader is where a read of the map made under ctx goes: the replica,
 // unless the request reads the primary (grids.WithPrimaryReads).
@@ -46,7 +99,29 @@ func (s *Store) reader(ctx context.Context) db {
 	if grids.PrimaryReads(ctx) {
 		return s.pool
 	}
-	return s.read
+	return s.readDB()
+}
+
+// failOver moves to the next replica, in order, that answers and has
+// replayed at least what the change log was last read at; it reports
+// whether it moved.
+func (s *Store) failOver(ctx context.Context) bool {
+	rs := s.replicas
+	rs.mu.Lock()
+	replayed := rs.replayed
+	rs.mu.Unlock()
+	cur := int(rs.current.Load())
+	for k := 1; k < len(rs.pools); k++ {
+		i := (cur + k) % len(rs.pools)
+		var ok bool
+		err := rs.pools[i].QueryRow(ctx, `SELECT $1::text IS NULL OR
+			coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, true)`, nullIfEmpty(replayed)).Scan(&ok)
+		if err == nil && ok {
+			rs.current.Store(int32(i))
+			return true
+		}
+	}
+	return false
 }
 
 // ReplicaStatus is how far a replica is behind its primary.
@@ -121,11 +196,16 @@ func (s *Store) checkReplica(ctx context.Context) {
 	}
 	var behind []bool
 	var bytes *int64
-	err := s.read.QueryRow(cctx, `
+	err := s.readDB().QueryRow(cctx, `
 		SELECT array(SELECT pg_last_wal_replay_lsn() IS NOT NULL AND l::pg_lsn > pg_last_wal_replay_lsn()
 		             FROM unnest($1::text[]) WITH ORDINALITY u(l, i) ORDER BY i),
 		       CASE WHEN pg_is_in_recovery() THEN pg_wal_lsn_diff($2::pg_lsn, pg_last_wal_replay_lsn())::bigint ELSE 0 END`,
 		lsns, nullIfEmpty(primaryLSN)).Scan(&behind, &bytes)
+	if err != nil && s.failOver(cctx) {
+		// The next check measures the replica now in use.
+		m.status = ReplicaStatus{Checked: now, PrimaryErr: perr, Lag: m.status.Lag, Bytes: m.status.Bytes}
+		return
+	}
 	if err != nil {
 		st.Err = fmt.Errorf("read replica: %w", err)
 		if perr == nil && len(m.samples) > 0 {

@@ -21,10 +21,9 @@ import (
 // Store is the PostGIS-backed storage of gridd.
 type Store struct {
 	pool db
-	// read is where the lookup index, tiles and the change log are read:
-	// the primary (pool) unless a replica is attached (AttachReplica).
-	read           db
-	replica        bool
+	// replicas, when attached (AttachReplicas), are where the lookup
+	// index, tiles and the change log are read; else the primary (pool).
+	replicas       *replicaSet
 	followInterval time.Duration
 	maxLag         time.Duration
 	follow         followState
@@ -194,7 +193,7 @@ func beginWith(stmt, lock time.Duration) string {
 // NewStore wraps an existing pool, with no time limits of its own
 // (SetTimeouts sets them).
 func NewStore(pool *pgxpool.Pool) *Store {
-	s := &Store{pool: db{pool}, read: db{pool}, clock: &calendarCache{}}
+	s := &Store{pool: db{pool}, clock: &calendarCache{}}
 	s.SetTimeouts(Timeouts{})
 	return s
 }
@@ -205,8 +204,10 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }
 
 // Close releases the connections.
 func (s *Store) Close() {
-	if s.replica {
-		s.read.Close()
+	if s.replicas != nil {
+		for _, p := range s.replicas.pools {
+			p.Close()
+		}
 	}
 	s.pool.Close()
 }
@@ -223,7 +224,7 @@ func (s *Store) Ready(ctx context.Context) error {
 	if len(pending) > 0 {
 		return fmt.Errorf("schema not current: %d migration(s) pending, first %s", len(pending), pending[0])
 	}
-	if s.replica {
+	if s.replicas != nil {
 		return s.replicaReady()
 	}
 	return nil

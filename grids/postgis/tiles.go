@@ -68,7 +68,7 @@ func (s *Store) RenderTile(ctx context.Context, layers []*tiles.Layer, t tiles.I
 		return []byte{}, nil
 	}
 	var data []byte
-	if err := s.read.QueryRow(ctx, q, args...).Scan(&data); err != nil {
+	if err := s.readDB().QueryRow(ctx, q, args...).Scan(&data); err != nil {
 		return nil, err
 	}
 	return data, nil
@@ -91,7 +91,7 @@ func (s *Store) DataBounds(ctx context.Context, layers []*tiles.Layer) (orb.Boun
 		return orb.Bound{}, nil
 	}
 	var minX, minY, maxX, maxY *float64
-	err := s.read.QueryRow(ctx, `SELECT ST_XMin(x), ST_YMin(x), ST_XMax(x), ST_YMax(x)
+	err := s.readDB().QueryRow(ctx, `SELECT ST_XMin(x), ST_YMin(x), ST_XMax(x), ST_YMax(x)
 		FROM (SELECT ST_Extent(e::geometry) AS x FROM (`+strings.Join(parts, " UNION ALL ")+`) u) v`).
 		Scan(&minX, &minY, &maxX, &maxY)
 	if err != nil {
