@@ -40,8 +40,9 @@ type gridServer struct {
 	dir  string
 }
 
-// startGridd builds cmd/gridd and starts it on the database at url.
-func startGridd(ctx context.Context, url string) (*gridServer, error) {
+// startGridd builds cmd/gridd and starts it on the database at url, with
+// the extra flags of serve given.
+func startGridd(ctx context.Context, url string, flags ...string) (*gridServer, error) {
 	dir, err := os.MkdirTemp("", "griddbench-serve-")
 	if err != nil {
 		return nil, err
@@ -66,7 +67,7 @@ func startGridd(ctx context.Context, url string) (*gridServer, error) {
 		return nil, err
 	}
 	defer logf2.Close()
-	cmd := exec.Command(bin, "serve", "--db", url, "--addr", addr)
+	cmd := exec.Command(bin, append([]string{"serve", "--db", url, "--addr", addr}, flags...)...)
 	cmd.Stdout, cmd.Stderr = logf2, logf2
 	cmd.Env = append(os.Environ(), "GRIDD_LOG_LEVEL=info")
 	if err := cmd.Start(); err != nil {

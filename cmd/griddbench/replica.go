@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"slices"
 	"sort"
 	"time"
@@ -32,37 +31,20 @@ import (
 // commit with synchronous_commit on.
 func benchEditToReplica(ctx context.Context, b *bench, st *postgis.Store, side int, gridOf func(int, string) geo.Code) error {
 	const work = "edit on the primary → lookups of an instance reading a standby"
-	standby := os.Getenv("GRIDD_BENCH_STANDBY_URL")
+	standby, err := standbyURL(b)
+	if err != nil {
+		return err
+	}
 	if standby == "" {
 		b.add(work, "not run: no GRIDD_BENCH_STANDBY_URL (make bench starts a standby)", "", "", "≤ 1 s")
 		return nil
 	}
-	su, err := url.Parse(standby)
-	if err != nil {
-		return fmt.Errorf("GRIDD_BENCH_STANDBY_URL: %w", err)
-	}
-	bu, err := url.Parse(b.url)
-	if err != nil {
+	if err := waitForStandby(ctx, standby); err != nil {
 		return err
 	}
-	su.Path = bu.Path // the bench's database, replicated
-	// The standby has the database once it has replayed its creation and
-	// the grids.
-	deadline := time.Now().Add(time.Minute)
-	for {
-		conn, err := pgx.Connect(ctx, su.String())
-		if err == nil {
-			var n int
-			err = conn.QueryRow(ctx, `SELECT count(*) FROM unit_grids WHERE valid_to IS NULL`).Scan(&n)
-			conn.Close(ctx)
-			if err == nil && n > 0 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the standby has not replayed the bench's database within a minute: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	bu, err := parseURL(b.url)
+	if err != nil {
+		return err
 	}
 	rs, err := postgis.OpenWith(ctx, b.url, postgis.Timeouts{})
 	if err != nil {
@@ -81,7 +63,7 @@ func benchEditToReplica(ctx context.Context, b *bench, st *postgis.Store, side i
 		return err
 	}
 	defer es.Close()
-	if err := rs.AttachReplicas(ctx, []string{su.String()}, postgis.Timeouts{}, postgis.DefaultFollowInterval, 0); err != nil {
+	if err := rs.AttachReplicas(ctx, []string{standby}, postgis.Timeouts{}, postgis.DefaultFollowInterval, 0); err != nil {
 		return err
 	}
 	feedCtx, cancel := context.WithCancel(ctx)
@@ -136,3 +118,26 @@ func benchEditToReplica(ctx context.Context, b *bench, st *postgis.Store, side i
 		"ms", statOf(lat), nil, "", fmtMS, "≤ 1 s")
 	return nil
 }
+
+// waitForStandby waits until the standby has replayed the bench database's
+// creation and its grids.
+func waitForStandby(ctx context.Context, standby string) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		conn, err := pgx.Connect(ctx, standby)
+		if err == nil {
+			var n int
+			err = conn.QueryRow(ctx, `SELECT count(*) FROM unit_grids WHERE valid_to IS NULL`).Scan(&n)
+			conn.Close(ctx)
+			if err == nil && n > 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the standby has not replayed the bench's database within a minute: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func parseURL(s string) (*url.URL, error) { return url.Parse(s) }

@@ -105,6 +105,9 @@ type followState struct {
 	started chan struct{}
 	rows    atomic.Uint64
 	resets  atomic.Uint64
+	// notified is the newest map version the primary's notifications
+	// announced.
+	notified atomic.Int64
 }
 
 // Following is closed once Listen has its first cursor: every change
@@ -170,6 +173,7 @@ func (s *Store) followLog(ctx context.Context, poll time.Duration, wake <-chan s
 	cursor := ""
 	t := time.NewTimer(0)
 	defer t.Stop()
+	retry := time.Duration(0)
 	for {
 		select {
 		case <-ctx.Done():
@@ -186,14 +190,25 @@ func (s *Store) followLog(ctx context.Context, poll time.Duration, wake <-chan s
 		if err == nil {
 			s.follow.st.Read = time.Now()
 		}
+		read := s.follow.st.Version
 		s.follow.mu.Unlock()
+		// A replica replays a change a few milliseconds after the
+		// primary's notification of it: until the read has it, read again
+		// soon (2 ms, doubling up to the poll interval).
+		next := poll
+		if err == nil && s.follow.notified.Load() > read {
+			retry = min(max(2*retry, 2*time.Millisecond), poll)
+			next = retry
+		} else {
+			retry = 0
+		}
 		if !t.Stop() {
 			select {
 			case <-t.C:
 			default:
 			}
 		}
-		t.Reset(poll)
+		t.Reset(next)
 	}
 }
 
@@ -329,6 +344,12 @@ func (s *Store) listenNotify(ctx context.Context, wake chan<- struct{}, deliver 
 			}
 			c, err := parseChange(n.Payload)
 			if err != nil || c.Version > 0 {
+				for {
+					v := s.follow.notified.Load()
+					if c.Version <= v || s.follow.notified.CompareAndSwap(v, c.Version) {
+						break
+					}
+				}
 				select {
 				case wake <- struct{}{}:
 				default:
