@@ -122,6 +122,11 @@ func loadBenchDemo(ctx context.Context, st *postgis.Store) error {
 // district 1199NN (its streets renumbered copy × 17 + street), and returns
 // the districts' codes. Earlier synthetic districts are removed first.
 func tileDemo(ctx context.Context, b *bench, n int) ([]string, error) {
+	return tileDemoBy(ctx, b, n, 10)
+}
+
+// tileDemoBy is tileDemo with perDistrict copies to a district.
+func tileDemoBy(ctx context.Context, b *bench, n, perDistrict int) ([]string, error) {
 	_, err := b.pool.Exec(ctx, `
 		DELETE FROM unit_grids WHERE district_code LIKE '1199%';
 		DELETE FROM history WHERE code LIKE '1199%';
@@ -136,10 +141,10 @@ func tileDemo(ctx context.Context, b *bench, n int) ([]string, error) {
 	}
 	_, err = b.pool.Exec(ctx, `
 		INSERT INTO bench_copies
-		SELECT k, '1199' || lpad((k / 10 + 1)::text, 2, '0'), k % 10,
+		SELECT k, '1199' || lpad((k / $2 + 1)::text, 2, '0'), k % $2,
 		       (k % 10) * (ST_XMax(geom) - ST_XMin(geom) + 0.001), (k / 10) * (ST_YMax(geom) - ST_YMin(geom) + 0.001)
 		FROM districts, generate_series(0, $1 - 1) k
-		WHERE code = '110101' AND valid_to IS NULL`, n)
+		WHERE code = '110101' AND valid_to IS NULL`, n, perDistrict)
 	if err != nil {
 		return nil, fmt.Errorf("tile demo: %w", err)
 	}
