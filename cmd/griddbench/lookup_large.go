@@ -18,7 +18,7 @@ import (
 // province's urban area: ten districts of a million grids of about 100 m,
 // each its own jittered lattice, with gaps between them; 2 districts with
 // -quick) and reports load time, RSS and lookup rate.
-var largeLookup = flag.Bool("large", false, "lookup section: 10M synthetic grids (a province's urban area): load time, RSS and lookup rate")
+var largeLookup = flag.Bool("large", false, "lookup section: 10M synthetic grids (a province's urban area): load time, RSS and lookup rate; and the partition section")
 
 func benchLookupLarge(ctx context.Context, b *bench) error {
 	districts := 10

@@ -37,6 +37,8 @@ import (
 type section struct {
 	order int
 	run   func(ctx context.Context, b *bench) error
+	// large sections run with -large, or when -only names them.
+	large bool
 }
 
 var sections = map[string]section{}
@@ -157,7 +159,7 @@ func main() {
 	}
 	names := make([]string, 0, len(sections))
 	for n := range sections {
-		if *only == "" || contains(strings.Split(*only, ","), n) {
+		if *only == "" && (!sections[n].large || *largeLookup) || contains(strings.Split(*only, ","), n) {
 			names = append(names, n)
 		}
 	}
