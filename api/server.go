@@ -100,6 +100,9 @@ type Config struct {
 	Basemap, BasemapAttribution string
 	// Glyphs serves the style's label glyphs; nil uses the built-in Latin font.
 	Glyphs *tiles.Glyphs
+	// Consistency, when set, makes writes report the WAL position after
+	// them and reads wait for one (consistency.go).
+	Consistency Consistency
 }
 
 // Server serves gridd's HTTP API.
@@ -141,7 +144,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 // Handler returns the router with every mounted endpoint.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, s.observe, s.authenticate, s.authorize(r))
+	r.Use(middleware.Recoverer, s.observe, s.authenticate, s.authorize(r), s.consistency)
 	r.NotFound(s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + r.URL.Path}
 	}))

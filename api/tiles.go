@@ -91,12 +91,12 @@ func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", "ETag, X-Tile-Cache")
+		h.Set("Access-Control-Expose-Headers", "ETag, X-Tile-Cache, X-Gridd-LSN")
 		if r.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
 			// Authorization: a dashboard on another site sends its token
 			// when reads are private.
-			h.Set("Access-Control-Allow-Headers", "Authorization, X-API-Key, If-None-Match, Accept-Encoding, Content-Type")
+			h.Set("Access-Control-Allow-Headers", "Authorization, X-API-Key, If-None-Match, Accept-Encoding, Content-Type, X-Gridd-Min-LSN")
 			h.Set("Access-Control-Max-Age", "86400")
 			w.WriteHeader(http.StatusNoContent)
 			return

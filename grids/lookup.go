@@ -88,6 +88,9 @@ type Locator struct {
 	mu      sync.Mutex
 	pending []Change
 	dirty   chan struct{}
+	// enqueued counts the changes handed to the loop; applied, how many of
+	// the first changes the view reflects (WaitApplied).
+	enqueued, applied atomic.Uint64
 
 	// Rebuilt, when set, is called after every swap with the new view and
 	// whether it came from a full rebuild (for metrics and tests).
@@ -178,6 +181,7 @@ func (l *Locator) patch(ctx context.Context, v *geo.View, area orb.Bound) (*geo.
 func (l *Locator) enqueue(c Change) {
 	l.mu.Lock()
 	l.pending = append(l.pending, c)
+	l.enqueued.Add(1)
 	l.mu.Unlock()
 	select {
 	case l.dirty <- struct{}{}:
@@ -185,12 +189,30 @@ func (l *Locator) enqueue(c Change) {
 	}
 }
 
-func (l *Locator) take() []Change {
+// take returns the pending changes and how many changes have been handed
+// to the loop up to the last of them.
+func (l *Locator) take() ([]Change, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := l.pending
 	l.pending = nil
-	return p
+	return p, l.enqueued.Load()
+}
+
+// Enqueued is how many changes the feed has handed to the index so far.
+func (l *Locator) Enqueued() uint64 { return l.enqueued.Load() }
+
+// Applied is how many of the changes handed to the index (counted from the
+// first) the view answering lookups reflects.
+func (l *Locator) Applied() uint64 { return l.applied.Load() }
+
+func (l *Locator) markApplied(n uint64) {
+	for {
+		old := l.applied.Load()
+		if n <= old || l.applied.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 type fullResult struct {
@@ -245,7 +267,12 @@ func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 	fullDone := make(chan fullResult, 1)
 	running, again := false, false
 	var since []orb.Bound // patch areas applied since the running full rebuild started
+	// taken counts the changes taken so far; needFull, the count up to the
+	// last change that needs a full rebuild not started yet (0: none);
+	// covered, the count the running rebuild includes.
+	var taken, needFull, covered uint64
 	startFull := func() {
+		covered, needFull = needFull, 0
 		running, again, since = true, false, nil
 		go func() {
 			start := time.Now()
@@ -265,6 +292,7 @@ func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 					return ctx.Err()
 				}
 				l.log.Error("grid_index_load_failed", "error", res.err)
+				needFull = max(needFull, covered) // still to be read
 				go func() {
 					select {
 					case <-ctx.Done():
@@ -290,18 +318,25 @@ func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 			}
 			since = nil
 			if failed {
+				needFull = max(needFull, covered)
 				startFull()
 				continue
 			}
 			l.swap(v, true, res.took)
 			if again {
 				startFull()
+			} else if needFull == 0 {
+				// The rebuild read everything taken before it started, and
+				// the patches of everything taken since were replayed.
+				l.markApplied(taken)
 			}
 			continue
 		}
 		var areas []orb.Bound
 		full := false
-		for _, c := range l.take() {
+		cs, n := l.take()
+		taken = n
+		for _, c := range cs {
 			if c.All || !patchedTables[c.Table] {
 				full = true
 			} else {
@@ -330,11 +365,14 @@ func (l *Locator) Run(ctx context.Context, poll time.Duration) error {
 			full = true
 		}
 		if full {
+			needFull = taken
 			if running {
 				again = true
 			} else {
 				startFull()
 			}
+		} else if !running && needFull == 0 {
+			l.markApplied(taken)
 		}
 	}
 }

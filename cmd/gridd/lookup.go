@@ -20,6 +20,7 @@ func withLookup(e *env, feed *changeFeed, cfg api.Config) (api.Config, *grids.Lo
 	cfg.Evaluation = st
 	cfg.Hotspots = st
 	cfg.CaseFeed = func(ctx context.Context, fn func(grids.Change)) error { return feed.Listen(ctx, 0, fn) }
+	cfg.Consistency = consistency{st: st, loc: loc}
 	ready := cfg.Ready
 	cfg.Ready = func(ctx context.Context) error {
 		if ready != nil {

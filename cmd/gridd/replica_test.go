@@ -135,8 +135,8 @@ func TestServeReadsFromStandby(t *testing.T) {
 		}
 		return fmt.Sprintf("%s v%d", code, version)
 	}
-	lookupB := func() (string, int) {
-		r := call(t, "GET", b+"/v1/lookup?lon=116.4015&lat=39.9005", "", "")
+	lookupB := func(header ...string) (string, int) {
+		r := call(t, "GET", b+"/v1/lookup?lon=116.4015&lat=39.9005", "", "", header...)
 		var v struct{ Grid grids.LocatedGrid }
 		json.Unmarshal([]byte(r.body), &v) //nolint:errcheck
 		return fmt.Sprintf("%s v%d", v.Grid.Code, v.Grid.Version), r.status
@@ -164,7 +164,9 @@ func TestServeReadsFromStandby(t *testing.T) {
 	}
 
 	// edit posts a changeset through A and waits until B's lookups agree
-	// with the primary; it returns how long that took.
+	// with the primary; it returns how long that took. Read-your-writes:
+	// a lookup on B that sends the WAL position A answered with is
+	// answered once B has applied the edit.
 	edit := func(what, body string) time.Duration {
 		t.Helper()
 		r := call(t, "POST", a+"/v1/changesets", token, body)
@@ -173,6 +175,10 @@ func TestServeReadsFromStandby(t *testing.T) {
 		}
 		committed := time.Now()
 		want := owner()
+		lsn := r.header.Get("X-Gridd-LSN")
+		if c, status := lookupB("X-Gridd-Min-LSN", lsn); status != 200 || c != want {
+			t.Errorf("%s: B's lookup with X-Gridd-Min-LSN %q answered %d %s, want %s", what, lsn, status, c, want)
+		}
 		waitFor(t, what+" to reach B's lookups", 10*time.Second, func() bool { c, _ := lookupB(); return c == want })
 		return time.Since(committed)
 	}
@@ -233,6 +239,13 @@ func TestServeReadsFromStandby(t *testing.T) {
 	}
 	if c, status := lookupB(); status != 200 || c != before {
 		t.Errorf("B's lookup with the standbys down: %d %s, want 200 %s from memory", status, c, before)
+	}
+	// B cannot apply the split: a read that asks for it is refused.
+	if r := call(t, "POST", a+"/v1/changesets", token, mergeBody(ctx, t, pconn)); r.status != 201 {
+		t.Fatalf("a merge through A with the standbys down: %d %s", r.status, r.body)
+	} else if r2 := call(t, "GET", b+"/v1/lookup?lon=116.4015&lat=39.9005", "", "", "X-Gridd-Min-LSN", r.header.Get("X-Gridd-LSN")); r2.status != 503 ||
+		!strings.Contains(r2.body, "behind") || r2.header.Get("Retry-After") == "" {
+		t.Errorf("B asked for an edit it cannot apply: %d %s, want 503 behind with Retry-After", r2.status, r2.body)
 	}
 	// Read-your-writes: a token holder's feature reads on B come from the
 	// primary, and see the edit just made; anonymous ones from a standby.

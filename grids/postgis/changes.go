@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +110,25 @@ type followState struct {
 	// notified is the newest map version the primary's notifications
 	// announced.
 	notified atomic.Int64
+	// position is the WAL position up to which every commit has been
+	// delivered.
+	position atomic.Uint64
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+func (f *followState) wakeCh() chan struct{} {
+	f.wakeOnce.Do(func() { f.wake = make(chan struct{}, 1) })
+	return f.wake
+}
+
+// ReadLogNow asks Listen to read the change log at once rather than at its
+// next poll.
+func (s *Store) ReadLogNow() {
+	select {
+	case s.follow.wakeCh() <- struct{}{}:
+	default:
+	}
 }
 
 // Following is closed once Listen has its first cursor: every change
@@ -151,7 +172,7 @@ func (s *Store) Listen(ctx context.Context, poll time.Duration, fn func(grids.Ch
 		defer mu.Unlock()
 		fn(c)
 	}
-	wake := make(chan struct{}, 1)
+	wake := s.follow.wakeCh()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -216,71 +237,79 @@ func (s *Store) followLog(ctx context.Context, poll time.Duration, wake <-chan s
 // moves the cursor to the snapshot it read in. An empty cursor starts from
 // now.
 func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.Change)) error {
+	// The WAL position comes first, in a statement of its own: every
+	// commit up to it is in the snapshot the log is read in next, so once
+	// the read is delivered, the instance has applied everything up to it
+	// (on a replica, its replay position; on the primary, its WAL).
+	const position = `SELECT coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())::text`
+	var pos string
 	if *cursor == "" {
 		var snap string
 		var v int64
-		if err := s.readDB().QueryRow(ctx, `SELECT pg_current_snapshot()::text, gridd_map_version()`).Scan(&snap, &v); err != nil {
-			return fmt.Errorf("start reading the change log: %w", err)
+		batch := &pgx.Batch{}
+		batch.Queue(position).QueryRow(func(r pgx.Row) error { return r.Scan(&pos) })
+		batch.Queue(`SELECT pg_current_snapshot()::text, gridd_map_version()`).QueryRow(func(r pgx.Row) error { return r.Scan(&snap, &v) })
+		if err := s.readDB().SendBatch(ctx, batch).Close(); err != nil {
+			return fmt.Errorf("start reading the change log: %w", classify(ctx, err))
 		}
 		*cursor = snap
 		s.setVersion(v)
+		s.setPosition(pos)
 		s.Following()
 		s.follow.closed.Do(func() { close(s.follow.started) })
 		return nil
 	}
-	rows, err := s.readDB().Query(ctx, `
-		SELECT s.snap::text, p.xid >= pg_snapshot_xmin($1::pg_snapshot), pg_last_wal_replay_lsn()::text,
-			c.version, c.tab, c.op, c.bbox
+	var (
+		snap    string
+		pruned  bool
+		changes []grids.Change
+	)
+	batch := &pgx.Batch{}
+	batch.Queue(position).QueryRow(func(r pgx.Row) error { return r.Scan(&pos) })
+	batch.Queue(`
+		SELECT s.snap::text, p.xid >= pg_snapshot_xmin($1::pg_snapshot), c.version, c.tab, c.op, c.bbox
 		FROM (SELECT pg_current_snapshot() AS snap) s
 		CROSS JOIN map_changes_pruned p
 		LEFT JOIN LATERAL (
 			SELECT version, tab, op, bbox FROM map_changes
 			WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
 		) c ON true
-		ORDER BY c.version`, *cursor)
-	if err != nil {
-		return fmt.Errorf("read the change log: %w", err)
-	}
-	var (
-		snap     string
-		pruned   bool
-		replayed *string
-		changes  []grids.Change
-	)
-	for rows.Next() {
-		var (
-			version *int64
-			tab, op *string
-			bbox    []float64
-		)
-		if err := rows.Scan(&snap, &pruned, &replayed, &version, &tab, &op, &bbox); err != nil {
-			rows.Close()
-			return fmt.Errorf("read the change log: %w", err)
+		ORDER BY c.version`, *cursor).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var (
+				version *int64
+				tab, op *string
+				bbox    []float64
+			)
+			if err := rows.Scan(&snap, &pruned, &version, &tab, &op, &bbox); err != nil {
+				return err
+			}
+			if version == nil {
+				continue // no change since the cursor
+			}
+			var b *[4]float64
+			if len(bbox) == 4 {
+				b = (*[4]float64)(bbox)
+			}
+			c := change("*", "UNKNOWN", *version, b)
+			if tab != nil && op != nil {
+				c.Table, c.Op = *tab, *op
+			} else {
+				c.All = true
+			}
+			changes = append(changes, c)
 		}
-		if version == nil {
-			continue // no change since the cursor
-		}
-		var b *[4]float64
-		if len(bbox) == 4 {
-			b = (*[4]float64)(bbox)
-		}
-		c := change("*", "UNKNOWN", *version, b)
-		if tab != nil && op != nil {
-			c.Table, c.Op = *tab, *op
-		} else {
-			c.All = true
-		}
-		changes = append(changes, c)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the change log: %w", err)
+		return rows.Err()
+	})
+	if err := s.readDB().SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("read the change log: %w", classify(ctx, err))
 	}
 	if snap == "" {
 		return errors.New("read the change log: no snapshot returned")
 	}
 	*cursor = snap
 	if s.replicas != nil {
-		s.replicas.setReplayed(replayed)
+		s.replicas.setReplayed(&pos)
 	}
 	if pruned {
 		// Rows the cursor had not seen may be gone: everything is
@@ -289,6 +318,7 @@ func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.
 		v, _ := s.MapVersion(ctx)
 		deliver(grids.Change{All: true, Table: "*", Op: "PRUNED", Version: v})
 		s.setVersion(v)
+		s.setPosition(pos)
 		return nil
 	}
 	for _, c := range changes {
@@ -296,8 +326,50 @@ func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.
 		s.setVersion(c.Version)
 	}
 	s.follow.rows.Add(uint64(len(changes)))
+	s.setPosition(pos)
 	return nil
 }
+
+// setPosition records the WAL position up to which every commit has been
+// delivered.
+func (s *Store) setPosition(lsn string) {
+	if p, err := ParseLSN(lsn); err == nil {
+		for {
+			old := s.follow.position.Load()
+			if p <= old || s.follow.position.CompareAndSwap(old, p) {
+				return
+			}
+		}
+	}
+}
+
+// Position is the WAL position up to which every committed change has been
+// delivered by Listen: a write whose commit is at or before it is applied.
+func (s *Store) Position() uint64 { return s.follow.position.Load() }
+
+// WritePosition is the primary's WAL position now: every write committed
+// before the call is at or before it.
+func (s *Store) WritePosition(ctx context.Context) (uint64, error) {
+	var lsn string
+	if err := s.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		return 0, fmt.Errorf("read the WAL position: %w", err)
+	}
+	return ParseLSN(lsn)
+}
+
+// ParseLSN reads a WAL position as PostgreSQL prints it ("16/B374D848").
+func ParseLSN(s string) (uint64, error) {
+	hi, lo, ok := strings.Cut(s, "/")
+	h, err1 := strconv.ParseUint(hi, 16, 32)
+	l, err2 := strconv.ParseUint(lo, 16, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("WAL position %q is not of the form X/Y in hexadecimal", s)
+	}
+	return h<<32 | l, nil
+}
+
+// FormatLSN prints a WAL position as PostgreSQL does.
+func FormatLSN(p uint64) string { return fmt.Sprintf("%X/%X", p>>32, p&0xFFFFFFFF) }
 
 func (s *Store) setVersion(v int64) {
 	s.follow.mu.Lock()
