@@ -20,6 +20,8 @@ import (
 // each named by the start of its first line, with the reason. A name that matches no
 // block fails the test, so the list cannot outlive its blocks.
 var readmeSkipped = []struct{ firstLine, why string }{
+	{"# primary: postgresql.conf",
+		"settings of a three-database deployment and its gridd serve lines; TestServeReadsFromStandby runs a primary, two standbys and two instances"},
 	{"make run    # install PostgreSQL + PostGIS",
 		"make run and make test are the set-up this test does itself (a fresh database, gridd demo, gridd serve)"},
 	{"bin/gridd import divisions --crs gcj02 communities.geojson",

@@ -204,8 +204,17 @@ func TestChangeLog(t *testing.T) {
 	if last := changes[len(changes)-1]; last.BBox.Min[0] != 116.60 {
 		t.Errorf("delivered %+v, want the insert at 116.60", last)
 	}
-	if f := st.FollowStatus(); f.Version != changes[len(changes)-1].Version || f.Err != nil {
-		t.Errorf("follow status %+v, want version %d", f, changes[len(changes)-1].Version)
+	// The status is set once the read that delivered the change returns.
+	want := changes[len(changes)-1].Version
+	for wait := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		f := st.FollowStatus()
+		if f.Version == want && f.Err == nil {
+			break
+		}
+		if time.Since(wait) > 2*time.Second {
+			t.Errorf("follow status %+v, want version %d and no error", f, want)
+			break
+		}
 	}
 
 	// Rows older than the retention go, except the newest; a cursor that
