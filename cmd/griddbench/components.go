@@ -39,10 +39,16 @@ func benchGridCode(i, j int) string {
 }
 
 func benchInsertGrids(ctx context.Context, b *bench) error {
+	return benchInsertGridsCoded(ctx, b, benchGridCode)
+}
+
+// benchInsertGridsCoded writes the synthetic block of grids, cell (i, j)
+// named by code.
+func benchInsertGridsCoded(ctx context.Context, b *bench, code func(i, j int) string) error {
 	rows := make([][]any, 0, benchSide*benchSide)
 	for j := 0; j < benchSide; j++ {
 		for i := 0; i < benchSide; i++ {
-			code := benchGridCode(i, j)
+			code := code(i, j)
 			x0, y0 := benchLon0+float64(i)*benchCellLon, benchLat0+float64(j)*benchCellLat
 			rows = append(rows, []any{code, x0, y0, x0 + benchCellLon, y0 + benchCellLat})
 		}
