@@ -20,6 +20,7 @@ const (
 	DivisionFields  FieldKind = "division"
 	LineFields      FieldKind = "line"
 	ComponentFields FieldKind = "component"
+	BuildingFields  FieldKind = "building"
 )
 
 // componentCodeByShape is the target of property names that the field's
@@ -57,6 +58,11 @@ var recognisedFields = map[FieldKind][][]string{
 		{"data_source", "数据来源", "sjly"},
 		{"accuracy", "定位精度", "精度等级", "精度", "jd"},
 		{"note", "备注", "bz", "remark"},
+	},
+	BuildingFields: {
+		{"name", "楼栋号", "楼号", "楼栋", "楼栋名称", "building", "建筑名称", "名称", "mc"},
+		{"households", "户数", "住户数", "总户数", "hs"},
+		{"residents", "人口", "人口数", "人数", "居住人口", "常住人口", "总人口", "population", "rk"},
 	},
 }
 
@@ -232,7 +238,9 @@ func nearMiss(kind FieldKind, prop string, taken map[string]bool) string {
 	for other, fields := range recognisedFields {
 		// Line files carry generic names (OBJECTID, type) that any
 		// file may have: only divisions and components are told apart.
-		if other == kind || other == LineFields || kind == LineFields {
+		// Building files carry counts (population) that division files
+		// may carry too: they are not told apart either.
+		if other == kind || other == LineFields || kind == LineFields || other == BuildingFields || kind == BuildingFields {
 			continue
 		}
 		for _, names := range fields {

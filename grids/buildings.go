@@ -1,0 +1,298 @@
+package grids
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"gridd/geo"
+)
+
+// Buildings (楼栋) with their households (户数) and residents (人口) are the
+// data social-management grids are sized by. Each belongs to the unit grid
+// owning its representative point (the point, or a point on the surface of
+// its footprint), by the single-owner rule of the lookups.
+
+// BuildingFeature is one building as read from an import file, in WGS-84,
+// checked for what can be checked without the database.
+type BuildingFeature struct {
+	// Index is the feature's number in the file (CSV: the data row, from 0).
+	Index int
+	// Where, when set, says where the feature is in the file beyond its
+	// index, for messages: "row 3 (line 5)" of a CSV.
+	Where      string
+	Name       string // 楼栋号 or name; may be empty
+	Households int    // 户数, ≥ 0
+	Residents  int    // 人口, ≥ 0
+	// Geom is a Point, Polygon or MultiPolygon.
+	Geom orb.Geometry
+	// Attrs are the file's properties that are not fields (nil when there
+	// are none); the import stores them with the building.
+	Attrs map[string]any
+}
+
+// BuildingImportReport says what a building import wrote, or, when
+// Rejected is not empty, why it wrote nothing.
+type BuildingImportReport struct {
+	Created  int         `json:"created"`
+	Rejected []Rejection `json:"rejected,omitempty"`
+	// Grids counts the buildings created per unit grid.
+	Grids map[string]int `json:"grids,omitempty"`
+}
+
+// GridPopulation is what the current buildings of one unit grid hold.
+type GridPopulation struct {
+	Buildings  int `json:"buildings"`
+	Households int `json:"households"`
+	Residents  int `json:"residents"`
+}
+
+// BuildingStore is the storage of buildings.
+type BuildingStore interface {
+	// ImportBuildings places every feature in its unit grid and writes
+	// them all in one transaction with their history, or none and a
+	// *RejectedError naming every refused feature.
+	ImportBuildings(ctx context.Context, feats []BuildingFeature, actor, reason string) (BuildingImportReport, error)
+	// BuildingTotals sums the current buildings per unit grid, for the
+	// grids whose code starts with area (a district, street, community or
+	// grid code; "" for all).
+	BuildingTotals(ctx context.Context, area string) (map[string]GridPopulation, error)
+}
+
+// ReadBuildingsGeoJSON reads a FeatureCollection of buildings through a
+// field mapping: 楼栋号, 户数, 人口 and their other spellings are
+// recognised, --field names others, and the remaining properties are kept
+// as Attrs. Features that fail their own checks come back as rejections; a
+// file that is not a FeatureCollection, or whose properties hold neither
+// households nor residents, is an error.
+func ReadBuildingsGeoJSON(data []byte, crs geo.CRS, fm FieldMap) ([]BuildingFeature, []Rejection, Mapping, error) {
+	fm.Kind = BuildingFields
+	features, names, err := readFileFeatures(data)
+	if err != nil {
+		return nil, nil, Mapping{}, err
+	}
+	m, err := resolveBuildingFields(fm, names)
+	if err != nil {
+		return nil, nil, m, err
+	}
+	feats := make([]BuildingFeature, 0, len(features))
+	var rejected []Rejection
+	for i, ff := range features {
+		f := BuildingFeature{Index: i}
+		err := buildingFromFile(&f, ff, m, crs)
+		if err != nil {
+			rejected = append(rejected, Rejection{Index: i, Code: f.Name, Reason: err.Error()})
+			continue
+		}
+		feats = append(feats, f)
+	}
+	return feats, rejected, m, nil
+}
+
+// resolveBuildingFields is FieldMap.Resolve, refusing a file none of whose
+// properties gives households or residents: its counts would all read as 0.
+func resolveBuildingFields(fm FieldMap, props []string) (Mapping, error) {
+	m, err := fm.Resolve(props)
+	if err != nil {
+		return m, err
+	}
+	for _, f := range m.Fields {
+		if f == "households" || f == "residents" {
+			return m, nil
+		}
+	}
+	return m, Invalid("field", "no property is recognised as households (户数) or residents (人口) (properties: %s); name them with --field households=PROPERTY, --field residents=PROPERTY",
+		strings.Join(props, ", "))
+}
+
+func buildingFromFile(f *BuildingFeature, ff fileFeature, m Mapping, crs geo.CRS) error {
+	gf, err := geojson.UnmarshalFeature(ff.raw)
+	if err != nil {
+		return fmt.Errorf("not a GeoJSON feature: %v", err)
+	}
+	if err := mapBuilding(f, ff, m); err != nil {
+		return err
+	}
+	f.Geom = gf.Geometry
+	return finishBuilding(f, crs)
+}
+
+// mapBuilding sets the feature's fields from the properties the mapping
+// names and keeps the others as its Attrs.
+func mapBuilding(f *BuildingFeature, ff fileFeature, m Mapping) error {
+	fields, attrs, err := m.mapped(ff)
+	f.Attrs = attrs
+	if err != nil {
+		return err
+	}
+	prop := map[string]string{} // field → the property it came from
+	for p, field := range m.Fields {
+		prop[field] = p
+	}
+	f.Name = fields["name"]
+	for _, c := range []struct {
+		field string
+		to    *int
+	}{{"households", &f.Households}, {"residents", &f.Residents}} {
+		v, ok := fields[c.field]
+		if !ok {
+			continue
+		}
+		n, err := parseCount(v)
+		if err != nil {
+			return fmt.Errorf("%s (property %s) %q: %v", c.field, prop[c.field], v, err)
+		}
+		*c.to = n
+	}
+	return nil
+}
+
+// parseCount reads a household or resident count: a whole number ≥ 0, as
+// files write it (12, 12.0 from a numeric DBF field, " 12 ").
+func parseCount(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 0 {
+			return 0, errors.New("must not be negative")
+		}
+		return n, nil
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, errors.New("not a number")
+	}
+	if x != math.Trunc(x) {
+		return 0, errors.New("not a whole number")
+	}
+	if x < 0 {
+		return 0, errors.New("must not be negative")
+	}
+	if x > math.MaxInt32 {
+		return 0, errors.New("too large")
+	}
+	return int(x), nil
+}
+
+// finishBuilding checks the geometry (type, coordinates in China) and
+// converts it to WGS-84.
+func finishBuilding(f *BuildingFeature, crs geo.CRS) error {
+	if f.Households > math.MaxInt32 || f.Residents > math.MaxInt32 {
+		return errors.New("households and residents must be below 2^31")
+	}
+	switch g := f.Geom.(type) {
+	case orb.Point:
+		if err := checkPoints([]orb.Point{g}); err != nil {
+			return fmt.Errorf("geometry: %v", err)
+		}
+	case orb.Polygon:
+		if err := checkChinaRange(orb.MultiPolygon{g}); err != nil {
+			return fmt.Errorf("geometry: %v", err)
+		}
+	case orb.MultiPolygon:
+		if len(g) == 0 {
+			return errors.New("geometry: an empty MultiPolygon")
+		}
+		if err := checkChinaRange(g); err != nil {
+			return fmt.Errorf("geometry: %v", err)
+		}
+	case nil:
+		return errors.New("geometry is missing")
+	default:
+		return fmt.Errorf("geometry is a %s; a building is a Point, Polygon or MultiPolygon", g.GeoJSONType())
+	}
+	f.Geom = geo.GeometryToWGS84(f.Geom, crs)
+	return nil
+}
+
+// ReadBuildingsCSV reads buildings from CSV with a header row: lon and lat
+// columns (经度, 纬度, x, y ... : the building's point, in crs) and the
+// field columns, mapped as ReadBuildingsGeoJSON maps properties. Row
+// indexes count data rows from 0 (the header is not counted); each
+// rejection also names the file's line.
+func ReadBuildingsCSV(r io.Reader, crs geo.CRS, fm FieldMap) ([]BuildingFeature, []Rejection, Mapping, error) {
+	fm.Kind = BuildingFields
+	cr := csv.NewReader(r)
+	head, err := cr.Read()
+	if err != nil {
+		return nil, nil, Mapping{}, Invalid("file", "cannot read the CSV header: %v", err)
+	}
+	if len(head) > 0 {
+		head[0] = strings.TrimPrefix(head[0], "\ufeff")
+	}
+	lonCol, latCol := -1, -1
+	var props []string
+	for i, h := range head {
+		head[i] = strings.TrimSpace(h)
+		switch strings.ToLower(head[i]) {
+		case "lon", "lng", "longitude", "x", "经度":
+			lonCol = i
+		case "lat", "latitude", "y", "纬度":
+			latCol = i
+		default:
+			props = append(props, head[i])
+		}
+	}
+	if lonCol < 0 || latCol < 0 {
+		return nil, nil, Mapping{}, Invalid("file", "the CSV needs lon and lat columns (header: %s)", strings.Join(head, ","))
+	}
+	m, err := resolveBuildingFields(fm, props)
+	if err != nil {
+		return nil, nil, m, err
+	}
+	var feats []BuildingFeature
+	var rejected []Rejection
+	for i := 0; ; i++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
+				rejected = append(rejected, Rejection{Index: i, Reason: fmt.Sprintf("row %d (line %d) has %d fields, the header has %d", i, pe.Line, len(rec), len(head))})
+				continue
+			}
+			return nil, nil, m, Invalid("file", "CSV row %d: %v", i, err)
+		}
+		line, _ := cr.FieldPos(0)
+		f := BuildingFeature{Index: i, Where: fmt.Sprintf("row %d (line %d)", i, line)}
+		if err := buildingFromRecord(&f, head, rec, lonCol, latCol, m, crs); err != nil {
+			rejected = append(rejected, Rejection{Index: i, Code: f.Name, Reason: fmt.Sprintf("%s: %v", f.Where, err)})
+			continue
+		}
+		feats = append(feats, f)
+	}
+	if len(feats)+len(rejected) == 0 {
+		return nil, nil, m, Invalid("file", "the CSV has no data rows")
+	}
+	return feats, rejected, m, nil
+}
+
+func buildingFromRecord(f *BuildingFeature, head, rec []string, lonCol, latCol int, m Mapping, crs geo.CRS) error {
+	ff := fileFeature{props: map[string]any{}}
+	for j, v := range rec {
+		if j == lonCol || j == latCol || v == "" {
+			continue
+		}
+		ff.props[head[j]] = v
+		ff.order = append(ff.order, head[j])
+	}
+	if err := mapBuilding(f, ff, m); err != nil {
+		return err
+	}
+	lon, err1 := strconv.ParseFloat(strings.TrimSpace(rec[lonCol]), 64)
+	lat, err2 := strconv.ParseFloat(strings.TrimSpace(rec[latCol]), 64)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("%s %q / %s %q: not numbers", head[lonCol], rec[lonCol], head[latCol], rec[latCol])
+	}
+	f.Geom = orb.Point{lon, lat}
+	return finishBuilding(f, crs)
+}
