@@ -12,12 +12,12 @@ import (
 )
 
 func init() {
-	commands["import"] = command{help: "import data: divisions FILE, lines FILE (GeoJSON), components FILE", run: runImport}
+	commands["import"] = command{help: "import data: divisions FILE, lines FILE (GeoJSON), components FILE, buildings FILE", run: runImport}
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: gridd import divisions|lines|components [flags] FILE")
+		return errors.New("usage: gridd import divisions|lines|components|buildings [flags] FILE")
 	}
 	switch args[0] {
 	case "divisions":
@@ -26,8 +26,10 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return importComponents(ctx, e, args[1:])
 	case "lines":
 		return importLines(ctx, e, args[1:])
+	case "buildings":
+		return importBuildings(ctx, e, args[1:])
 	}
-	return fmt.Errorf("unknown import kind %q (want divisions, lines or components)", args[0])
+	return fmt.Errorf("unknown import kind %q (want divisions, lines, components or buildings)", args[0])
 }
 
 func importDivisions(ctx context.Context, e *env, args []string) error {
