@@ -166,3 +166,73 @@ func TestBuildingsImportRejectedWritesNothing(t *testing.T) {
 		t.Errorf("import after a rejection: %+v %v", rep, err)
 	}
 }
+
+// Rewriting the grids with plain SQL, as the builder or an editor would,
+// re-places the buildings at commit and records each move.
+func TestBuildingsReassignOnGridRewrite(t *testing.T) {
+	st, pool := componentWorld(t)
+	ctx := context.Background()
+	if _, err := st.ImportBuildings(ctx, readBuildings(t, buildingFile), "census", "test"); err != nil {
+		t.Fatal(err)
+	}
+	// Community 001 is rebuilt as a south and a north grid; the grid of
+	// district 110102 is retired without replacement.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SELECT set_config('gridd.actor', 'builder', true)`,
+		`UPDATE unit_grids SET valid_to = now() WHERE valid_to IS NULL AND (community_code = '110101001001' OR code = '110102001001001')`,
+		`INSERT INTO unit_grids (code, community_code, street_code, district_code, geom, area_m2, version)
+		 SELECT code, left(code, 12), left(code, 9), left(code, 6), g, ST_Area(g::geography), v FROM (VALUES
+		   ('110101001001001', ST_MakeEnvelope(116.400, 39.900, 116.410, 39.9025, 4326), 2),
+		   ('110101001001003', ST_MakeEnvelope(116.400, 39.9025, 116.410, 39.910, 4326), 1)) AS n(code, g, v)`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wrong int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM buildings
+		WHERE grid_code IS DISTINCT FROM gridd_grid_at(ST_PointOnSurface(geom))
+		   OR community_code IS DISTINCT FROM left(grid_code, 12) OR district_code IS DISTINCT FROM left(grid_code, 6)`).Scan(&wrong); err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 {
+		t.Errorf("%d buildings not in the owner of their point after the rewrite", wrong)
+	}
+	want := map[string]string{"1号楼": "110101001001001", "2号楼": "110101001001003", "3号楼": "110101001001001",
+		"4号楼": "110101001002001", "5号楼": ""}
+	rows, err := pool.Query(ctx, `SELECT b.name, coalesce(b.grid_code, ''), count(h.id) FILTER (WHERE h.action = 'update'),
+			coalesce(max(h.actor) FILTER (WHERE h.action = 'update'), '')
+		FROM buildings b JOIN history h ON h.entity = 'building' AND h.code = b.id::text GROUP BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, grid, actor string
+		var moves int
+		if err := rows.Scan(&name, &grid, &moves, &actor); err != nil {
+			t.Fatal(err)
+		}
+		moved := name == "2号楼" || name == "3号楼" || name == "5号楼"
+		if grid != want[name] || moved != (moves == 1) || moved && actor != "builder" || moves > 1 {
+			t.Errorf("%s: grid %q (want %q), %d moves recorded by %q", name, grid, want[name], moves, actor)
+		}
+	}
+	// The totals are of the current grids (three now) and leave out the
+	// building outside every grid.
+	tot, err := st.BuildingTotals(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot["110101001001001"] != (grids.GridPopulation{Buildings: 2, Households: 40, Residents: 96}) ||
+		tot["110101001001003"] != (grids.GridPopulation{Buildings: 1, Households: 7, Residents: 18}) || len(tot) != 3 {
+		t.Errorf("totals %v", tot)
+	}
+}
