@@ -25,6 +25,38 @@ type SocialGridsWritten struct {
 // past social grid of the community has used, in the order given.
 // Management grids of other kinds are not touched.
 func (s *Store) ReplaceSocialGrids(ctx context.Context, community geo.Code, groups [][]geo.Code, actor, reason string) (SocialGridsWritten, error) {
+	ws, err := s.ReplaceSocialGridsOf(ctx, []SocialPlan{{Community: community, Groups: groups}}, actor, reason)
+	if err != nil {
+		return SocialGridsWritten{}, err
+	}
+	return ws[0], nil
+}
+
+// SocialPlan is the social grids wanted in a community: groups of its unit
+// grids.
+type SocialPlan struct {
+	Community geo.Code
+	Groups    [][]geo.Code
+}
+
+// ReplaceSocialGridsOf does ReplaceSocialGrids for several communities in
+// one transaction: all are written, or none.
+func (s *Store) ReplaceSocialGridsOf(ctx context.Context, plans []SocialPlan, actor, reason string) ([]SocialGridsWritten, error) {
+	out := make([]SocialGridsWritten, len(plans))
+	err := s.inWorkTx(ctx, func(tx pgx.Tx) error {
+		for i, p := range plans {
+			w, err := replaceSocialGrids(ctx, tx, p.Community, p.Groups, actor, reason)
+			if err != nil {
+				return err
+			}
+			out[i] = w
+		}
+		return nil
+	})
+	return out, err
+}
+
+func replaceSocialGrids(ctx context.Context, tx pgx.Tx, community geo.Code, groups [][]geo.Code, actor, reason string) (SocialGridsWritten, error) {
 	var w SocialGridsWritten
 	comm := community.String()
 	if _, err := geo.ParseCodeAt(comm, geo.Community); err != nil {
@@ -45,7 +77,7 @@ func (s *Store) ReplaceSocialGrids(ctx context.Context, community geo.Code, grou
 			seen[c] = i
 		}
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := func() error {
 		// One writer per community at a time.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridd social grids ' || $1))`, comm); err != nil {
 			return err
@@ -168,7 +200,7 @@ func (s *Store) ReplaceSocialGrids(ctx context.Context, community geo.Code, grou
 			w.Created = append(w.Created, code)
 		}
 		return nil
-	})
+	}()
 	return w, err
 }
 
