@@ -32,8 +32,15 @@ import (
 //     neighbour that adds the least cut length (ties: nearest its seed, then
 //     smallest code), until every grid is assigned.
 //  5. Improvement: a boundary grid moves to a neighbouring group when that
-//     lowers Σ(load-1)² + SocialCompactness·cut/typical edge, and the group
-//     it leaves stays connected and non-empty. Moves repeat until none helps.
+//     lowers Σload² + SocialCompactness·cut/typical edge (with k fixed,
+//     Σload² falls as the loads even out), and the group it leaves stays
+//     connected and non-empty. Moves repeat until none helps. Balancing
+//     counts each grid SocialGridWeight more than its load, so that empty
+//     grids are shared out too.
+//  6. Steps 3-5 run from socialRestarts seedings (the farthest-point one,
+//     then farthest-point from grids spread through the code order) and the
+//     best result is kept: fewest groups outside ±SocialTolerance, then the
+//     least imbalance, then the shortest cut.
 
 // SocialTolerance is the balance aimed for: a social grid within ±30% of
 // the target is on target.
@@ -48,8 +55,13 @@ const SocialOutsizeGrid = 1.3
 const SocialRoadFactor = 0.25
 
 // SocialCompactness weighs the cut length (in typical shared boundaries)
-// against the imbalance Σ(load-1)² when improving a partition.
+// against the imbalance Σload² when improving a partition.
 const SocialCompactness = 0.01
+
+// SocialGridWeight is what each unit grid adds to its group's load when
+// balancing (not when reporting): empty grids (parks, schools, water) are
+// shared out too instead of drifting to one group and walling in another.
+const SocialGridWeight = 0.02
 
 // SocialUnit is one unit grid as the partition sees it.
 type SocialUnit struct {
@@ -168,6 +180,7 @@ type socialGraph struct {
 	codes []string
 	units []SocialUnit
 	w     []float64
+	bw    []float64 // w + SocialGridWeight: what balancing moves
 	adj   [][]socialArc
 	deg   []float64
 	lref  float64
@@ -333,6 +346,7 @@ func newSocialGraph(c SocialCommunity, t SocialTarget) (*socialGraph, error) {
 		index[u.Code] = i
 		g.codes = append(g.codes, u.Code)
 		g.w = append(g.w, t.Load(u.Households, u.Residents))
+		g.bw = append(g.bw, g.w[len(g.w)-1]+SocialGridWeight)
 	}
 	n := len(units)
 	pair := map[[2]int]float64{}
@@ -425,6 +439,61 @@ func (g *socialGraph) hops(s int) []int {
 // partition splits one connected part into k groups, labelled 0..k-1 in
 // the order of nodes.
 func (g *socialGraph) partition(nodes []int, k int) []int {
+	if k == 1 {
+		return make([]int, len(nodes))
+	}
+	// Grow and improve from a few seedings, keeping the best: fewest
+	// groups outside the tolerance, then least imbalance, then least cut.
+	var best []int
+	var bestScore [3]float64
+	for v := 0; v < socialRestarts && v < len(nodes); v++ {
+		start := -1 // farthest from the smallest code
+		if v > 0 {
+			start = nodes[v*len(nodes)/socialRestarts]
+		}
+		label, load := g.grow(nodes, k, start)
+		g.improve(nodes, label, load)
+		score := g.score(nodes, label, load)
+		if best == nil || score[0] < bestScore[0] ||
+			(score[0] == bestScore[0] && (score[1] < bestScore[1]-1e-9 ||
+				(math.Abs(score[1]-bestScore[1]) <= 1e-9 && score[2] < bestScore[2]-1e-9))) {
+			best, bestScore = localLabels(label, nodes), score
+		}
+	}
+	return best
+}
+
+// socialRestarts is how many seedings partition tries.
+const socialRestarts = 8
+
+// score rates a partition of a part: groups outside the tolerance,
+// Σload² (balancing loads), cut length.
+func (g *socialGraph) score(nodes []int, label []int, load []float64) [3]float64 {
+	var s [3]float64
+	real := make([]float64, len(load))
+	for _, i := range nodes {
+		real[label[i]] += g.w[i]
+	}
+	for r, l := range real {
+		if math.Abs(l-1) > SocialTolerance+1e-9 {
+			s[0]++
+		}
+		s[1] += sq(load[r])
+	}
+	for _, i := range nodes {
+		for _, e := range g.adj[i] {
+			if e.to > i && label[e.to] != label[i] {
+				s[2] += e.l
+			}
+		}
+	}
+	return s
+}
+
+// grow seeds k groups (the first farthest-point seed at start, or chosen
+// when start is -1) and grows the lightest group that can until the part
+// is covered.
+func (g *socialGraph) grow(nodes []int, k, start int) ([]int, []float64) {
 	label := make([]int, len(g.codes))
 	for i := range label {
 		label[i] = -2 // not in this part
@@ -432,19 +501,13 @@ func (g *socialGraph) partition(nodes []int, k int) []int {
 	for _, i := range nodes {
 		label[i] = -1
 	}
-	if k == 1 {
-		for _, i := range nodes {
-			label[i] = 0
-		}
-		return localLabels(label, nodes)
-	}
-	seeds := g.seeds(nodes, k)
+	seeds := g.seeds(nodes, k, start)
 	dist := make([][]int, k)
 	load := make([]float64, k)
 	for r, s := range seeds {
 		dist[r] = g.hops(s)
 		label[s] = r
-		load[r] = g.w[s]
+		load[r] = g.bw[s]
 	}
 	// Grow the lightest group that can.
 	stuck := make([]bool, k)
@@ -497,11 +560,10 @@ func (g *socialGraph) partition(nodes []int, k int) []int {
 			continue
 		}
 		label[best] = r
-		load[r] += g.w[best]
+		load[r] += g.bw[best]
 		left--
 	}
-	g.improve(nodes, label, load)
-	return localLabels(label, nodes)
+	return label, load
 }
 
 // localLabels renumbers the groups of a part 0..k-1 in the order of nodes.
@@ -518,8 +580,9 @@ func localLabels(label []int, nodes []int) []int {
 }
 
 // seeds picks k well-separated grids of a part: those at or above the
-// target first, then farthest-point on hop distance.
-func (g *socialGraph) seeds(nodes []int, k int) []int {
+// target first, then start (when not -1), then farthest-point on hop
+// distance.
+func (g *socialGraph) seeds(nodes []int, k, start int) []int {
 	heavy := []int{}
 	for _, i := range nodes {
 		if g.w[i] >= 1 {
@@ -544,6 +607,9 @@ func (g *socialGraph) seeds(nodes []int, k int) []int {
 	for _, s := range heavy {
 		add(s)
 	}
+	if start >= 0 && len(seeds) < k && minD[start] != 0 {
+		add(start)
+	}
 	if len(seeds) == 0 {
 		d := g.hops(nodes[0])
 		far := nodes[0]
@@ -567,7 +633,7 @@ func (g *socialGraph) seeds(nodes []int, k int) []int {
 }
 
 // improve moves boundary grids between neighbouring groups while that lowers
-// Σ(load-1)² + SocialCompactness·cut/lref, keeping every group connected.
+// Σload² + SocialCompactness·cut/lref, keeping every group connected.
 func (g *socialGraph) improve(nodes []int, label []int, load []float64) {
 	size := make([]int, len(load))
 	for _, i := range nodes {
@@ -587,12 +653,12 @@ func (g *socialGraph) improve(nodes []int, label []int, load []float64) {
 				shared[label[e.to]] += e.l
 			}
 			best, bestDelta := -1, -1e-9
-			wi := g.w[i]
+			wi := g.bw[i]
 			for b, sb := range shared {
 				if b == a {
 					continue
 				}
-				bal := sq(load[a]-wi-1) + sq(load[b]+wi-1) - sq(load[a]-1) - sq(load[b]-1)
+				bal := 2 * wi * (wi + load[b] - load[a]) // change of Σ load²
 				delta := bal + SocialCompactness*(shared[a]-sb)/g.lref
 				if delta < bestDelta-1e-12 || (best >= 0 && math.Abs(delta-bestDelta) <= 1e-12 && b < best) {
 					best, bestDelta = b, delta
