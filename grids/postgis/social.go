@@ -1,0 +1,91 @@
+package postgis
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridd/grids"
+)
+
+// socialUnits lists the current unit grids under an area with the
+// households and residents of their current buildings (zeros for a grid
+// without any), by code.
+const socialUnits = `
+SELECT u.community_code, u.code, coalesce(b.households, 0)::bigint, coalesce(b.residents, 0)::bigint
+FROM unit_grids u
+LEFT JOIN (SELECT grid_code, sum(households) AS households, sum(residents) AS residents
+           FROM buildings WHERE valid_to IS NULL AND grid_code LIKE $1 || '%'
+           GROUP BY 1) b ON b.grid_code = u.code
+WHERE u.valid_to IS NULL AND u.code LIKE $1 || '%'
+ORDER BY u.code`
+
+// socialEdges lists the pairs of current unit grids of one community whose
+// boundaries share a line longer than half a metre, with the shared length
+// in metres (on the spheroid). The GiST index on current grids finds the
+// candidates; touching at a corner gives only points and no length.
+const socialEdges = `
+SELECT a_code, b_code, length_m FROM (
+	SELECT a.code AS a_code, b.code AS b_code,
+	       ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2)::geography) AS length_m
+	FROM unit_grids a
+	JOIN unit_grids b ON a.geom && b.geom AND a.code < b.code
+	     AND b.valid_to IS NULL AND b.community_code = a.community_code
+	WHERE a.valid_to IS NULL AND a.code LIKE $1 || '%'
+) e
+WHERE length_m > $2
+ORDER BY a_code, b_code`
+
+// SocialMinSharedM is the shortest shared boundary that makes two unit
+// grids neighbours for social grids: shorter ones are slivers or corners.
+const SocialMinSharedM = 0.5
+
+// SocialInputs reads what partitioning social grids needs, per community
+// under area (a district, street or community code): its current unit
+// grids with the households and residents of their current buildings, and
+// which grids share a boundary, with the shared length. Communities come
+// in code order; a community without unit grids is not listed.
+func (s *Store) SocialInputs(ctx context.Context, area string) ([]grids.SocialCommunity, error) {
+	if n := len(area); (n != 6 && n != 9 && n != 12) || !digitsOnly(area) {
+		return nil, grids.Invalid("area", "%q is not a district, street or community code", area)
+	}
+	var out []grids.SocialCommunity
+	index := map[string]int{}
+	rows, err := s.pool.Query(ctx, socialUnits, area)
+	if err != nil {
+		return nil, fmt.Errorf("social grid inputs of %s: %w", area, err)
+	}
+	var community string
+	var u grids.SocialUnit
+	_, err = pgx.ForEachRow(rows, []any{&community, &u.Code, &u.Households, &u.Residents}, func() error {
+		i, ok := index[community]
+		if !ok {
+			i = len(out)
+			index[community] = i
+			out = append(out, grids.SocialCommunity{Code: community})
+		}
+		out[i].Units = append(out[i].Units, u)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("social grid inputs of %s: %w", area, err)
+	}
+	rows, err = s.pool.Query(ctx, socialEdges, area, SocialMinSharedM)
+	if err != nil {
+		return nil, fmt.Errorf("social grid adjacency of %s: %w", area, err)
+	}
+	var e grids.SocialEdge
+	_, err = pgx.ForEachRow(rows, []any{&e.A, &e.B, &e.LengthM}, func() error {
+		i, ok := index[e.A[:12]]
+		if !ok {
+			return fmt.Errorf("unit grid %s has a neighbour but was not read", e.A)
+		}
+		out[i].Edges = append(out[i].Edges, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("social grid adjacency of %s: %w", area, err)
+	}
+	return out, nil
+}
