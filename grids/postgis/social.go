@@ -22,20 +22,35 @@ WHERE u.valid_to IS NULL AND u.code LIKE $1 || '%'
 ORDER BY u.code`
 
 // socialEdges lists the pairs of current unit grids of one community whose
-// boundaries share a line longer than half a metre, with the shared length
-// in metres (on the spheroid). The GiST index on current grids finds the
-// candidates; touching at a corner gives only points and no length.
+// boundaries share a line longer than $2 metres, with the shared length in
+// metres (on the spheroid), and whether at least half of that length lies
+// within $3 metres of a current stored line (a road, river or railway the
+// grids were cut along). The GiST indexes on current grids and lines find
+// the candidates; touching at a corner gives only points and no length.
 const socialEdges = `
-SELECT a_code, b_code, length_m FROM (
+WITH shared AS (
 	SELECT a.code AS a_code, b.code AS b_code,
-	       ST_Length(ST_CollectionExtract(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2)::geography) AS length_m
+	       ST_CollectionExtract(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2) AS geom
 	FROM unit_grids a
 	JOIN unit_grids b ON a.geom && b.geom AND a.code < b.code
 	     AND b.valid_to IS NULL AND b.community_code = a.community_code
 	WHERE a.valid_to IS NULL AND a.code LIKE $1 || '%'
-) e
-WHERE length_m > $2
-ORDER BY a_code, b_code`
+), measured AS (
+	SELECT a_code, b_code, geom, ST_Length(geom::geography) AS length_m
+	FROM shared WHERE NOT ST_IsEmpty(geom)
+)
+SELECT m.a_code, m.b_code, m.length_m,
+       coalesce((SELECT ST_Length(ST_Intersection(m.geom, ST_Buffer(ST_Collect(l.geom)::geography, $3)::geometry)::geography)
+                 FROM lines l
+                 WHERE l.valid_to IS NULL AND l.geom && ST_Expand(m.geom, 0.01)
+                   AND ST_DWithin(l.geom::geography, m.geom::geography, $3)), 0) >= 0.5 * m.length_m
+FROM measured m
+WHERE m.length_m > $2
+ORDER BY m.a_code, m.b_code`
+
+// SocialRoadM is how near a stored line a shared boundary runs to count as
+// along it, in metres.
+const SocialRoadM = 10
 
 // SocialMinSharedM is the shortest shared boundary that makes two unit
 // grids neighbours for social grids: shorter ones are slivers or corners.
@@ -44,7 +59,8 @@ const SocialMinSharedM = 0.5
 // SocialInputs reads what partitioning social grids needs, per community
 // under area (a district, street or community code): its current unit
 // grids with the households and residents of their current buildings, and
-// which grids share a boundary, with the shared length. Communities come
+// which grids share a boundary, with the shared length and whether it runs
+// along a stored line (SocialRoadM). Communities come
 // in code order; a community without unit grids is not listed.
 func (s *Store) SocialInputs(ctx context.Context, area string) ([]grids.SocialCommunity, error) {
 	if n := len(area); (n != 6 && n != 9 && n != 12) || !digitsOnly(area) {
@@ -71,12 +87,12 @@ func (s *Store) SocialInputs(ctx context.Context, area string) ([]grids.SocialCo
 	if err != nil {
 		return nil, fmt.Errorf("social grid inputs of %s: %w", area, err)
 	}
-	rows, err = s.pool.Query(ctx, socialEdges, area, SocialMinSharedM)
+	rows, err = s.pool.Query(ctx, socialEdges, area, SocialMinSharedM, SocialRoadM)
 	if err != nil {
 		return nil, fmt.Errorf("social grid adjacency of %s: %w", area, err)
 	}
 	var e grids.SocialEdge
-	_, err = pgx.ForEachRow(rows, []any{&e.A, &e.B, &e.LengthM}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&e.A, &e.B, &e.LengthM, &e.Road}, func() error {
 		i, ok := index[e.A[:12]]
 		if !ok {
 			return fmt.Errorf("unit grid %s has a neighbour but was not read", e.A)

@@ -53,6 +53,13 @@ func socialWorld(t *testing.T) *postgis.Store {
 			t.Fatal(err)
 		}
 	}
+	// A road along the boundary between columns 2 and 3, and one crossing
+	// the community west-east, which runs along no shared boundary.
+	if _, err := pool.Exec(ctx, `INSERT INTO lines (layer, class, name, geom) VALUES
+		('roads', 'road', '东四南大街', ST_GeomFromText('LINESTRING(116.405 39.899, 116.40501 39.911)', 4326)),
+		('roads', 'road', '灯市口大街', ST_GeomFromText('LINESTRING(116.399 39.9025, 116.411 39.9025)', 4326))`); err != nil {
+		t.Fatal(err)
+	}
 	return st
 }
 
@@ -102,6 +109,10 @@ func TestSocialInputsAdjacencyAndTotals(t *testing.T) {
 		}
 		if math.Abs(e.LengthM-l) > 0.01*l {
 			t.Errorf("edge %s-%s: %.1f m, want about %.1f m", e.A, e.B, e.LengthM, l)
+		}
+		road := e.A[12:] == "002" && e.B[12:] == "003" || e.A[12:] == "006" && e.B[12:] == "007"
+		if e.Road != road {
+			t.Errorf("edge %s-%s along a road: %v, want %v", e.A, e.B, e.Road, road)
 		}
 	}
 	yinzha := coms[1]
