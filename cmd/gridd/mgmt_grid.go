@@ -11,12 +11,16 @@ import (
 )
 
 func init() {
-	commands["mgmt-grid"] = command{help: "management grids: create --code --name --grids CODE,CODE...", run: runMgmtGrid}
+	commands["mgmt-grid"] = command{help: "management grids: create --code --name --grids CODE,CODE...; build --area CODE --kind social --target-households N", run: runMgmtGrid}
 }
 
 func runMgmtGrid(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "build" {
+		return runMgmtGridBuild(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: gridd mgmt-grid create --code CODE --name NAME --grids CODE,CODE...")
+		return errors.New("usage: gridd mgmt-grid create --code CODE --name NAME --grids CODE,CODE...\n" +
+			"       gridd mgmt-grid build --area CODE --kind social --target-households N [--target-residents N] [--dry-run]")
 	}
 	fs := flag.NewFlagSet("mgmt-grid create", flag.ContinueOnError)
 	db := dbFlag(fs)
