@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -156,6 +157,11 @@ type Routed struct {
 	DecidedBy  string         `json:"decided_by"`
 	Rule       *Rule          `json:"rule,omitempty"`
 	Reason     string         `json:"reason"`
+	// GridWorkers are the workers on duty at the point's management grids
+	// when the report is routed ([] when none; absent when the router has
+	// no worker directory); GridWorkersNote says which grids have nobody.
+	GridWorkers     []OnDuty `json:"grid_workers,omitzero"`
+	GridWorkersNote string   `json:"grid_workers_note,omitempty"`
 }
 
 // Report is what is stored for a routed report.
@@ -174,6 +180,7 @@ type Router struct {
 	Store      RoutingStore
 	Components ComponentDirectory // may be nil: no component census yet
 	Catalog    *Catalog
+	Workers    WorkerDirectory // may be nil: answers name no grid workers
 }
 
 // Route routes one report and stores it.
@@ -193,6 +200,15 @@ func (rt *Router) Route(ctx context.Context, req RouteRequest) (Routed, error) {
 	out := Routed{Location: loc, Class: ci}
 	if err := rt.decide(ctx, req, &out); err != nil {
 		return Routed{}, err
+	}
+	if rt.Workers != nil {
+		now := time.Now()
+		r, err := rt.Workers.Roster(ctx, string(loc.Grid.Code), now)
+		if err != nil {
+			return Routed{}, err
+		}
+		out.GridWorkers = append([]OnDuty{}, r.Workers...)
+		out.GridWorkersNote = workerNote(string(loc.Grid.Code), r, now)
 	}
 	id, err := rt.Store.SaveReport(ctx, Report{Request: req, WGS84: p, Routed: out})
 	if err != nil {
