@@ -90,7 +90,7 @@ var apiOps = map[string]apiOp{
 
 	"GET /v1/lookup":                         {summary: "The grid, community, street, district and management grids of a point", tag: "lookup", query: lookupParams, resp: "Lookup"},
 	"POST /v1/lookup":                        {summary: "Up to 100,000 points at once, answered in input order (null: outside)", tag: "lookup", body: "BatchLookup", resp: "Object"},
-	"POST /v1/route":                         {summary: "Route a reported location and class to its grid, community, street, district and department", tag: "lookup", body: "RouteRequest", resp: "Object"},
+	"POST /v1/route":                         {summary: "Route a reported location and class to its grid, community, street, district and department", tag: "lookup", body: "RouteRequest", resp: "Routed"},
 	"POST /v1/cases":                         {summary: "Report a problem: routed as POST /v1/route and opened as a case, with the open cases nearby that may be the same problem", tag: "cases", body: "CaseRequest", status: http.StatusCreated, resp: "Case"},
 	"GET /v1/cases":                          {summary: "Cases, newest first, by state, department, area (district, street, community or grid code) and time", tag: "cases", query: []string{"state", "department", "area", "since", "until", "limit", "after"}, resp: "Object"},
 	"GET /v1/cases/{id}":                     {summary: "One case with its reports and event log; its version is the ETag", tag: "cases", resp: "Case"},
@@ -290,6 +290,20 @@ var apiSchemas = map[string]any{
 	"RouteRequest": obj([]string{"lon", "lat", "class"}, map[string]any{
 		"lon": num(), "lat": num(), "crs": str(), "class": str(), "kind": enum("component", "matter"),
 		"component": str(), "accuracy_m": num(),
+	}),
+	"Routed": obj([]string{"grid", "department", "decided_by", "reason"}, map[string]any{
+		"report_id": map[string]any{"type": "integer"}, "grid": map[string]any{"type": "object"},
+		"community": map[string]any{"type": "object"}, "street": map[string]any{"type": "object"}, "district": map[string]any{"type": "object"},
+		"mgmt_grids": map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
+		"class":      map[string]any{"type": "object"}, "department": map[string]any{"type": "object", "nullable": true},
+		"decided_by": enum("component", "rule", "territorial", "none"), "rule": map[string]any{"type": "object"}, "reason": str(),
+		"grid_workers": map[string]any{"type": "array", "description": "The grid workers (网格员) and supervisors on duty, when the report is routed, on the management grids containing the point's grid, social grids first; [] when nobody is on duty (grid_workers_note says where)",
+			"items": obj([]string{"mgmt_grid", "worker_id", "name", "role"}, map[string]any{
+				"mgmt_grid": obj(nil, map[string]any{"code": str(), "name": str(), "kind": enum("social", "responsibility")}),
+				"worker_id": map[string]any{"type": "integer"}, "name": str(), "phone": str(), "role": enum("grid_worker", "supervisor"),
+				"duty_id": map[string]any{"type": "integer"}, "since": str(), "until": str(),
+			})},
+		"grid_workers_note": map[string]any{"type": "string", "description": "Present when some of the point's management grids have nobody on duty, or the grid is in none: e.g. \"no grid worker on duty at 2026-03-01T08:00:00Z for social grid 110101001007-S02 南池子二网格\""},
 	}),
 	"CaseRequest": obj([]string{"lon", "lat", "class"}, map[string]any{
 		"lon": num(), "lat": num(), "crs": str(), "class": str(), "kind": enum("component", "matter"),

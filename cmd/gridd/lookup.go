@@ -13,7 +13,7 @@ func withLookup(e *env, feed *changeFeed, cfg api.Config) (api.Config, *grids.Lo
 	st := feed.Store
 	loc := grids.NewLocator(feed, e.log)
 	cfg.Lookup = loc
-	cfg.Router = &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog}
+	cfg.Router = &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog, Workers: st}
 	cfg.RoutingAdmin = st
 	cfg.Cases = st
 	cfg.CasePhotos = st
