@@ -23,10 +23,15 @@ ORDER BY u.code`
 
 // socialEdges lists the pairs of current unit grids of one community whose
 // boundaries share a line longer than $2 metres, with the shared length in
-// metres (on the spheroid), and whether at least half of that length lies
-// within $3 metres of a current stored line (a road, river or railway the
-// grids were cut along). The GiST indexes on current grids and lines find
-// the candidates; touching at a corner gives only points and no length.
+// metres (in the community's CGCS2000 Gauss-Krüger zone, gridd_metric_srid:
+// within a part in a thousand of the spheroid's), and whether at least half
+// of that length lies within $3 metres of a current stored line (a road,
+// river or railway the grids were cut along). The GiST indexes on current
+// grids and lines find the candidates (lines within a box of $3 metres
+// around the shared boundary, $3 / 60,000 degrees: enough up to latitude
+// 57°), clipped to that box before they are projected and buffered (a road
+// is kilometres long, the boundary tens of metres); touching at a corner
+// gives only points and no length.
 const socialEdges = `
 WITH shared AS (
 	SELECT a.code AS a_code, b.code AS b_code,
@@ -36,14 +41,14 @@ WITH shared AS (
 	     AND b.valid_to IS NULL AND b.community_code = a.community_code
 	WHERE a.valid_to IS NULL AND a.code LIKE $1 || '%'
 ), measured AS (
-	SELECT a_code, b_code, geom, ST_Length(geom::geography) AS length_m
-	FROM shared WHERE NOT ST_IsEmpty(geom)
+	SELECT a_code, b_code, geom, mgeom, ST_Length(mgeom) AS length_m
+	FROM (SELECT a_code, b_code, geom, gridd_to_metric(geom, gridd_metric_srid(geom)) AS mgeom
+	      FROM shared WHERE NOT ST_IsEmpty(geom)) s
 )
 SELECT m.a_code, m.b_code, m.length_m,
-       coalesce((SELECT ST_Length(ST_Intersection(m.geom, ST_Buffer(ST_Collect(l.geom)::geography, $3)::geometry)::geography)
+       coalesce((SELECT ST_Length(ST_Intersection(m.mgeom, ST_Buffer(ST_Collect(gridd_to_metric(ST_ClipByBox2D(l.geom, ST_Expand(m.geom, $3 / 60000.0)), ST_SRID(m.mgeom))), $3)))
                  FROM lines l
-                 WHERE l.valid_to IS NULL AND l.geom && ST_Expand(m.geom, 0.01)
-                   AND ST_DWithin(l.geom::geography, m.geom::geography, $3)), 0) >= 0.5 * m.length_m
+                 WHERE l.valid_to IS NULL AND l.geom && ST_Expand(m.geom, $3 / 60000.0)), 0) >= 0.5 * m.length_m
 FROM measured m
 WHERE m.length_m > $2
 ORDER BY m.a_code, m.b_code`
