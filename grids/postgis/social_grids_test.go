@@ -121,7 +121,7 @@ func TestReplaceSocialGrids(t *testing.T) {
 	}
 	var hist int
 	pool.QueryRow(ctx, `SELECT count(*) FROM history WHERE entity = 'mgmt_grid' AND code LIKE $1`, comm+"-S%").Scan(&hist) //nolint:errcheck
-	if hist != 5 { // 2 created, then 1 retired and 2 created
+	if hist != 5 {                                                                                                         // 2 created, then 1 retired and 2 created
 		t.Errorf("%d history rows of social grids, want 5", hist)
 	}
 }
