@@ -2,12 +2,11 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"gridd/grids"
 )
 
 // Read-your-writes across instances. Database reads of a token holder go to
@@ -48,7 +47,7 @@ func (s *Server) consistency(next http.Handler) http.Handler {
 			want = r.URL.Query().Get("min_lsn")
 		}
 		if want != "" {
-			pos, err := parseLSN(want)
+			pos, err := grids.ParseLSN(want)
 			if err != nil {
 				s.writeError(w, r, &Error{Status: http.StatusBadRequest, Code: "invalid",
 					Message: headerMinLSN + ": " + err.Error()})
@@ -63,7 +62,7 @@ func (s *Server) consistency(next http.Handler) http.Handler {
 				}
 				s.writeError(w, r, &Error{Status: http.StatusServiceUnavailable, Code: "behind", RetryAfter: 1,
 					Message: fmt.Sprintf("this instance has applied the changes up to WAL position %s, not yet %s: its read replica is behind; try again shortly",
-						formatLSN(s.cfg.Consistency.Applied()), formatLSN(pos))})
+						grids.FormatLSN(s.cfg.Consistency.Applied()), grids.FormatLSN(pos))})
 				return
 			}
 		}
@@ -89,7 +88,7 @@ func (p *positionWriter) WriteHeader(code int) {
 		p.wrote = true
 		if code < 400 {
 			if pos, err := p.c.WritePosition(p.r.Context()); err == nil {
-				p.Header().Set(headerLSN, formatLSN(pos))
+				p.Header().Set(headerLSN, grids.FormatLSN(pos))
 			}
 		}
 	}
@@ -104,16 +103,3 @@ func (p *positionWriter) Write(b []byte) (int, error) {
 }
 
 func (p *positionWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
-
-// parseLSN reads a WAL position as PostgreSQL prints it ("16/B374D848").
-func parseLSN(s string) (uint64, error) {
-	hi, lo, ok := strings.Cut(s, "/")
-	h, err1 := strconv.ParseUint(hi, 16, 32)
-	l, err2 := strconv.ParseUint(lo, 16, 32)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, errors.New("want a WAL position X/Y in hexadecimal, as " + headerLSN + " gives it, got " + strconv.Quote(s))
-	}
-	return h<<32 | l, nil
-}
-
-func formatLSN(p uint64) string { return fmt.Sprintf("%X/%X", p>>32, p&0xFFFFFFFF) }

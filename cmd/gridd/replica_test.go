@@ -182,6 +182,10 @@ func TestServeReadsFromStandby(t *testing.T) {
 		waitFor(t, what+" to reach B's lookups", 10*time.Second, func() bool { c, _ := lookupB(); return c == want })
 		return time.Since(committed)
 	}
+	if r := call(t, "GET", b+"/v1/lookup?lon=116.4015&lat=39.9005", "", "", "X-Gridd-Min-LSN", "yesterday"); r.status != 400 ||
+		!strings.Contains(r.body, "X-Gridd-Min-LSN") {
+		t.Errorf("a lookup with a malformed X-Gridd-Min-LSN: %d %s, want 400 naming the header", r.status, r.body)
+	}
 	took := edit("the merge", mergeBody(ctx, t, pconn))
 	t.Logf("the merge through A reached B's lookups in %v", took.Round(time.Millisecond))
 	if took > time.Second {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,17 +55,6 @@ func change(table, op string, version int64, bbox *[4]float64) grids.Change {
 func (s *Store) MapVersion(ctx context.Context) (int64, error) {
 	var v int64
 	err := s.readDB().QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v)
-	if err != nil {
-		return 0, fmt.Errorf("read map version: %w", err)
-	}
-	return v, nil
-}
-
-// PrimaryMapVersion is MapVersion on the primary: what a writer has
-// committed, whether or not the read database has replayed it yet.
-func (s *Store) PrimaryMapVersion(ctx context.Context) (int64, error) {
-	var v int64
-	err := s.pool.QueryRow(ctx, `SELECT gridd_map_version()`).Scan(&v)
 	if err != nil {
 		return 0, fmt.Errorf("read map version: %w", err)
 	}
@@ -333,7 +320,7 @@ func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.
 // setPosition records the WAL position up to which every commit has been
 // delivered.
 func (s *Store) setPosition(lsn string) {
-	if p, err := ParseLSN(lsn); err == nil {
+	if p, err := grids.ParseLSN(lsn); err == nil {
 		for {
 			old := s.follow.position.Load()
 			if p <= old || s.follow.position.CompareAndSwap(old, p) {
@@ -354,22 +341,8 @@ func (s *Store) WritePosition(ctx context.Context) (uint64, error) {
 	if err := s.pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
 		return 0, fmt.Errorf("read the WAL position: %w", err)
 	}
-	return ParseLSN(lsn)
+	return grids.ParseLSN(lsn)
 }
-
-// ParseLSN reads a WAL position as PostgreSQL prints it ("16/B374D848").
-func ParseLSN(s string) (uint64, error) {
-	hi, lo, ok := strings.Cut(s, "/")
-	h, err1 := strconv.ParseUint(hi, 16, 32)
-	l, err2 := strconv.ParseUint(lo, 16, 32)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("WAL position %q is not of the form X/Y in hexadecimal", s)
-	}
-	return h<<32 | l, nil
-}
-
-// FormatLSN prints a WAL position as PostgreSQL does.
-func FormatLSN(p uint64) string { return fmt.Sprintf("%X/%X", p>>32, p&0xFFFFFFFF) }
 
 func (s *Store) setVersion(v int64) {
 	s.follow.mu.Lock()
