@@ -220,28 +220,9 @@ func finishBuilding(f *BuildingFeature, crs geo.CRS) error {
 func ReadBuildingsCSV(r io.Reader, crs geo.CRS, fm FieldMap) ([]BuildingFeature, []Rejection, Mapping, error) {
 	fm.Kind = BuildingFields
 	cr := csv.NewReader(r)
-	head, err := cr.Read()
+	head, lonCol, latCol, props, err := readPointCSVHeader(cr)
 	if err != nil {
-		return nil, nil, Mapping{}, Invalid("file", "cannot read the CSV header: %v", err)
-	}
-	if len(head) > 0 {
-		head[0] = strings.TrimPrefix(head[0], "\ufeff")
-	}
-	lonCol, latCol := -1, -1
-	var props []string
-	for i, h := range head {
-		head[i] = strings.TrimSpace(h)
-		switch strings.ToLower(head[i]) {
-		case "lon", "lng", "longitude", "x", "经度":
-			lonCol = i
-		case "lat", "latitude", "y", "纬度":
-			latCol = i
-		default:
-			props = append(props, head[i])
-		}
-	}
-	if lonCol < 0 || latCol < 0 {
-		return nil, nil, Mapping{}, Invalid("file", "the CSV needs lon and lat columns (header: %s)", strings.Join(head, ","))
+		return nil, nil, Mapping{}, err
 	}
 	m, err := resolveBuildingFields(fm, props)
 	if err != nil {

@@ -242,29 +242,9 @@ func ReadComponentsCSV(r io.Reader, crs geo.CRS, fm FieldMap) ([]ComponentFeatur
 	fm.Kind = ComponentFields
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
-	head, err := cr.Read()
+	head, lonCol, latCol, props, err := readPointCSVHeader(cr)
 	if err != nil {
-		return nil, nil, Mapping{}, Invalid("file", "cannot read the CSV header: %v", err)
-	}
-	head = append([]string(nil), head...) // the reader reuses its record
-	if len(head) > 0 {
-		head[0] = strings.TrimPrefix(head[0], "\ufeff")
-	}
-	lonCol, latCol := -1, -1
-	var props []string
-	for i, h := range head {
-		head[i] = strings.TrimSpace(h)
-		switch strings.ToLower(head[i]) {
-		case "lon", "lng", "longitude", "x", "经度":
-			lonCol = i
-		case "lat", "latitude", "y", "纬度":
-			latCol = i
-		default:
-			props = append(props, head[i])
-		}
-	}
-	if lonCol < 0 || latCol < 0 {
-		return nil, nil, Mapping{}, Invalid("file", "the CSV needs lon and lat columns (header: %s)", strings.Join(head, ","))
+		return nil, nil, Mapping{}, err
 	}
 	m, err := fm.Resolve(props)
 	if err != nil {
@@ -331,4 +311,34 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// readPointCSVHeader reads the header of a CSV of points: the columns,
+// trimmed (and the first without a byte-order mark), which of them hold
+// longitude and latitude, and the others, the properties.
+func readPointCSVHeader(cr *csv.Reader) (head []string, lonCol, latCol int, props []string, err error) {
+	head, err = cr.Read()
+	if err != nil {
+		return nil, -1, -1, nil, Invalid("file", "cannot read the CSV header: %v", err)
+	}
+	head = append([]string(nil), head...) // the reader may reuse its record
+	if len(head) > 0 {
+		head[0] = strings.TrimPrefix(head[0], "\ufeff")
+	}
+	lonCol, latCol = -1, -1
+	for i, h := range head {
+		head[i] = strings.TrimSpace(h)
+		switch strings.ToLower(head[i]) {
+		case "lon", "lng", "longitude", "x", "经度":
+			lonCol = i
+		case "lat", "latitude", "y", "纬度":
+			latCol = i
+		default:
+			props = append(props, head[i])
+		}
+	}
+	if lonCol < 0 || latCol < 0 {
+		return nil, -1, -1, nil, Invalid("file", "the CSV needs lon and lat columns (header: %s)", strings.Join(head, ","))
+	}
+	return head, lonCol, latCol, props, nil
 }
