@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 
-	"gridd/geo"
 	"gridd/grids"
 	"gridd/grids/postgis"
 )
@@ -67,15 +66,7 @@ func runMgmtGridBuild(ctx context.Context, e *env, args []string) error {
 		for _, r := range q.Reasons {
 			fmt.Fprintf(e.stdout, "  %s\n", r)
 		}
-		plan := postgis.SocialPlan{Community: geo.Code(c.Code)}
-		for _, g := range p.Groups {
-			var codes []geo.Code
-			for _, x := range g.Grids {
-				codes = append(codes, geo.Code(x))
-			}
-			plan.Groups = append(plan.Groups, codes)
-		}
-		plans = append(plans, plan)
+		plans = append(plans, postgis.SocialPlanOf(p))
 	}
 	fmt.Fprintf(e.stdout, "%d communities, %d households → %d social grids of %s, %d (%.0f%%) within ±30%%\n",
 		len(comms), total, groups, target, within, 100*float64(within)/float64(max(1, groups)))

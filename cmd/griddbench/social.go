@@ -112,15 +112,7 @@ func benchSocialArea(ctx context.Context, b *bench, st *postgis.Store, area geo.
 			households += p.Quality.Households
 			groups += p.Quality.Groups
 			within += p.Quality.Within
-			plan := postgis.SocialPlan{Community: geo.Code(c.Code)}
-			for _, g := range p.Groups {
-				var codes []geo.Code
-				for _, x := range g.Grids {
-					codes = append(codes, geo.Code(x))
-				}
-				plan.Groups = append(plan.Groups, codes)
-			}
-			plans = append(plans, plan)
+			plans = append(plans, postgis.SocialPlanOf(p))
 		}
 		return nil
 	})

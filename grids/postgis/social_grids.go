@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"gridd/geo"
+	"gridd/grids"
 )
 
 // SocialGridsWritten says what ReplaceSocialGrids did in a community: the
@@ -37,6 +38,19 @@ func (s *Store) ReplaceSocialGrids(ctx context.Context, community geo.Code, grou
 type SocialPlan struct {
 	Community geo.Code
 	Groups    [][]geo.Code
+}
+
+// SocialPlanOf is the plan of a community's partition into social grids.
+func SocialPlanOf(p grids.SocialPartition) SocialPlan {
+	plan := SocialPlan{Community: geo.Code(p.Community)}
+	for _, g := range p.Groups {
+		codes := make([]geo.Code, len(g.Grids))
+		for i, x := range g.Grids {
+			codes[i] = geo.Code(x)
+		}
+		plan.Groups = append(plan.Groups, codes)
+	}
+	return plan
 }
 
 // ReplaceSocialGridsOf does ReplaceSocialGrids for several communities in
