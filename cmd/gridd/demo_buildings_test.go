@@ -16,6 +16,40 @@ import (
 	"gridd/grids/postgis/pgtest"
 )
 
+const demoDir = "../../testdata/dongcheng"
+
+// demoBuildingsRun is a fresh database holding what gridd demo loads up to
+// the buildings (its divisions, roads, grids and buildings; not the cases),
+// and the output those steps wrote.
+type demoBuildingsRun struct {
+	t   *testing.T
+	url string
+	e   *env
+	out *os.File
+}
+
+func newDemoBuildings(t *testing.T) *demoBuildingsRun {
+	t.Helper()
+	ctx := context.Background()
+	out, _ := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	d := &demoBuildingsRun{t: t, url: pgtest.NewURL(t), e: &env{log: slog.New(slog.DiscardHandler), stdout: out, stderr: out}, out: out}
+	_, err := loadDivisions(ctx, d.e, d.url, filepath.Join(demoDir, "divisions.geojson"), geo.WGS84, "demo", "demo data")
+	d.step("divisions", err)
+	d.step("grids", demoGrids(ctx, d.e, d.url, demoDir))
+	d.step("buildings", demoBuildings(ctx, d.e, d.url, demoDir))
+	return d
+}
+
+func (d *demoBuildingsRun) output() string { b, _ := os.ReadFile(d.out.Name()); return string(b) }
+
+// step fails the test with the output written so far when a step failed.
+func (d *demoBuildingsRun) step(name string, err error) {
+	d.t.Helper()
+	if err != nil {
+		d.t.Fatalf("%s: %v\n%s", name, err, d.output())
+	}
+}
+
 // The demo's building layer as gridd demo loads it (its divisions, roads
 // and grids, then the buildings; not the cases): buildings in most grids
 // clear of the parks, none meeting a park or site outline, every building in
@@ -27,28 +61,12 @@ func TestDemoBuildingsLoaded(t *testing.T) {
 		t.Skip("builds the demo district's grids")
 	}
 	ctx := context.Background()
-	url := pgtest.NewURL(t)
-	dir := "../../testdata/dongcheng"
-	out, _ := os.Create(filepath.Join(t.TempDir(), "stdout"))
-	e := &env{log: slog.New(slog.DiscardHandler), stdout: out, stderr: out}
-	fail := func(step string, err error) {
-		b, _ := os.ReadFile(out.Name())
-		t.Fatalf("%s: %v\n%s", step, err, b)
-	}
-	if _, err := loadDivisions(ctx, e, url, filepath.Join(dir, "divisions.geojson"), geo.WGS84, "demo", "demo data"); err != nil {
-		fail("divisions", err)
-	}
-	if err := demoGrids(ctx, e, url, dir); err != nil {
-		fail("grids", err)
-	}
-	for range 2 {
-		if err := demoBuildings(ctx, e, url, dir); err != nil {
-			fail("buildings", err)
-		}
-	}
-	b, _ := os.ReadFile(out.Name())
+	d := newDemoBuildings(t)
+	url := d.url
+	d.step("buildings again", demoBuildings(ctx, d.e, url, demoDir))
+	b := d.output()
 	t.Logf("%s", b)
-	if !strings.Contains(string(b), "buildings already loaded") {
+	if !strings.Contains(b, "buildings already loaded") {
 		t.Errorf("the second run loaded the buildings again:\n%s", b)
 	}
 

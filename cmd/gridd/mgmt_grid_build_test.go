@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	"gridd/geo"
 	"gridd/grids/postgis"
-	"gridd/grids/postgis/pgtest"
 )
 
 // Social grids over the demo (its grids and buildings): every community's
@@ -27,21 +24,8 @@ func TestDemoSocialGrids(t *testing.T) {
 		t.Skip("builds the demo district's grids")
 	}
 	ctx := context.Background()
-	url := pgtest.NewURL(t)
-	dir := "../../testdata/dongcheng"
-	out, _ := os.Create(filepath.Join(t.TempDir(), "stdout"))
-	e := &env{log: slog.New(slog.DiscardHandler), stdout: out, stderr: out}
-	output := func() string { b, _ := os.ReadFile(out.Name()); return string(b) }
-	step := func(name string, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, output())
-		}
-	}
-	_, err := loadDivisions(ctx, e, url, filepath.Join(dir, "divisions.geojson"), geo.WGS84, "demo", "demo data")
-	step("divisions", err)
-	step("grids", demoGrids(ctx, e, url, dir))
-	step("buildings", demoBuildings(ctx, e, url, dir))
+	d := newDemoBuildings(t)
+	url, e, out, output, step := d.url, d.e, d.out, d.output, d.step
 	st, err := postgis.Open(ctx, url)
 	step("open", err)
 	defer st.Close()
