@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"gridd/geo"
@@ -27,46 +28,61 @@ func init() {
 
 // partitionSQL converts unit_grids into a table partitioned by district,
 // with the same columns, checks, triggers and, keyed by the district too,
-// the same unique keys.
-const partitionSQL = `
+// the same unique keys (after the code, so that lookups by code keep their
+// index).
+var partitionSQL = partitionByDistrictSQL("unit_grids", "SELECT code FROM districts WHERE valid_to IS NULL",
+	"ALTER TABLE unit_grids ADD PRIMARY KEY (id, district_code)",
+	"CREATE UNIQUE INDEX unit_grids_code_version ON unit_grids (code, version, district_code)",
+	"CREATE UNIQUE INDEX unit_grids_current_code ON unit_grids (code, district_code) WHERE valid_to IS NULL",
+	"CREATE INDEX unit_grids_community ON unit_grids (community_code) WHERE valid_to IS NULL",
+	"CREATE INDEX unit_grids_geom ON unit_grids USING gist (geom) WHERE valid_to IS NULL",
+	"CREATE INDEX unit_grids_geom_3857 ON unit_grids USING gist (geom_3857) WHERE valid_to IS NULL")
+
+// partitionByDistrictSQL converts table in place into a table partitioned
+// BY LIST (district_code), keeping its columns, checks, defaults, generated
+// columns, triggers, sequence and the functions taking its row type: the
+// old table and its indexes are renamed *_single, the new one gets the keys
+// and indexes given, a partition for each code the districts query lists
+// and a default partition, and the rows are copied.
+func partitionByDistrictSQL(table, districts string, keys ...string) string {
+	sql := `
 DO $$
 DECLARE
     r record;
+    cols text;
 BEGIN
-    ALTER TABLE unit_grids RENAME TO unit_grids_single;
+    ALTER TABLE TBL RENAME TO TBL_single;
     FOR r IN SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-             WHERE i.indrelid = 'unit_grids_single'::regclass LOOP
+             WHERE i.indrelid = 'TBL_single'::regclass LOOP
         EXECUTE format('ALTER INDEX %I RENAME TO %I', r.relname, r.relname || '_single');
     END LOOP;
-    CREATE TABLE unit_grids (LIKE unit_grids_single INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)
+    CREATE TABLE TBL (LIKE TBL_single INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)
         PARTITION BY LIST (district_code);
-    ALTER TABLE unit_grids ADD PRIMARY KEY (id, district_code);
-    CREATE UNIQUE INDEX unit_grids_code_version ON unit_grids (code, version, district_code);
-    CREATE UNIQUE INDEX unit_grids_current_code ON unit_grids (code, district_code) WHERE valid_to IS NULL;
-    CREATE INDEX unit_grids_community ON unit_grids (community_code) WHERE valid_to IS NULL;
-    CREATE INDEX unit_grids_geom ON unit_grids USING gist (geom) WHERE valid_to IS NULL;
-    CREATE INDEX unit_grids_geom_3857 ON unit_grids USING gist (geom_3857) WHERE valid_to IS NULL;
-    FOR r IN SELECT code FROM districts WHERE valid_to IS NULL LOOP
-        EXECUTE format('CREATE TABLE %I PARTITION OF unit_grids FOR VALUES IN (%L)', 'unit_grids_' || r.code, r.code);
+    KEYS;
+    FOR r IN DISTRICTS LOOP
+        EXECUTE format('CREATE TABLE %I PARTITION OF TBL FOR VALUES IN (%L)', 'TBL_' || r.code, r.code);
     END LOOP;
-    CREATE TABLE unit_grids_default PARTITION OF unit_grids DEFAULT;
-    INSERT INTO unit_grids (id, code, community_code, street_code, district_code, geom, area_m2, version,
-                            land_use, mgmt_level, responsible, note, valid_from, valid_to)
-    SELECT id, code, community_code, street_code, district_code, geom, area_m2, version,
-           land_use, mgmt_level, responsible, note, valid_from, valid_to FROM unit_grids_single;
-    FOR r IN SELECT oid FROM pg_trigger WHERE tgrelid = 'unit_grids_single'::regclass AND NOT tgisinternal LOOP
-        EXECUTE replace(pg_get_triggerdef(r.oid), ' ON public.unit_grids_single ', ' ON public.unit_grids ');
+    CREATE TABLE TBL_default PARTITION OF TBL DEFAULT;
+    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols FROM pg_attribute
+    WHERE attrelid = 'TBL_single'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
+    EXECUTE format('INSERT INTO TBL (%s) SELECT %s FROM TBL_single', cols, cols);
+    FOR r IN SELECT oid FROM pg_trigger WHERE tgrelid = 'TBL_single'::regclass AND NOT tgisinternal LOOP
+        EXECUTE replace(pg_get_triggerdef(r.oid), ' ON public.TBL_single ', ' ON public.TBL ');
     END LOOP;
-    ALTER SEQUENCE unit_grids_id_seq OWNED BY unit_grids.id;
+    ALTER SEQUENCE TBL_id_seq OWNED BY TBL.id;
     -- Functions taking the row type follow the table.
     FOR r IN SELECT p.oid FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
-             WHERE d.refobjid = (SELECT reltype FROM pg_class WHERE oid = 'unit_grids_single'::regclass) LOOP
-        EXECUTE replace(pg_get_functiondef(r.oid), 'unit_grids_single', 'unit_grids');
+             WHERE d.refobjid = (SELECT reltype FROM pg_class WHERE oid = 'TBL_single'::regclass) LOOP
+        EXECUTE replace(pg_get_functiondef(r.oid), 'TBL_single', 'TBL');
         EXECUTE format('DROP FUNCTION %s', r.oid::regprocedure);
     END LOOP;
-    DROP TABLE unit_grids_single;
+    DROP TABLE TBL_single;
 END $$;
-ANALYZE unit_grids;`
+ANALYZE TBL;`
+	sql = strings.ReplaceAll(sql, "KEYS", strings.Join(keys, ";\n    "))
+	sql = strings.ReplaceAll(sql, "DISTRICTS", districts)
+	return strings.ReplaceAll(sql, "TBL", table)
+}
 
 func benchPartition(ctx context.Context, b *bench) error {
 	st := postgis.NewStore(b.pool)

@@ -34,46 +34,14 @@ func benchDistrictGridCode(i, j int) string {
 }
 
 // partitionComponentsSQL converts components into a table partitioned by
-// district, keeping its columns, checks and triggers, with the district
-// added to its keys.
-const partitionComponentsSQL = `
-DO $$
-DECLARE
-    r record;
-    cols text;
-BEGIN
-    ALTER TABLE components RENAME TO components_single;
-    FOR r IN SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-             WHERE i.indrelid = 'components_single'::regclass LOOP
-        EXECUTE format('ALTER INDEX %I RENAME TO %I', r.relname, r.relname || '_single');
-    END LOOP;
-    CREATE TABLE components (LIKE components_single INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)
-        PARTITION BY LIST (district_code);
-    ALTER TABLE components ADD PRIMARY KEY (id, district_code);
-    CREATE UNIQUE INDEX components_code ON components (code, district_code);
-    CREATE UNIQUE INDEX components_legacy_code ON components (legacy_code, district_code) WHERE legacy_code IS NOT NULL AND valid_to IS NULL;
-    CREATE INDEX components_geom ON components USING gist (geom) WHERE valid_to IS NULL;
-    CREATE INDEX components_geom_3857 ON components USING gist (geom_3857) WHERE valid_to IS NULL;
-    CREATE INDEX components_grid ON components (grid_code text_pattern_ops) WHERE valid_to IS NULL;
-    FOR r IN SELECT DISTINCT district_code AS code FROM unit_grids LOOP
-        EXECUTE format('CREATE TABLE %I PARTITION OF components FOR VALUES IN (%L)', 'components_' || r.code, r.code);
-    END LOOP;
-    CREATE TABLE components_default PARTITION OF components DEFAULT;
-    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols FROM pg_attribute
-    WHERE attrelid = 'components_single'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
-    EXECUTE format('INSERT INTO components (%s) SELECT %s FROM components_single', cols, cols);
-    FOR r IN SELECT oid FROM pg_trigger WHERE tgrelid = 'components_single'::regclass AND NOT tgisinternal LOOP
-        EXECUTE replace(pg_get_triggerdef(r.oid), ' ON public.components_single ', ' ON public.components ');
-    END LOOP;
-    ALTER SEQUENCE components_id_seq OWNED BY components.id;
-    FOR r IN SELECT p.oid FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
-             WHERE d.refobjid = (SELECT reltype FROM pg_class WHERE oid = 'components_single'::regclass) LOOP
-        EXECUTE replace(pg_get_functiondef(r.oid), 'components_single', 'components');
-        EXECUTE format('DROP FUNCTION %s', r.oid::regprocedure);
-    END LOOP;
-    DROP TABLE components_single;
-END $$;
-ANALYZE components;`
+// district, with the district added to its keys.
+var partitionComponentsSQL = partitionByDistrictSQL("components", "SELECT DISTINCT district_code AS code FROM unit_grids",
+	"ALTER TABLE components ADD PRIMARY KEY (id, district_code)",
+	"CREATE UNIQUE INDEX components_code ON components (code, district_code)",
+	"CREATE UNIQUE INDEX components_legacy_code ON components (legacy_code, district_code) WHERE legacy_code IS NOT NULL AND valid_to IS NULL",
+	"CREATE INDEX components_geom ON components USING gist (geom) WHERE valid_to IS NULL",
+	"CREATE INDEX components_geom_3857 ON components USING gist (geom_3857) WHERE valid_to IS NULL",
+	"CREATE INDEX components_grid ON components (grid_code text_pattern_ops) WHERE valid_to IS NULL")
 
 // benchDistrictComponentsCSV writes n random components inside district
 // 119901 (the block's south-west street).
