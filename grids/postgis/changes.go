@@ -296,7 +296,7 @@ func (s *Store) readLog(ctx context.Context, cursor *string, deliver func(grids.
 	}
 	*cursor = snap
 	if s.replicas != nil {
-		s.replicas.setReplayed(&pos)
+		s.replicas.setReplayed(pos)
 	}
 	if pruned {
 		// Rows the cursor had not seen may be gone: everything is

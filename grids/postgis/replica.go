@@ -64,12 +64,9 @@ type replicaSet struct {
 	replayed string
 }
 
-func (r *replicaSet) setReplayed(lsn *string) {
-	if lsn == nil {
-		return
-	}
+func (r *replicaSet) setReplayed(lsn string) {
 	r.mu.Lock()
-	r.replayed = *lsn
+	r.replayed = lsn
 	r.mu.Unlock()
 }
 
