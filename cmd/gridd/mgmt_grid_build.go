@@ -66,7 +66,7 @@ func runMgmtGridBuild(ctx context.Context, e *env, args []string) error {
 		for _, r := range q.Reasons {
 			fmt.Fprintf(e.stdout, "  %s\n", r)
 		}
-		plans = append(plans, postgis.SocialPlanOf(p))
+		plans = append(plans, postgis.SocialPlanOf(p, target))
 	}
 	fmt.Fprintf(e.stdout, "%d communities, %d households → %d social grids of %s, %d (%.0f%%) within ±30%%\n",
 		len(comms), total, groups, target, within, 100*float64(within)/float64(max(1, groups)))

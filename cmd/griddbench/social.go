@@ -112,7 +112,7 @@ func benchSocialArea(ctx context.Context, b *bench, st *postgis.Store, area geo.
 			households += p.Quality.Households
 			groups += p.Quality.Groups
 			within += p.Quality.Within
-			plans = append(plans, postgis.SocialPlanOf(p))
+			plans = append(plans, postgis.SocialPlanOf(p, target))
 		}
 		return nil
 	})

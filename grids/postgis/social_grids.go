@@ -25,8 +25,8 @@ type SocialGridsWritten struct {
 // new groups are coded COMMUNITY-SNN with the lowest numbers no current or
 // past social grid of the community has used, in the order given.
 // Management grids of other kinds are not touched.
-func (s *Store) ReplaceSocialGrids(ctx context.Context, community geo.Code, groups [][]geo.Code, actor, reason string) (SocialGridsWritten, error) {
-	ws, err := s.ReplaceSocialGridsOf(ctx, []SocialPlan{{Community: community, Groups: groups}}, actor, reason)
+func (s *Store) ReplaceSocialGrids(ctx context.Context, community geo.Code, groups [][]geo.Code, target grids.SocialTarget, actor, reason string) (SocialGridsWritten, error) {
+	ws, err := s.ReplaceSocialGridsOf(ctx, []SocialPlan{{Community: community, Groups: groups, Target: target}}, actor, reason)
 	if err != nil {
 		return SocialGridsWritten{}, err
 	}
@@ -34,15 +34,18 @@ func (s *Store) ReplaceSocialGrids(ctx context.Context, community geo.Code, grou
 }
 
 // SocialPlan is the social grids wanted in a community: groups of its unit
-// grids.
+// grids, and the target they were balanced on (kept in social_targets for
+// the map and the editor).
 type SocialPlan struct {
 	Community geo.Code
 	Groups    [][]geo.Code
+	Target    grids.SocialTarget
 }
 
-// SocialPlanOf is the plan of a community's partition into social grids.
-func SocialPlanOf(p grids.SocialPartition) SocialPlan {
-	plan := SocialPlan{Community: geo.Code(p.Community)}
+// SocialPlanOf is the plan of a community's partition into social grids
+// built to target t.
+func SocialPlanOf(p grids.SocialPartition, t grids.SocialTarget) SocialPlan {
+	plan := SocialPlan{Community: geo.Code(p.Community), Target: t}
 	for _, g := range p.Groups {
 		codes := make([]geo.Code, len(g.Grids))
 		for i, x := range g.Grids {
@@ -61,6 +64,9 @@ func (s *Store) ReplaceSocialGridsOf(ctx context.Context, plans []SocialPlan, ac
 		for i, p := range plans {
 			w, err := replaceSocialGrids(ctx, tx, p.Community, p.Groups, actor, reason)
 			if err != nil {
+				return err
+			}
+			if err := setSocialTarget(ctx, tx, p.Community, p.Target, actor, reason); err != nil {
 				return err
 			}
 			out[i] = w
@@ -216,6 +222,30 @@ func replaceSocialGrids(ctx context.Context, tx pgx.Tx, community geo.Code, grou
 		return nil
 	}()
 	return w, err
+}
+
+// setSocialTarget records the target of a community's social grids, with
+// history, when it differs from the stored one.
+func setSocialTarget(ctx context.Context, tx pgx.Tx, community geo.Code, t grids.SocialTarget, actor, reason string) error {
+	if err := t.Validate(); err != nil {
+		return fmt.Errorf("social grids of %s: %w", community, err)
+	}
+	_, err := tx.Exec(ctx, `WITH old AS (
+			SELECT households, residents FROM social_targets WHERE community_code = $1 FOR UPDATE),
+		up AS (
+			INSERT INTO social_targets (community_code, households, residents) VALUES ($1, $2, $3)
+			ON CONFLICT (community_code) DO UPDATE SET households = $2, residents = $3, set_at = now()
+			WHERE (social_targets.households, social_targets.residents) IS DISTINCT FROM ($2, $3)
+			RETURNING 1)
+		INSERT INTO history (actor, action, entity, code, reason, before, after)
+		SELECT $4, CASE WHEN (SELECT count(*) FROM old) = 0 THEN 'create' ELSE 'update' END, 'social_target', $1, $5,
+		       (SELECT jsonb_build_object('households', households, 'residents', residents) FROM old),
+		       jsonb_build_object('households', $2::int, 'residents', $3::int)
+		WHERE EXISTS (SELECT 1 FROM up)`, community.String(), t.Households, t.Residents, actor, reason)
+	if err != nil {
+		return fmt.Errorf("social grids of %s: target: %w", community, translate(err))
+	}
+	return nil
 }
 
 func sortedCodes(m map[geo.Code]int) []geo.Code {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gridd/geo"
+	"gridd/grids"
 	"gridd/grids/postgis"
 	"gridd/grids/postgis/pgtest"
 )
@@ -62,7 +63,7 @@ func TestReplaceSocialGrids(t *testing.T) {
 	}
 	same := func(got, want []string) bool { return slices.Equal(got, want) || len(got) == 0 && len(want) == 0 }
 
-	w, err := st.ReplaceSocialGrids(ctx, comm, [][]geo.Code{g("001", "003"), g("002", "004")}, "tester", "first build")
+	w, err := st.ReplaceSocialGrids(ctx, comm, [][]geo.Code{g("001", "003"), g("002", "004")}, grids.SocialTarget{Households: 300}, "tester", "first build")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func TestReplaceSocialGrids(t *testing.T) {
 	// The same groups again: nothing changes, not even the history.
 	var before, after int
 	pool.QueryRow(ctx, `SELECT count(*) FROM history WHERE entity = 'mgmt_grid'`).Scan(&before) //nolint:errcheck
-	w, err = st.ReplaceSocialGrids(ctx, comm, [][]geo.Code{g("002", "004"), g("003", "001")}, "tester", "same again")
+	w, err = st.ReplaceSocialGrids(ctx, comm, [][]geo.Code{g("002", "004"), g("003", "001")}, grids.SocialTarget{Households: 300}, "tester", "same again")
 	if err != nil || len(w.Created)+len(w.Retired) != 0 || len(w.Kept) != 2 {
 		t.Fatalf("the same groups again: %+v %v", w, err)
 	}
@@ -93,9 +94,16 @@ func TestReplaceSocialGrids(t *testing.T) {
 
 	// One group split: S01 kept, S02 retired, its parts S03 and S04 (S02
 	// is not used again).
-	w, err = st.ReplaceSocialGrids(ctx, comm, [][]geo.Code{g("001", "003"), g("002"), g("004")}, "tester", "split")
+	w, err = st.ReplaceSocialGrids(ctx, comm, [][]geo.Code{g("001", "003"), g("002"), g("004")}, grids.SocialTarget{Households: 200, Residents: 600}, "tester", "split")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The target is kept per community, and its change is in the history.
+	var th, tr, targetHist int
+	pool.QueryRow(ctx, `SELECT households, residents FROM social_targets WHERE community_code = $1`, comm).Scan(&th, &tr)   //nolint:errcheck
+	pool.QueryRow(ctx, `SELECT count(*) FROM history WHERE entity = 'social_target' AND code = $1`, comm).Scan(&targetHist) //nolint:errcheck
+	if th != 200 || tr != 600 || targetHist != 2 {
+		t.Errorf("target %d households, %d residents, %d history rows; want 200, 600 and 2 (set, then changed)", th, tr, targetHist)
 	}
 	if !same(w.Kept, []string{comm + "-S01"}) || !same(w.Retired, []string{comm + "-S02"}) || !same(w.Created, []string{comm + "-S03", comm + "-S04"}) {
 		t.Fatalf("split: %+v", w)
@@ -112,7 +120,7 @@ func TestReplaceSocialGrids(t *testing.T) {
 		{g("001", "003"), g("002", "004"), {"110101001008001"}},
 		{g("001", "003"), g("002", "003"), g("004")},
 	} {
-		if _, err := st.ReplaceSocialGrids(ctx, comm, bad, "tester", "bad"); err == nil {
+		if _, err := st.ReplaceSocialGrids(ctx, comm, bad, grids.SocialTarget{Households: 300}, "tester", "bad"); err == nil {
 			t.Errorf("groups %v accepted", bad)
 		}
 	}
