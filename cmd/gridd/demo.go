@@ -53,5 +53,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := demoBuildings(ctx, e, *db, *dir); err != nil { // it needs the grids
 		return err
 	}
+	if err := demoSocialGrids(ctx, e, *db); err != nil { // it needs the buildings
+		return err
+	}
 	return demoCases(ctx, e, *db, *dir) // the last step: it needs grids, routing and components
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 
 	"gridd/grids"
 	"gridd/grids/postgis"
@@ -43,33 +44,10 @@ func runMgmtGridBuild(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	comms, err := st.SocialInputs(ctx, *area)
+	plans, err := planSocialGrids(ctx, st, *area, target, e.stdout, true)
 	if err != nil {
 		return err
 	}
-	if len(comms) == 0 {
-		return fmt.Errorf("area %s has no community with current unit grids", *area)
-	}
-	var plans []postgis.SocialPlan
-	groups, within, total := 0, 0, 0
-	for _, c := range comms {
-		p, err := grids.PartitionSocial(c, target)
-		if err != nil {
-			return fmt.Errorf("community %s: %w", c.Code, err)
-		}
-		q := p.Quality
-		groups += q.Groups
-		within += q.Within
-		total += q.Households
-		fmt.Fprintf(e.stdout, "%s: %d unit grids, %d households, %d residents → %d social grids, load %.2f-%.2f (σ %.2f), %d within ±30%%\n",
-			c.Code, q.UnitGrids, q.Households, q.Residents, q.Groups, q.MinLoad, q.MaxLoad, q.StdDevLoad, q.Within)
-		for _, r := range q.Reasons {
-			fmt.Fprintf(e.stdout, "  %s\n", r)
-		}
-		plans = append(plans, postgis.SocialPlanOf(p, target))
-	}
-	fmt.Fprintf(e.stdout, "%d communities, %d households → %d social grids of %s, %d (%.0f%%) within ±30%%\n",
-		len(comms), total, groups, target, within, 100*float64(within)/float64(max(1, groups)))
 	if *dryRun {
 		fmt.Fprintln(e.stdout, "dry run: nothing written")
 		return nil
@@ -84,4 +62,40 @@ func runMgmtGridBuild(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "written: %d social grids kept, %d created, %d retired\n", kept, created, retired)
 	return nil
+}
+
+// planSocialGrids partitions each community of the area into social grids
+// of the target and writes the quality report to w: one line per
+// community when perCommunity, and the area's summary.
+func planSocialGrids(ctx context.Context, st *postgis.Store, area string, target grids.SocialTarget, w io.Writer, perCommunity bool) ([]postgis.SocialPlan, error) {
+	comms, err := st.SocialInputs(ctx, area)
+	if err != nil {
+		return nil, err
+	}
+	if len(comms) == 0 {
+		return nil, fmt.Errorf("area %s has no community with current unit grids", area)
+	}
+	var plans []postgis.SocialPlan
+	groups, within, total := 0, 0, 0
+	for _, c := range comms {
+		p, err := grids.PartitionSocial(c, target)
+		if err != nil {
+			return nil, fmt.Errorf("community %s: %w", c.Code, err)
+		}
+		q := p.Quality
+		groups += q.Groups
+		within += q.Within
+		total += q.Households
+		if perCommunity {
+			fmt.Fprintf(w, "%s: %d unit grids, %d households, %d residents → %d social grids, load %.2f-%.2f (σ %.2f), %d within ±30%%\n",
+				c.Code, q.UnitGrids, q.Households, q.Residents, q.Groups, q.MinLoad, q.MaxLoad, q.StdDevLoad, q.Within)
+			for _, r := range q.Reasons {
+				fmt.Fprintf(w, "  %s\n", r)
+			}
+		}
+		plans = append(plans, postgis.SocialPlanOf(p, target))
+	}
+	fmt.Fprintf(w, "%d communities, %d households → %d social grids of %s, %d (%.0f%%) within ±30%%\n",
+		len(comms), total, groups, target, within, 100*float64(within)/float64(max(1, groups)))
+	return plans, nil
 }

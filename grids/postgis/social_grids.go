@@ -256,3 +256,18 @@ func sortedCodes(m map[geo.Code]int) []geo.Code {
 	slices.Sort(out)
 	return out
 }
+
+// SocialGridCodes returns the codes of the current social grids of the
+// communities of an area (a district, street or community code), in order.
+func (s *Store) SocialGridCodes(ctx context.Context, area string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT code FROM mgmt_grids
+		WHERE kind = 'social' AND valid_to IS NULL AND community_code LIKE $1 || '%' ORDER BY code`, area)
+	if err != nil {
+		return nil, fmt.Errorf("social grids of %s: %w", area, translateCtx(ctx, err))
+	}
+	codes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("social grids of %s: %w", area, translateCtx(ctx, err))
+	}
+	return codes, nil
+}
