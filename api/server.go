@@ -59,6 +59,9 @@ type Config struct {
 	Limits Limits
 	// Lookup answers point lookups (GET and POST /v1/lookup).
 	Lookup Lookup
+	// Workers names the grid workers on duty in GET /v1/lookup answers;
+	// nil: the answers name none.
+	Workers grids.WorkerDirectory
 	// Router routes reports (POST /v1/route).
 	Router Router
 	// Cases keeps cases (/v1/cases; needs Router too).
