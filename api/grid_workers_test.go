@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -13,15 +14,20 @@ import (
 	"gridd/grids/postgis"
 )
 
-// POST /v1/route names the grid workers on duty at the point's management
-// grids, and says so when there is none.
+// POST /v1/route and GET /v1/lookup name the grid workers on duty at the
+// point's management grids, and say so when there is none. Who is on duty
+// is held in memory (grids.Duties, as gridd serve has it) and follows
+// assignments and ended duties through the change log.
 func TestRouteNamesGridWorkers(t *testing.T) {
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	pool, _ := lookupDB(t)
 	st := postgis.NewStore(pool)
 	loc := runningLocator(t, st)
-	ts := httptest.NewServer(api.New(api.Config{Lookup: loc, Tokens: st,
-		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog, Workers: st}}).Handler())
+	duties := grids.NewDuties(st, slog.New(slog.DiscardHandler))
+	go duties.Run(ctx) //nolint:errcheck // ends with ctx
+	ts := httptest.NewServer(api.New(api.Config{Lookup: loc, Tokens: st, Workers: duties,
+		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog, Workers: duties}}).Handler())
 	t.Cleanup(ts.Close)
 	tok, err := st.CreateToken(ctx, "tester", grids.RoleAdmin)
 	if err != nil {
@@ -49,11 +55,10 @@ func TestRouteNamesGridWorkers(t *testing.T) {
 		} `json:"grid_workers"`
 		Note string `json:"grid_workers_note"`
 	}
-	post := func(ts *httptest.Server, body string) (answer, string) {
+	decode := func(status int, b string) (answer, string) {
 		t.Helper()
-		status, b := send(t, "POST", ts.URL+"/v1/route", body)
 		if status != 200 {
-			t.Fatalf("route %s: %d %s", body, status, b)
+			t.Fatalf("%d %s", status, b)
 		}
 		var a answer
 		if err := json.Unmarshal([]byte(b), &a); err != nil {
@@ -61,10 +66,32 @@ func TestRouteNamesGridWorkers(t *testing.T) {
 		}
 		return a, b
 	}
+	post := func(ts *httptest.Server, body string) (answer, string) {
+		t.Helper()
+		return decode(send(t, "POST", ts.URL+"/v1/route", body))
+	}
+	// lookup is the GET /v1/lookup answer once it has n workers on duty
+	// (the duty change reached the book), or after 5 s.
+	lookup := func(ts *httptest.Server, lonLat string, n int) (answer, string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			a, raw := decode(send(t, "GET", ts.URL+"/v1/lookup?"+lonLat, ""))
+			if a.GridWorkers != nil && len(*a.GridWorkers) == n || time.Now().After(deadline) {
+				return a, raw
+			}
+		}
+	}
 	const inMgmt = `{"lon":116.4005,"lat":39.9005,"class":"06010"}` // grid 001, in DHM-01
 	const plain = `{"lon":116.4095,"lat":39.9045,"class":"06010"}`  // grid 050, in none
 
-	a, raw := post(ts, inMgmt)
+	a, raw := lookup(ts, "lon=116.4005&lat=39.9005", 1)
+	if a.GridWorkers == nil || len(*a.GridWorkers) != 1 || a.Note != "" || a.Grid.Code == "" {
+		t.Fatalf("lookup, on duty: %s", raw)
+	}
+	if got := (*a.GridWorkers)[0]; got.Name != "王芳" || got.MgmtGrid.Code != "DHM-01" {
+		t.Errorf("lookup, worker on duty: %s", raw)
+	}
+	a, raw = post(ts, inMgmt)
 	if a.GridWorkers == nil || len(*a.GridWorkers) != 1 || a.Note != "" {
 		t.Fatalf("on duty: %s", raw)
 	}
@@ -80,8 +107,17 @@ func TestRouteNamesGridWorkers(t *testing.T) {
 		t.Errorf("grid in no management grid: %s", raw)
 	}
 
+	a, raw = lookup(ts, "lon=116.4095&lat=39.9045", 0)
+	if a.GridWorkers == nil || len(*a.GridWorkers) != 0 || !strings.Contains(a.Note, "in no management grid") {
+		t.Errorf("lookup, grid in no management grid: %s", raw)
+	}
+
 	if _, err := st.EndDuty(ctx, duty.ID, time.Now().Add(-time.Minute), "tester", "left"); err != nil {
 		t.Fatal(err)
+	}
+	a, raw = lookup(ts, "lon=116.4005&lat=39.9005", 0)
+	if a.GridWorkers == nil || len(*a.GridWorkers) != 0 || !strings.Contains(a.Note, "DHM-01 东华门一网格") {
+		t.Errorf("lookup, duty ended: %s", raw)
 	}
 	a, raw = post(ts, inMgmt)
 	if a.GridWorkers == nil || len(*a.GridWorkers) != 0 || !strings.Contains(a.Note, "no grid worker on duty") ||
@@ -97,5 +133,8 @@ func TestRouteNamesGridWorkers(t *testing.T) {
 	a, raw = post(bare, inMgmt)
 	if a.GridWorkers != nil || a.Note != "" {
 		t.Errorf("no worker directory: %s", raw)
+	}
+	if a, raw = decode(send(t, "GET", bare.URL+"/v1/lookup?lon=116.4005&lat=39.9005", "")); a.GridWorkers != nil || a.Grid.Code == "" {
+		t.Errorf("lookup without a worker directory: %s", raw)
 	}
 }

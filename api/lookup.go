@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -68,8 +70,38 @@ func (s *Server) getLookup(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	var enc locationEncoder
 	buf := enc.append(make([]byte, 0, 512), &loc)
+	if s.cfg.Workers != nil {
+		if buf, err = appendWorkers(r.Context(), buf, s.cfg.Workers, &loc); err != nil {
+			return err
+		}
+	}
 	_, err = w.Write(append(buf, '\n'))
 	return err
+}
+
+// lookupWorkers is what a single lookup adds to the location: the grid
+// workers on duty now at the point's management grids, as POST /v1/route
+// names them.
+type lookupWorkers struct {
+	GridWorkers     []grids.OnDuty `json:"grid_workers"`
+	GridWorkersNote string         `json:"grid_workers_note,omitempty"`
+}
+
+// appendWorkers adds the members of lookupWorkers to the encoded location
+// object buf.
+func appendWorkers(ctx context.Context, buf []byte, dir grids.WorkerDirectory, loc *grids.Location) ([]byte, error) {
+	now := time.Now()
+	r, err := dir.RosterOf(ctx, *loc, now)
+	if err != nil {
+		return nil, err
+	}
+	more, err := json.Marshal(lookupWorkers{GridWorkers: append([]grids.OnDuty{}, r.Workers...),
+		GridWorkersNote: grids.WorkerNote(string(loc.Grid.Code), r, now)})
+	if err != nil {
+		return nil, err
+	}
+	buf = append(buf[:len(buf)-1], ',') // the location's closing brace
+	return append(buf, more[1:]...), nil
 }
 
 // batchBlock is how many points of a batch are encoded into one buffer;

@@ -65,17 +65,23 @@ type Roster struct {
 	Covering []MgmtGridRef
 }
 
-// WorkerDirectory tells who is on duty for a unit grid; the router uses it.
+// WorkerDirectory tells who is on duty where a point lies; the router and
+// the lookup answer use it. Duties answers from memory; the store (which
+// WorkerStore also is) from the database.
 type WorkerDirectory interface {
-	// Roster returns, for every current management grid containing the
-	// unit grid, the workers on duty at at, and the grids with none.
-	Roster(ctx context.Context, grid string, at time.Time) (Roster, error)
+	// RosterOf returns, for every current management grid containing the
+	// located point's unit grid, the workers on duty at at, and the grids
+	// with none.
+	RosterOf(ctx context.Context, loc Location, at time.Time) (Roster, error)
 }
 
 // WorkerStore is the storage of grid workers and their duties. Every
 // change is recorded in the history with its actor and reason.
 type WorkerStore interface {
 	WorkerDirectory
+	// Roster is RosterOf for a unit grid, with the management grids that
+	// contain it read from the database.
+	Roster(ctx context.Context, grid string, at time.Time) (Roster, error)
 	AddWorker(ctx context.Context, w GridWorker, actor, reason string) (GridWorker, error)
 	// AssignDuty stores a duty of a current worker on a current management
 	// grid; an unknown worker or grid, ends not after starts, or a period
@@ -131,9 +137,9 @@ func CheckDuty(d Duty) (Duty, error) {
 	return d, nil
 }
 
-// workerNote says, for a routing answer, which of the point's management
+// WorkerNote says, for a routing answer, which of the point's management
 // grids nobody is on duty for; "" when every one has a worker.
-func workerNote(grid string, r Roster, at time.Time) string {
+func WorkerNote(grid string, r Roster, at time.Time) string {
 	if len(r.Covering) == 0 {
 		return fmt.Sprintf("no grid worker on duty: grid %s is in no management grid", grid)
 	}

@@ -203,12 +203,12 @@ func (rt *Router) Route(ctx context.Context, req RouteRequest) (Routed, error) {
 	}
 	if rt.Workers != nil {
 		now := time.Now()
-		r, err := rt.Workers.Roster(ctx, string(loc.Grid.Code), now)
+		r, err := rt.Workers.RosterOf(ctx, loc, now)
 		if err != nil {
 			return Routed{}, err
 		}
 		out.GridWorkers = append([]OnDuty{}, r.Workers...)
-		out.GridWorkersNote = workerNote(string(loc.Grid.Code), r, now)
+		out.GridWorkersNote = WorkerNote(string(loc.Grid.Code), r, now)
 	}
 	id, err := rt.Store.SaveReport(ctx, Report{Request: req, WGS84: p, Routed: out})
 	if err != nil {

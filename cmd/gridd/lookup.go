@@ -7,13 +7,15 @@ import (
 	"gridd/grids"
 )
 
-// withLookup adds the grid index (which the caller starts with Run) and the
-// endpoints that read it to the server's configuration.
-func withLookup(e *env, feed *changeFeed, cfg api.Config) (api.Config, *grids.Locator) {
+// withLookup adds the grid index and the duty book (which the caller starts
+// with Run) and the endpoints that read them to the server's configuration.
+func withLookup(e *env, feed *changeFeed, cfg api.Config) (api.Config, *grids.Locator, *grids.Duties) {
 	st := feed.Store
 	loc := grids.NewLocator(feed, e.log)
+	duties := grids.NewDuties(feed, e.log)
 	cfg.Lookup = loc
-	cfg.Router = &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog, Workers: st}
+	cfg.Workers = duties
+	cfg.Router = &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog, Workers: duties}
 	cfg.RoutingAdmin = st
 	cfg.Cases = st
 	cfg.CasePhotos = st
@@ -28,10 +30,10 @@ func withLookup(e *env, feed *changeFeed, cfg api.Config) (api.Config, *grids.Lo
 				return err
 			}
 		}
-		if loc.Index() == nil {
+		if loc.Index() == nil || duties.Book() == nil {
 			return grids.ErrNotReady
 		}
 		return nil
 	}
-	return cfg, loc
+	return cfg, loc, duties
 }

@@ -56,7 +56,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go pruneChanges(ctx, e, st, dbo.retention)
 
 	feed := &changeFeed{Store: st}
-	cfg, loc := withLookup(e, feed, withTiles(ctx, e, feed, tileOpts, api.Config{
+	cfg, loc, duties := withLookup(e, feed, withTiles(ctx, e, feed, tileOpts, api.Config{
 		Logger:     e.log,
 		Ready:      st.Ready,
 		Divisions:  st,
@@ -95,6 +95,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	case <-ctx.Done():
 	}
 	go loc.Run(ctx, 500*time.Millisecond) //nolint:errcheck // ends with ctx; failures are logged
+	go duties.Run(ctx)                    //nolint:errcheck // ends with ctx; failures are logged
 	go tuneGC(ctx, e.log)
 	go flagOverdue(ctx, st, e.log, 30*time.Second)
 	go indexReportCells(ctx, st, e.log)

@@ -117,7 +117,13 @@ func (s *Store) EndDuty(ctx context.Context, dutyID int64, at time.Time, actor, 
 	return d, err
 }
 
-// Roster implements grids.WorkerDirectory: one query, the current
+// RosterOf implements grids.WorkerDirectory: the Roster of the located
+// point's unit grid.
+func (s *Store) RosterOf(ctx context.Context, loc grids.Location, at time.Time) (grids.Roster, error) {
+	return s.Roster(ctx, string(loc.Grid.Code), at)
+}
+
+// Roster implements grids.WorkerStore: one query, the current
 // management grids containing the unit grid, each with its workers on duty
 // at at (a current worker whose duty has started and not ended).
 func (s *Store) Roster(ctx context.Context, grid string, at time.Time) (grids.Roster, error) {
@@ -217,3 +223,43 @@ func periodText(starts time.Time, ends *time.Time) string {
 }
 
 var _ grids.WorkerStore = (*Store)(nil)
+
+// DutyBook implements grids.DutySource: in one statement (one snapshot),
+// the current management grids and the duties on them not ended at now,
+// of workers who had not left at now. It reads where the map is read, as
+// the change log that tells when to read it again.
+func (s *Store) DutyBook(ctx context.Context, now time.Time) (*grids.DutyBook, error) {
+	rows, err := s.readDB().Query(ctx, `
+		SELECT g.code, g.name, g.kind, d.id, w.id, w.name, w.phone, w.role, w.valid_to, d.starts, d.ends
+		  FROM mgmt_grids g
+		  LEFT JOIN (grid_worker_duties d JOIN grid_workers w ON w.id = d.worker_id AND (w.valid_to IS NULL OR w.valid_to > $1))
+		    ON d.mgmt_grid_code = g.code AND (d.ends IS NULL OR d.ends > $1)
+		 WHERE g.valid_to IS NULL
+		 ORDER BY g.code`, now)
+	if err != nil {
+		return nil, fmt.Errorf("duty book: %w", translateCtx(ctx, err))
+	}
+	var current []grids.MgmtGridRef
+	var duties []grids.BookDuty
+	for rows.Next() {
+		var m grids.MgmtGridRef
+		var did, wid *int64
+		var name, phone, role *string
+		var left, starts, ends *time.Time
+		if err := rows.Scan(&m.Code, &m.Name, &m.Kind, &did, &wid, &name, &phone, &role, &left, &starts, &ends); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("duty book: %w", err)
+		}
+		if len(current) == 0 || current[len(current)-1].Code != m.Code {
+			current = append(current, m)
+		}
+		if did != nil {
+			duties = append(duties, grids.BookDuty{OnDuty: grids.OnDuty{MgmtGrid: m, WorkerID: *wid, Name: *name, Phone: *phone,
+				Role: *role, DutyID: *did, Since: *starts, Until: ends}, WorkerUntil: left})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duty book: %w", translateCtx(ctx, err))
+	}
+	return grids.NewDutyBook(current, duties), nil
+}

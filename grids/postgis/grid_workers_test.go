@@ -3,10 +3,13 @@ package postgis_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"gridd/geo"
 	"gridd/grids"
 	"gridd/grids/postgis"
 	"gridd/grids/postgis/pgtest"
@@ -172,3 +175,94 @@ func TestWorkerDuties(t *testing.T) {
 }
 
 func timeAt(t time.Time) *time.Time { return &t }
+
+// The duty book in memory (what lookups and routing read in gridd serve)
+// names the same workers as the database's Roster, for every grid and at
+// every moment around the duties' starts and ends and a worker leaving.
+func TestDutyBookAgreesWithRoster(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	st := postgis.NewStore(pool)
+	const comm = "110101001007"
+	_, err := pool.Exec(ctx, `
+		WITH s AS (INSERT INTO mgmt_grids (code, name, street_code, kind, community_code)
+		           VALUES ('`+comm+`-S01', '南池子一网格', '110101001', 'social', '`+comm+`') RETURNING id),
+		     s2 AS (INSERT INTO mgmt_grids (code, name, street_code, kind, community_code)
+		           VALUES ('`+comm+`-S02', '南池子二网格', '110101001', 'social', '`+comm+`') RETURNING id),
+		     p AS (INSERT INTO mgmt_grids (code, name, street_code) VALUES ('patrol-1', '巡查一组', '110101001') RETURNING id)
+		INSERT INTO mgmt_grid_members
+		SELECT s.id, c FROM s, unnest(ARRAY['`+comm+`001', '`+comm+`002']) c
+		UNION ALL SELECT s2.id, '`+comm+`003' FROM s2
+		UNION ALL SELECT p.id, c FROM p, unnest(ARRAY['`+comm+`001', '`+comm+`003']) c`)
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	now := time.Now().Truncate(time.Second)
+	h := time.Hour
+	add := func(name, role string) int64 {
+		t.Helper()
+		w, err := st.AddWorker(ctx, grids.GridWorker{Name: name, Role: role}, "tester", "hired")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.ID
+	}
+	assign := func(w int64, grid string, from time.Time, to *time.Time) {
+		t.Helper()
+		if _, err := st.AssignDuty(ctx, grids.Duty{WorkerID: w, MgmtGrid: grid, Starts: from, Ends: to}, "tester", "rota"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wang, li, zhao, sun := add("王芳", ""), add("李强", "supervisor"), add("赵敏", ""), add("孙磊", "")
+	assign(wang, comm+"-S01", now.Add(-48*h), timeAt(now.Add(2*h)))
+	assign(wang, comm+"-S01", now.Add(5*h), nil)
+	assign(li, comm+"-S01", now.Add(-h), nil)
+	assign(li, "patrol-1", now.Add(h), timeAt(now.Add(3*h)))
+	assign(zhao, comm+"-S02", now.Add(-h), nil)
+	assign(zhao, comm+"-S01", now.Add(-3*h), timeAt(now.Add(-2*h))) // ended before the book is read
+	assign(sun, comm+"-S01", now.Add(-h), nil)
+	// 孙磊 leaves in four hours.
+	if _, err := pool.Exec(ctx, `UPDATE grid_workers SET valid_to = $2 WHERE id = $1`, sun, now.Add(4*h)); err != nil {
+		t.Fatal(err)
+	}
+
+	book, err := st.DutyBook(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := func(r grids.Roster) string {
+		var b strings.Builder
+		for _, m := range r.Covering {
+			b.WriteString("in " + m.Code + "/" + m.Name + "/" + m.Kind + "; ")
+		}
+		for _, w := range r.Workers {
+			fmt.Fprintf(&b, "%s %s %d %s %s %d %v-%v; ", w.MgmtGrid.Code, w.MgmtGrid.Kind, w.WorkerID, w.Name, w.Role, w.DutyID, w.Since.Unix(), w.Until)
+		}
+		for _, m := range r.Uncovered {
+			b.WriteString("nobody on " + m.Code + "; ")
+		}
+		return b.String()
+	}
+	compared := 0
+	for _, g := range []string{"001", "002", "003", "099"} {
+		for _, at := range []time.Duration{0, h, 2 * h, 3 * h, 4 * h, 5 * h, 6 * h} {
+			want, err := st.Roster(ctx, comm+g, now.Add(at))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var covering []geo.Named // as the lookup index lists them: by code
+			for _, m := range want.Covering {
+				covering = append(covering, geo.Named{Code: m.Code, Name: m.Name})
+			}
+			slices.Reverse(covering)
+			got := book.Roster(covering, now.Add(at))
+			if named(got) != named(want) {
+				t.Errorf("grid %s at now+%v:\nbook     %s\ndatabase %s", g, at, named(got), named(want))
+			}
+			compared += len(want.Workers)
+		}
+	}
+	if compared < 20 {
+		t.Errorf("only %d workers on duty compared: the fixture does not exercise the book", compared)
+	}
+}
