@@ -321,7 +321,7 @@ func TestComponentTilesAgainstPostGIS(t *testing.T) {
 		order = append(order, l["id"].(string))
 	}
 	if got := strings.Join(order, ","); !strings.Contains(got, "components-heat,grids-line,") ||
-		!strings.HasSuffix(got, ",components-cluster-count,grids-label,mgmt_grids-label,communities-label,streets-label,districts-label") {
+		!strings.HasSuffix(got, ",components-cluster-count,grids-label,social_grids-label,mgmt_grids-label,communities-label,streets-label,districts-label") {
 		t.Errorf("style layer order %s: want the wash under the grid lines and the labels last, districts on top", got)
 	}
 

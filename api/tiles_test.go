@@ -275,7 +275,7 @@ func TestTileErrorsAndHTTP(t *testing.T) {
 		status int
 		want   []string
 	}{
-		{"/tiles/grids,roads/14/0/0.mvt", 400, []string{`"invalid"`, `unknown layer \"roads\"`, "districts,streets,communities,mgmt_grids,grids"}},
+		{"/tiles/grids,roads/14/0/0.mvt", 400, []string{`"invalid"`, `unknown layer \"roads\"`, "districts,streets,communities,mgmt_grids,social_grids,grids"}},
 		{"/tiles/grids/23/0/0.mvt", 400, []string{`"invalid"`, "zoom 23 is outside 0..22"}},
 		{"/tiles/grids/-1/0/0.mvt", 400, []string{"zoom -1"}},
 		{"/tiles/grids/3/8/0.mvt", 404, []string{`"not_found"`, "x and y run from 0 to 7"}},
@@ -387,7 +387,7 @@ func TestTileErrorsAndHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	if style.Version != 8 || style.Glyphs != e.ts.URL+"/fonts/{fontstack}/{range}.pbf" || len(style.Sources) != 1 ||
-		style.Sources["gridd"]["url"] != e.ts.URL+"/tiles/districts,streets,communities,mgmt_grids,grids,components.json" {
+		style.Sources["gridd"]["url"] != e.ts.URL+"/tiles/districts,streets,communities,mgmt_grids,social_grids,grids,components.json" {
 		t.Errorf("style %s", r.body[:min(len(r.body), 600)])
 	}
 	for _, l := range style.Layers {

@@ -100,7 +100,7 @@ func (c *Cache) Generation() uint64 {
 func (c *Cache) Put(k CacheKey, layers []*Layer, t *Tile, gen uint64) bool {
 	e := &cacheEntry{key: k, bound: k.ID.BufferedBound(c.buffer, c.extent), tile: t}
 	for _, l := range layers {
-		e.tables = append(e.tables, l.Table)
+		e.tables = append(e.tables, l.Tables()...)
 	}
 	size := entrySize(e)
 	e.size = size

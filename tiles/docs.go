@@ -76,9 +76,11 @@ type StyleOptions struct {
 // components (count bubbles from ComponentClustersFromZoom, each component
 // from 16), and the labels on top of everything, in the order of their rank.
 // MapLibre places the symbols of upper layers first, so district, street,
-// community, management-grid and grid labels win every collision with each
-// other in that order and with the cluster counts, which are dropped where a
-// label stands; the bubbles themselves are drawn under the labels.
+// community, management-grid, social-grid and grid labels win every
+// collision with each other in that order and with the cluster counts, which
+// are dropped where a label stands; the bubbles themselves are drawn under
+// the labels. Social grids are a choropleth of their load (socialFill) over
+// the communities' wash and under the unit grids.
 func Style(base string, opt StyleOptions) map[string]any {
 	sources := map[string]any{
 		"gridd": map[string]any{"type": "vector", "url": base + "/tiles/" + Key(Layers) + ".json"},
@@ -120,6 +122,14 @@ func Style(base string, opt StyleOptions) map[string]any {
 		[]any{"let", "i", []any{"index-of", "居委会", []any{"var", "n"}},
 			[]any{"case", []any{">", []any{"var", "i"}, 0},
 				[]any{"slice", []any{"var", "n"}, 0, []any{"var", "i"}}, []any{"var", "n"}}}}
+	// A social grid's number in its community and its households: the name
+	// from 第 on (东华门社区居委会第3网格 is labelled 第3网格), then 312户.
+	socialLabel := []any{"let", "n", []any{"get", "name"},
+		[]any{"let", "i", []any{"index-of", "第", []any{"var", "n"}},
+			[]any{"concat",
+				[]any{"case", []any{">", []any{"var", "i"}, 0},
+					[]any{"slice", []any{"var", "n"}, []any{"var", "i"}}, []any{"var", "n"}},
+				"\n", []any{"to-string", []any{"get", "households"}}, "户"}}}
 	// Highlight a selected or hovered grid through feature-state.
 	gridFill := []any{"case",
 		[]any{"boolean", []any{"feature-state", "selected"}, false}, 0.45,
@@ -128,6 +138,7 @@ func Style(base string, opt StyleOptions) map[string]any {
 	layers = append(layers,
 		fill("districts-fill", "districts", "#e9e4d8", 0.6, 0),
 		fill("communities-fill", "communities", "#cfe3f4", 0.35, 9),
+		socialFill(),
 		fill("grids-fill", "grids", "#4f9d2d", gridFill, 10),
 	)
 	layers = append(layers, componentHeatLayer())
@@ -135,6 +146,7 @@ func Style(base string, opt StyleOptions) map[string]any {
 		// Unit grid lines fade in from zoom 12.5: at the district view their
 		// mesh would only blur the streets and communities.
 		line("grids-line", "grids", "#4f9d2d", zoom(12.5, 0.3, 16, 1.2), zoom(12.5, 0, 14, 0.8), nil, 12.5),
+		line("social_grids-line", "social_grids", "#5b3f8c", zoom(10, 0.4, 13, 0.9, 16, 1.8), zoom(10, 0.5, 13, 0.9), nil, 10),
 		line("mgmt_grids-line", "mgmt_grids", "#d1495b", 1.6, 1, []float64{3, 2}, 10),
 		line("communities-line", "communities", "#2f6fad", zoom(10, 0.5, 13, 1, 16, 1.8), zoom(10, 0.5, 13, 0.9), nil, 9),
 		line("streets-line", "streets", "#6a4c93", zoom(8, 1, 12, 2, 16, 3.5), 0.9, []float64{4, 1.5}, 8),
@@ -155,6 +167,7 @@ func Style(base string, opt StyleOptions) map[string]any {
 	}
 	layers = append(layers,
 		label("grids-label", "grids", []any{"get", "code"}, 10, "#2f5e1b", 1.5, 15.5, 24),
+		label("social_grids-label", "social_grids", socialLabel, 11, "#3f2a66", 1.5, 14, 24),
 		label("mgmt_grids-label", "mgmt_grids", []any{"get", "name"}, 11, "#a02c3c", 1.5, 14, 24),
 		shifting(label("communities-label", "communities", communityName, zoom(11, 10, 13, 12, 16, 14), "#1d4f80", 1.5, 11, 17),
 			0.5, "top", "bottom"),
@@ -180,6 +193,49 @@ func StyleLayerIDs(style map[string]any, layer string) []string {
 		}
 	}
 	return ids
+}
+
+// SocialLoadClasses are the classes of the social grids' choropleth: a
+// grid whose load is below the first bound gets the first colour, one at or
+// above the last bound the last. A diverging scale around the target (1):
+// blue under it, pale yellow within ±15 %, red over it; ±30 % is the
+// tolerance the grids are built to (grids.SocialTolerance).
+var SocialLoadClasses = struct {
+	Bounds []float64
+	Colors []string
+}{
+	Bounds: []float64{0.7, 0.85, 1.15, 1.3},
+	Colors: []string{"#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c"},
+}
+
+// SocialNoTargetColors colour the social grids of a community with no
+// target by their households: the first colour at 0, the second from
+// SocialNoTargetHouseholds on.
+var SocialNoTargetColors = [2]string{"#f2f0f7", "#54278f"}
+
+// SocialNoTargetHouseholds is where the no-target scale ends.
+const SocialNoTargetHouseholds = 600
+
+// socialFill is the social grids' choropleth: by load where the community
+// has a target (SocialLoadClasses), by households where it has none; more
+// opaque on a selected or hovered grid.
+func socialFill() map[string]any {
+	step := []any{"step", []any{"get", "load"}, SocialLoadClasses.Colors[0]}
+	for i, b := range SocialLoadClasses.Bounds {
+		step = append(step, b, SocialLoadClasses.Colors[i+1])
+	}
+	hasTarget := []any{"any", []any{">", []any{"get", "target_households"}, 0}, []any{">", []any{"get", "target_residents"}, 0}}
+	byHouseholds := []any{"interpolate", []any{"linear"}, []any{"get", "households"},
+		0, SocialNoTargetColors[0], SocialNoTargetHouseholds, SocialNoTargetColors[1]}
+	return map[string]any{"id": "social_grids-fill", "type": "fill", "source": "gridd", "source-layer": "social_grids",
+		"minzoom": 10,
+		"paint": map[string]any{
+			"fill-color": []any{"case", hasTarget, step, byHouseholds},
+			"fill-opacity": []any{"case",
+				[]any{"boolean", []any{"feature-state", "selected"}, false}, 0.75,
+				[]any{"boolean", []any{"feature-state", "hover"}, false}, 0.6,
+				0.45},
+		}}
 }
 
 // ComponentMajorColors are the colours of the components' major classes on

@@ -23,8 +23,14 @@ type Layer struct {
 	// Name is the layer's name in tile URLs, in the MVT and in the style.
 	Name        string
 	Description string
-	// Table is the change-feed table whose changes touch this layer's tiles.
+	// Table is the table the layer draws (its current rows' geom gives the
+	// layer's data bounds) and the change-feed table whose changes touch its
+	// tiles.
 	Table string
+	// Also are further change-feed tables whose changes touch the layer's
+	// tiles: tables (or derived tables the database announces, such as
+	// social_grid_totals) whose rows feed the layer's attributes.
+	Also []string
 	// Geometry is "polygon", "line", "point" or "mixed", for the style.
 	Geometry string
 	// MinZoom and MaxZoom bound the zooms whose tiles hold the layer; outside
@@ -38,6 +44,17 @@ type Layer struct {
 	LabelMinZoom int
 	// Fields are the attributes every feature has besides its integer id.
 	Fields []Field
+}
+
+// SocialTotalsTable is the derived change-feed table the database announces
+// when the building totals of social grids change, with the extent of those
+// grids (migration 0029).
+const SocialTotalsTable = "social_grid_totals"
+
+// Tables lists the change-feed tables whose changes touch the layer's tiles:
+// Table, then Also.
+func (l *Layer) Tables() []string {
+	return append([]string{l.Table}, l.Also...)
 }
 
 // ComponentsFromZoom is the zoom from which the components layer draws every
@@ -60,11 +77,33 @@ var Layers = []*Layer{
 		MinZoom: 8, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 10, Fields: divisionFields},
 	{Name: "communities", Description: "communities (社区/村)", Table: "communities", Geometry: "polygon",
 		MinZoom: 9, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 11, Fields: divisionFields},
-	{Name: "mgmt_grids", Description: "management grids (责任网格)", Table: "mgmt_grids", Geometry: "polygon",
+	{Name: "mgmt_grids", Description: "responsibility grids (责任网格), drawn by hand; social grids are social_grids",
+		Table: "mgmt_grids", Geometry: "polygon",
 		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 14, Fields: []Field{
 			{"code", "String", "management grid code"},
 			{"name", "String", "management grid name"},
 			{"street_code", "String", "street the grid belongs to"},
+		}},
+	// Social-management grids with their households, residents and
+	// buildings summed over their unit grids' current buildings, and their
+	// load against their community's target. The totals change with any
+	// building of the grid, and are drawn in every tile the grid spans: the
+	// database announces such changes as social_grid_totals with the extent
+	// of the grids concerned (migration 0029); a target change (no extent)
+	// touches every tile of the layer.
+	{Name: "social_grids", Description: "social-management grids (社会管理网格) with households, residents and load",
+		Table: "mgmt_grids", Also: []string{SocialTotalsTable, "social_targets"}, Geometry: "polygon",
+		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 14, Fields: []Field{
+			{"code", "String", "social grid code (COMMUNITY-SNN)"},
+			{"name", "String", "social grid name"},
+			{"community_code", "String", "community the grid belongs to"},
+			{"households", "Number", "households (户数) of the current buildings in its unit grids"},
+			{"residents", "Number", "residents (人口) of those buildings"},
+			{"buildings", "Number", "current buildings in its unit grids"},
+			{"unit_grids", "Number", "member unit grids"},
+			{"target_households", "Number", "households per grid its community was built to (0: none)"},
+			{"target_residents", "Number", "residents per grid its community was built to (0: none)"},
+			{"load", "Number", "households over the target (mean with residents over theirs when both are set); 0 without a target"},
 		}},
 	{Name: "grids", Description: "unit grids (单元网格)", Table: "unit_grids", Geometry: "polygon",
 		MinZoom: 10, MaxZoom: MaxZoom, Simplify: 0.5, LabelMinZoom: 15, Fields: []Field{

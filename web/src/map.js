@@ -2,7 +2,9 @@
 // flies to the code, a click that shows the lookup for the point, URL
 // parameters for center, zoom and layers, and the iframe snippet that embeds
 // the current view. With private reads the page asks for an API token when
-// the server answers 401 and sends it on every request to this server.
+// the server answers 401 and sends it on every request to this server. The
+// social grids come with the legend of their choropleth, read from the style,
+// and a click on one shows its households, residents, target and load.
 import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './map.css';
@@ -13,6 +15,7 @@ const TILE_LAYERS = [
   ['streets', '街道 streets'],
   ['communities', '社区 communities'],
   ['mgmt_grids', '责任网格 management grids'],
+  ['social_grids', '社会管理网格 social grids'],
   ['grids', '单元网格 unit grids'],
   ['components', '部件 components'],
 ];
@@ -43,6 +46,59 @@ const auth = pageAuth({
   onToken: () => { if (map) location.reload(); else run(); },
 });
 const { askToken, getJSON, apiFetch } = auth;
+
+// socialLegend fills the element with the classes of the social grids'
+// choropleth as the style draws them: the fill colour is
+// ['case', hasTarget, ['step', load, c0, b1, c1, ...], byHouseholds], where
+// byHouseholds is ['interpolate', ..., households, 0, from, n, to].
+function socialLegend(el, style) {
+  const fill = style.layers.find((l) => l.id === 'social_grids-fill');
+  const color = fill && fill.paint && fill.paint['fill-color'];
+  if (!Array.isArray(color) || color[0] !== 'case' || !Array.isArray(color[2]) || color[2][0] !== 'step') return;
+  const step = color[2];
+  const bounds = [];
+  const colors = [step[2]];
+  for (let i = 3; i + 1 < step.length; i += 2) {
+    bounds.push(step[i]);
+    colors.push(step[i + 1]);
+  }
+  const row = (swatch, text) => {
+    const r = document.createElement('div');
+    r.className = 'legend-row';
+    const sw = document.createElement('span');
+    sw.className = 'swatch';
+    sw.style.background = swatch;
+    const t = document.createElement('span');
+    t.textContent = text;
+    r.append(sw, t);
+    el.appendChild(r);
+    return r;
+  };
+  const title = document.createElement('div');
+  title.className = 'legend-title';
+  title.textContent = '社会管理网格 load = households / target';
+  el.appendChild(title);
+  colors.forEach((c, i) => {
+    const text = i === 0 ? `< ${bounds[0]}` : i === colors.length - 1 ? `≥ ${bounds[i - 1]}` : `${bounds[i - 1]} – ${bounds[i]}`;
+    row(c, text + (i === Math.floor(colors.length / 2) ? ' on target' : '')).dataset.color = c;
+  });
+  const hh = color[3];
+  if (Array.isArray(hh) && hh[0] === 'interpolate' && hh.length >= 7) {
+    row(`linear-gradient(to right, ${hh[4]}, ${hh[6]})`, `no target: households 0 – ${hh[5]}+`);
+  }
+}
+
+// socialLines describes a social grid's feature for the click panel.
+function socialLines(p) {
+  const target = [p.target_households > 0 ? `${p.target_households}户` : '', p.target_residents > 0 ? `${p.target_residents}人` : '']
+    .filter(Boolean).join(' / ');
+  return [
+    `social grid: ${p.code} ${p.name}`,
+    `  households 户数 ${p.households} · residents 人口 ${p.residents}`,
+    `  buildings ${p.buildings} · unit grids ${p.unit_grids}`,
+    target ? `  target ${target} · load ${Number(p.load).toFixed(2)}` : '  target: none',
+  ];
+}
 
 function parseCenter(s) {
   const p = (s || '').split(',').map(Number);
@@ -97,11 +153,13 @@ async function start() {
       updateURL();
     });
   }
+  socialLegend($('social-legend'), style);
   function applyLayers() {
     for (const l of map.getStyle().layers) {
       const tl = TILE_LAYERS.find(([n]) => l.id.startsWith(n + '-'));
       if (tl) map.setLayoutProperty(l.id, 'visibility', shown.has(tl[0]) ? 'visible' : 'none');
     }
+    $('social-legend').hidden = !shown.has('social_grids') || !$('social-legend').hasChildNodes();
   }
 
   // URL parameters and the iframe snippet follow the view.
@@ -134,6 +192,8 @@ async function start() {
 
   // Click: the lookup for the point, and the features drawn under it.
   let selected = null;
+  let selectedSocial = null;
+  let socialPopup = null;
   map.on('click', async (ev) => {
     const { lng, lat } = ev.lngLat;
     const drawn = {};
@@ -144,7 +204,22 @@ async function start() {
     if (selected !== null) map.setFeatureState({ source: 'gridd', sourceLayer: 'grids', id: selected }, { selected: false });
     selected = drawn.grids ? drawn.grids.id : null;
     if (selected !== null) map.setFeatureState({ source: 'gridd', sourceLayer: 'grids', id: selected }, { selected: true });
+    if (selectedSocial !== null) map.setFeatureState({ source: 'gridd', sourceLayer: 'social_grids', id: selectedSocial }, { selected: false });
+    selectedSocial = drawn.social_grids ? drawn.social_grids.id : null;
+    if (selectedSocial !== null) map.setFeatureState({ source: 'gridd', sourceLayer: 'social_grids', id: selectedSocial }, { selected: true });
     const lines = [`${lng.toFixed(6)}, ${lat.toFixed(6)}`];
+    if (socialPopup) socialPopup.remove();
+    socialPopup = null;
+    if (drawn.social_grids) {
+      const social = socialLines(drawn.social_grids.properties);
+      lines.push(...social);
+      // With the panel, the social grid also shows in a popup at the click
+      // (embedded, the popup below shows it with the rest).
+      if (!embed) {
+        socialPopup = new maplibregl.Popup({ maxWidth: '340px', className: 'social-popup' })
+          .setLngLat(ev.lngLat).setText(social.map((l) => l.trim()).join('\n')).addTo(map);
+      }
+    }
     const c = drawn.components;
     if (c && c.properties.cluster) {
       lines.push(`components: ${c.properties.point_count} here (zoom in to see each)`);

@@ -1,5 +1,7 @@
--- Layer mgmt_grids (current management grids) of a vector tile. Feature id:
--- the row id (codes are not all digits).
+-- Layer mgmt_grids (current responsibility grids, 责任网格, the management
+-- grids drawn by hand) of a vector tile; social grids are the layer
+-- social_grids (tiles_social_grids.sql). Feature id: the row id (codes are
+-- not all digits).
 --
 -- $1 z, $2 x, $3 y, $4 extent, $5 buffer (tile units), $6 buffer as a
 -- fraction of the tile; $TOL the layer's simplification in metres, $LABELZ
@@ -15,11 +17,11 @@ SELECT ST_AsMVT(t, 'mgmt_grids', $4, 'geom', 'fid') FROM (
            ST_AsMVTGeom(ST_Simplify(ST_ClipByBox2D(m.geom_3857, ST_TileEnvelope($1, $2, $3, margin => $6)), $TOL, true),
                         ST_TileEnvelope($1, $2, $3), $4, $5, true) AS geom
     FROM mgmt_grids m
-    WHERE m.valid_to IS NULL AND m.geom_3857 && ST_TileEnvelope($1, $2, $3, margin => $6)
+    WHERE m.kind = 'responsibility' AND m.valid_to IS NULL AND m.geom_3857 && ST_TileEnvelope($1, $2, $3, margin => $6)
     UNION ALL
     SELECT m.id AS fid, m.code, m.name, m.street_code,
            ST_AsMVTGeom(m.label_3857, ST_TileEnvelope($1, $2, $3), $4, 0, true) AS geom
     FROM mgmt_grids m
-    WHERE $1 >= $LABELZ AND m.valid_to IS NULL AND m.geom_3857 && ST_TileEnvelope($1, $2, $3)
+    WHERE $1 >= $LABELZ AND m.kind = 'responsibility' AND m.valid_to IS NULL AND m.geom_3857 && ST_TileEnvelope($1, $2, $3)
       AND ST_Intersects(m.label_3857, ST_TileEnvelope($1, $2, $3))
 ) t
