@@ -56,7 +56,33 @@ func (s *Server) postCase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/v1/cases/"+strconv.FormatInt(c.ID, 10))
-	return writeJSON(w, http.StatusCreated, c)
+	return s.writeCase(w, r, http.StatusCreated, c)
+}
+
+// caseAnswer is a case as the case endpoints answer it: with the grid
+// workers on duty now where it lies, when the server knows them
+// (Config.Workers), so that a dispatcher sees whom to call.
+type caseAnswer struct {
+	grids.Case
+	GridWorkers     []grids.OnDuty `json:"grid_workers"`
+	GridWorkersNote string         `json:"grid_workers_note,omitempty"`
+}
+
+func (s *Server) writeCase(w http.ResponseWriter, r *http.Request, status int, c grids.Case) error {
+	if s.cfg.Workers == nil {
+		return writeJSON(w, status, c)
+	}
+	loc := grids.Location{Grid: grids.LocatedGrid{Code: c.Grid}}
+	for _, m := range c.Mgmt {
+		loc.Mgmt = append(loc.Mgmt, geo.Named{Code: m})
+	}
+	now := time.Now()
+	ros, err := s.cfg.Workers.RosterOf(r.Context(), loc, now)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, caseAnswer{Case: c, GridWorkers: append([]grids.OnDuty{}, ros.Workers...),
+		GridWorkersNote: grids.WorkerNote(c.Grid.String(), ros, now)})
 }
 
 // openCase checks a report, routes it and opens its case, reported by the
@@ -98,7 +124,7 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("ETag", `"`+strconv.Itoa(c.Version)+`"`)
-	return writeJSON(w, http.StatusOK, c)
+	return s.writeCase(w, r, http.StatusOK, c)
 }
 
 // GET /v1/cases?state=&department=&area=&since=&until=&limit=&after=
@@ -170,5 +196,5 @@ func (s *Server) postCaseStep(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("ETag", `"`+strconv.Itoa(c.Version)+`"`)
-	return writeJSON(w, http.StatusOK, c)
+	return s.writeCase(w, r, http.StatusOK, c)
 }

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"gridd/api"
+	"gridd/geo"
 	"gridd/grids"
 	"gridd/grids/postgis"
 )
@@ -24,8 +26,7 @@ func TestRouteNamesGridWorkers(t *testing.T) {
 	pool, _ := lookupDB(t)
 	st := postgis.NewStore(pool)
 	loc := runningLocator(t, st)
-	duties := grids.NewDuties(st, slog.New(slog.DiscardHandler))
-	go duties.Run(ctx) //nolint:errcheck // ends with ctx
+	duties := runningDuties(t, st)
 	ts := httptest.NewServer(api.New(api.Config{Lookup: loc, Tokens: st, Workers: duties,
 		Router: &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog, Workers: duties}}).Handler())
 	t.Cleanup(ts.Close)
@@ -137,4 +138,102 @@ func TestRouteNamesGridWorkers(t *testing.T) {
 	if a, raw = decode(send(t, "GET", bare.URL+"/v1/lookup?lon=116.4005&lat=39.9005", "")); a.GridWorkers != nil || a.Grid.Code == "" {
 		t.Errorf("lookup without a worker directory: %s", raw)
 	}
+}
+
+// A case answers with the grid workers on duty now where it lies: when it
+// is filed, and when it is read after the duty ended.
+func TestCaseNamesGridWorkers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	pool, _ := lookupDB(t)
+	st := postgis.NewStore(pool)
+	duties := runningDuties(t, st)
+	ts, tok := serveCases(t, st, func(cfg *api.Config) {
+		cfg.Workers = duties
+		cfg.Router = &grids.Router{Locator: cfg.Lookup.(*grids.Locator), Store: st, Components: st, Catalog: grids.DefaultCatalog, Workers: duties}
+	})
+	w, err := st.AddWorker(ctx, grids.GridWorker{Name: "王芳", Phone: "13800000001"}, "tester", "hired")
+	if err != nil {
+		t.Fatal(err)
+	}
+	duty, err := st.AssignDuty(ctx, grids.Duty{WorkerID: w.ID, MgmtGrid: "DHM-01", Starts: time.Now().Add(-time.Hour)}, "tester", "rota")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The case is filed once the book holds the duty.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b := duties.Book(); b != nil && len(b.Roster([]geo.Named{{Code: "DHM-01"}}, time.Now()).Workers) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the duty did not reach the duty book in 5 s")
+		}
+	}
+	type answer struct {
+		ID          int64
+		GridWorkers *[]struct {
+			MgmtGrid struct{ Code, Name string } `json:"mgmt_grid"`
+			Name     string
+		} `json:"grid_workers"`
+		Note string `json:"grid_workers_note"`
+	}
+	// read is the case (or files one) once it names n workers, or after 5 s.
+	read := func(method, path, body string, n int) (answer, string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			status, raw := do(t, tok["reporter"], method, ts.URL+path, body)
+			if status != 200 && status != 201 {
+				t.Fatalf("%s %s: %d %s", method, path, status, raw)
+			}
+			var a answer
+			if err := json.Unmarshal([]byte(raw), &a); err != nil {
+				t.Fatalf("%v: %s", err, raw)
+			}
+			if a.GridWorkers != nil && len(*a.GridWorkers) == n || time.Now().After(deadline) {
+				return a, raw
+			}
+		}
+	}
+	a, raw := read("POST", "/v1/cases", `{"lon":116.4005,"lat":39.9005,"class":"06010","description":"井盖破损"}`, 1)
+	if a.GridWorkers == nil || len(*a.GridWorkers) != 1 || (*a.GridWorkers)[0].Name != "王芳" ||
+		(*a.GridWorkers)[0].MgmtGrid.Name != "东华门一网格" || a.Note != "" {
+		t.Fatalf("case filed: %s", raw)
+	}
+	if _, err := st.EndDuty(ctx, duty.ID, time.Now().Add(-time.Minute), "tester", "left"); err != nil {
+		t.Fatal(err)
+	}
+	a, raw = read("GET", "/v1/cases/"+strconv.FormatInt(a.ID, 10), "", 0)
+	if a.GridWorkers == nil || len(*a.GridWorkers) != 0 || !strings.Contains(a.Note, "DHM-01 东华门一网格") {
+		t.Errorf("case read after the duty ended: %s", raw)
+	}
+}
+
+// runningDuties is the duty book of st, read and following st's change
+// log: it returns once a change to the workers has reached the book
+// through the log (its periodic refresh is off), so that later changes
+// must come that way too.
+func runningDuties(t *testing.T, st *postgis.Store) *grids.Duties {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	d := grids.NewDuties(st, slog.New(slog.DiscardHandler))
+	d.Refresh = time.Hour
+	go d.Run(ctx) //nolint:errcheck // ends with ctx
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		n := d.Loads()
+		if n == 0 {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if _, err := st.AddWorker(ctx, grids.GridWorker{Name: "值班测试"}, "tester", "the log reaches the duty book"); err != nil {
+			t.Fatal(err)
+		}
+		for wait := time.Now().Add(time.Second); time.Now().Before(wait); time.Sleep(10 * time.Millisecond) {
+			if d.Loads() > n {
+				return d
+			}
+		}
+	}
+	t.Fatal("no change to the workers reached the duty book through the change log in 10 s")
+	return nil
 }

@@ -120,22 +120,33 @@ var dutyTables = map[string]bool{"*": true, NotificationsLost: true,
 // duty not ended and per management grid). It is the WorkerDirectory of
 // gridd serve.
 type Duties struct {
-	src   DutySource
-	log   *slog.Logger
-	book  atomic.Pointer[DutyBook]
-	dirty chan struct{}
+	// Refresh is how often the book is read again with no change said: the
+	// safety net for a change committed while the feed was starting.
+	// NewDuties sets it to DutyRefresh.
+	Refresh time.Duration
+	src     DutySource
+	log     *slog.Logger
+	book    atomic.Pointer[DutyBook]
+	loads   atomic.Uint64
+	dirty   chan struct{}
 }
+
+// DutyRefresh is Duties' default Refresh.
+const DutyRefresh = time.Minute
 
 // NewDuties makes a Duties reading src; Run loads and follows it.
 func NewDuties(src DutySource, log *slog.Logger) *Duties {
-	return &Duties{src: src, log: log, dirty: make(chan struct{}, 1)}
+	return &Duties{Refresh: DutyRefresh, src: src, log: log, dirty: make(chan struct{}, 1)}
 }
 
 // Book is the current book, nil until the first read.
 func (d *Duties) Book() *DutyBook { return d.book.Load() }
 
-// Run reads the book, then again after each change to what it holds, until
-// ctx ends. A failed read is retried every second.
+// Loads counts the reads of the book so far.
+func (d *Duties) Loads() uint64 { return d.loads.Load() }
+
+// Run reads the book, then again after each change to what it holds and
+// every Refresh, until ctx ends. A failed read is retried every second.
 func (d *Duties) Run(ctx context.Context) error {
 	go d.src.Listen(ctx, 0, func(c Change) { //nolint:errcheck // ends with ctx
 		if dutyTables[c.Table] {
@@ -143,14 +154,14 @@ func (d *Duties) Run(ctx context.Context) error {
 		}
 	})
 	d.markDirty()
-	retry := time.NewTimer(0)
-	retry.Stop()
+	next := time.NewTimer(d.Refresh)
+	defer next.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-d.dirty:
-		case <-retry.C:
+		case <-next.C:
 		}
 		b, err := d.src.DutyBook(ctx, time.Now())
 		if err != nil {
@@ -158,10 +169,12 @@ func (d *Duties) Run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			d.log.Warn("duty_book_read_failed", "err", err)
-			retry.Reset(time.Second)
+			next.Reset(time.Second)
 			continue
 		}
 		d.book.Store(b)
+		d.loads.Add(1)
+		next.Reset(d.Refresh)
 	}
 }
 
