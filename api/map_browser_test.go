@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"gridd/grids"
+	"gridd/tiles"
 )
 
 // artifactDir is where browser tests leave screenshots: GRIDD_ARTIFACTS, or
@@ -26,10 +30,13 @@ func artifactDir(t *testing.T) string {
 
 // TestMapPageInBrowser loads /map in headless Chromium from an in-process
 // server over a test database: MapLibre must draw the grids with no console
-// error, a code search must fly to the grid, and a click must show the grid
-// under the pointer and the lookup's answer.
+// error; the social grids' toggle must draw their choropleth with its legend;
+// a code search must fly to the grid, and a click must show the grid and the
+// social grid under the pointer (households, residents, target, load) and
+// the lookup's answer.
 func TestMapPageInBrowser(t *testing.T) {
 	e := newTileEnv(t, 0)
+	e.addSocialGrids(t)
 	if r := fetch(t, e.ts.URL+"/map/assets/map.js", nil); r.status != http.StatusOK {
 		if os.Getenv("CI") != "" {
 			t.Fatal("the map bundle is not built into this test binary: make web (make test runs it)")
@@ -75,6 +82,34 @@ func TestMapPageInBrowser(t *testing.T) {
 	streetsVisible, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`griddMap.getLayoutProperty('streets-line', 'visibility')`))
 	if streetsVisible != "none" {
 		t.Errorf("layers=communities,grids left streets %q", streetsVisible)
+	}
+
+	// The social grids: hidden with their legend by the URL's layers, shown
+	// by their toggle with the legend of the style's load classes.
+	page := &mapPage{browser: b, t: t}
+	if hidden := eval[bool](page, `document.getElementById('social-legend').hidden`); !hidden {
+		t.Error("the social grids' legend shows while the layer is hidden")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("toggle-social_grids"))); err != nil {
+		t.Fatal(err)
+	}
+	page.settle("social grids shown")
+	if n, labels := page.rendered("social_grids-fill"), page.rendered("social_grids-label"); n == 0 || labels == 0 {
+		t.Errorf("the social grids' toggle drew %d social grid polygons and %d labels", n, labels)
+	}
+	legend := eval[[]string](page, `document.getElementById('social-legend').hidden ? [] :
+		[...document.querySelectorAll('#social-legend .legend-row')].map(r => (r.dataset.color || '') + ' ' + r.textContent)`)
+	if len(legend) != len(tiles.SocialLoadClasses.Colors)+1 {
+		t.Errorf("legend %q: want %d load classes and the no-target scale", legend, len(tiles.SocialLoadClasses.Colors))
+	} else {
+		for i, c := range tiles.SocialLoadClasses.Colors {
+			if !strings.HasPrefix(legend[i], c+" ") {
+				t.Errorf("legend row %d %q, want colour %s", i, legend[i], c)
+			}
+		}
+		if !strings.Contains(legend[2], "on target") || !strings.Contains(legend[len(legend)-1], "no target") {
+			t.Errorf("legend %q", legend)
+		}
 	}
 
 	// Search flies to a grid.
@@ -144,6 +179,20 @@ func TestMapPageInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(lookup, "grids: 110101001008015") || !strings.Contains(lookup, "communities: 110101001008 灯市口社区") {
 		t.Errorf("click panel shows %q, want grid 110101001008015 in 灯市口社区", lookup)
+	}
+	// Grid 015 is in social grid S04 of 110101001008: the panel and the
+	// popup show its totals as SQL sums them, its target and load.
+	s04 := e.socialOracle(t)["110101001008-S04"]
+	load := grids.SocialTarget{Households: s04.targetHouseholds, Residents: s04.targetResidents}.Load(s04.households, s04.residents)
+	for _, w := range []string{"social grid: 110101001008-S04 " + s04.name, fmt.Sprintf("households 户数 %d", s04.households),
+		fmt.Sprintf("residents 人口 %d", s04.residents), fmt.Sprintf("target %d户 / %d人 · load %.2f", s04.targetHouseholds, s04.targetResidents, load)} {
+		if !strings.Contains(lookup, w) {
+			t.Errorf("click panel lacks %q: %q", w, lookup)
+		}
+	}
+	popup := eval[string](page, `(document.querySelector('.social-popup .maplibregl-popup-content') || {}).textContent || ''`)
+	if !strings.Contains(popup, "110101001008-S04") || !strings.Contains(popup, fmt.Sprintf("households 户数 %d", s04.households)) {
+		t.Errorf("social grid popup %q, want S04 with %d households", popup, s04.households)
 	}
 	// The lookup API answers the click with the grid and its parents.
 	if status != "200" || !strings.Contains(lookup, `"code": "110101001008015"`) || !strings.Contains(lookup, "东华门街道") {
