@@ -233,7 +233,7 @@ async function start() {
     const out = $('lookup');
     out.textContent = lines.join('\n') + '\nlookup: …';
     // Embedded without the panel, the drawn divisions show in a popup.
-    if (embed) new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(ev.lngLat).setText(lines.slice(1).join(' · ') || lines[0]).addTo(map);
+    if (embed) new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(ev.lngLat).setText(lines.slice(1).map((l) => l.trim()).join(' · ') || lines[0]).addTo(map);
     try {
       const resp = await apiFetch(`/v1/lookup?lon=${lng}&lat=${lat}`);
       const text = await resp.text();
