@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,10 +11,12 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 
 	"gridd/geo"
+	"gridd/grids"
 	"gridd/grids/synth"
 )
 
@@ -123,5 +126,29 @@ func BenchmarkHTTPBatchLookup(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*MaxBatchPoints)/b.Elapsed().Seconds(), "points/s")
 		})
+	}
+}
+
+// bookDirectory answers rosters from a fixed duty book.
+type bookDirectory struct{ b *grids.DutyBook }
+
+func (d bookDirectory) RosterOf(_ context.Context, loc grids.Location, at time.Time) (grids.Roster, error) {
+	return d.b.Roster(loc.Mgmt, at), nil
+}
+
+// BenchmarkGetLookupWorkers: GET /v1/lookup naming the grid workers on
+// duty (here: none, the grid is in no management grid, so the answer
+// carries the note), handler only; against BenchmarkGetLookup.
+func BenchmarkGetLookupWorkers(b *testing.B) {
+	ix := benchIndex(b, 320)
+	h := New(Config{Lookup: benchLookup{geo.NewView(ix)}, Workers: bookDirectory{grids.NewDutyBook(nil, nil)}}).Handler()
+	req := httptest.NewRequest(http.MethodGet, "/v1/lookup?lon=116.1234567&lat=39.6234567", nil)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code, w.Body.String())
+		}
 	}
 }
