@@ -153,13 +153,16 @@ async function start() {
       updateURL();
     });
   }
+  // The social grids' legend shows with the layer, from the start.
   socialLegend($('social-legend'), style);
+  const showLegend = () => { $('social-legend').hidden = !shown.has('social_grids') || !$('social-legend').hasChildNodes(); };
+  showLegend();
   function applyLayers() {
     for (const l of map.getStyle().layers) {
       const tl = TILE_LAYERS.find(([n]) => l.id.startsWith(n + '-'));
       if (tl) map.setLayoutProperty(l.id, 'visibility', shown.has(tl[0]) ? 'visible' : 'none');
     }
-    $('social-legend').hidden = !shown.has('social_grids') || !$('social-legend').hasChildNodes();
+    showLegend();
   }
 
   // URL parameters and the iframe snippet follow the view.
