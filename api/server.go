@@ -62,6 +62,8 @@ type Config struct {
 	// Workers names the grid workers on duty in GET /v1/lookup answers;
 	// nil: the answers name none.
 	Workers grids.WorkerDirectory
+	// WorkerStore keeps grid workers and their duties (/v1/grid-workers).
+	WorkerStore grids.WorkerStore
 	// Router routes reports (POST /v1/route).
 	Router Router
 	// Cases keeps cases (/v1/cases; needs Router too).
@@ -201,6 +203,9 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Builder != nil {
 		r.Method(http.MethodPost, "/v1/builds", s.handle(s.startBuild))
 		r.Method(http.MethodGet, "/v1/builds/{id}", s.handle(s.getBuild))
+	}
+	if s.cfg.WorkerStore != nil {
+		s.mountGridWorkers(r)
 	}
 	if s.cfg.MgmtGrids != nil {
 		r.Method(http.MethodPost, "/v1/mgmt-grids", s.handle(s.createMgmtGrid))

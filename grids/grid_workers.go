@@ -90,6 +90,12 @@ type WorkerStore interface {
 	AssignDuty(ctx context.Context, d Duty, actor, reason string) (Duty, error)
 	// EndDuty ends a duty at at (after its start).
 	EndDuty(ctx context.Context, dutyID int64, at time.Time, actor, reason string) (Duty, error)
+	// RetireWorker records that a worker leaves at at (not before they
+	// were added): their duties running then end there, later ones are
+	// cancelled. A worker who already left is ErrConflict.
+	RetireWorker(ctx context.Context, id int64, at time.Time, actor, reason string) (GridWorker, error)
+	// Duties returns a worker's duties, oldest first.
+	Duties(ctx context.Context, workerID int64) ([]Duty, error)
 	// WorkersOnDuty returns the workers on duty at at on every current
 	// management grid containing the unit grid.
 	WorkersOnDuty(ctx context.Context, grid string, at time.Time) ([]OnDuty, error)

@@ -117,6 +117,56 @@ func (s *Store) EndDuty(ctx context.Context, dutyID int64, at time.Time, actor, 
 	return d, err
 }
 
+// RetireWorker implements grids.WorkerStore: the worker leaves at at; each
+// of their duties running then ends there, and each starting later is
+// cancelled (deleted, with its record in the history).
+func (s *Store) RetireWorker(ctx context.Context, id int64, at time.Time, actor, reason string) (grids.GridWorker, error) {
+	var w grids.GridWorker
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT id, name, phone, role, valid_from, valid_to FROM grid_workers WHERE id = $1 FOR UPDATE`, id).
+			Scan(&w.ID, &w.Name, &w.Phone, &w.Role, &w.ValidFrom, &w.ValidTo)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: no grid worker with id %d", grids.ErrNotFound, id)
+		} else if err != nil {
+			return fmt.Errorf("grid worker %d: %w", id, translate(err))
+		}
+		if w.ValidTo != nil {
+			return fmt.Errorf("%w: grid worker %d %s left at %s", grids.ErrConflict, id, w.Name, w.ValidTo.Format(time.RFC3339))
+		}
+		if at.Before(w.ValidFrom) {
+			return grids.Invalid("at", "grid worker %d %s was added at %s; they cannot leave at %s", id, w.Name,
+				w.ValidFrom.Format(time.RFC3339), at.Format(time.RFC3339))
+		}
+		w.ValidTo = &at
+		if _, err := tx.Exec(ctx, `UPDATE grid_workers SET valid_to = $2 WHERE id = $1`, id, at); err != nil {
+			return fmt.Errorf("retire grid worker %d: %w", id, translate(err))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO history (actor, action, entity, code, reason, before)
+			VALUES ($1, 'retire', 'grid_worker', $2, $3, jsonb_build_object('name', $4::text, 'phone', $5::text, 'role', $6::text))`,
+			actor, fmt.Sprint(id), reason, w.Name, w.Phone, w.Role); err != nil {
+			return fmt.Errorf("retire grid worker %d: history: %w", id, err)
+		}
+		// Duties running at at end there; duties starting later are
+		// cancelled. Both go into the history.
+		if _, err := tx.Exec(ctx, `WITH cut AS (
+				SELECT id, starts, ends FROM grid_worker_duties WHERE worker_id = $1 AND (ends IS NULL OR ends > $2) FOR UPDATE),
+			ended AS (
+				UPDATE grid_worker_duties d SET ends = $2 FROM cut WHERE d.id = cut.id AND cut.starts < $2 RETURNING d.id),
+			dropped AS (
+				DELETE FROM grid_worker_duties d USING cut WHERE d.id = cut.id AND cut.starts >= $2 RETURNING d.id)
+			INSERT INTO history (actor, action, entity, code, reason, before, after)
+			SELECT $3, CASE WHEN e.id IS NULL THEN 'retire' ELSE 'update' END, 'grid_worker_duty', c.id::text, $4,
+			       jsonb_build_object('starts', c.starts, 'ends', c.ends),
+			       CASE WHEN e.id IS NOT NULL THEN jsonb_build_object('starts', c.starts, 'ends', $2::timestamptz) END
+			FROM cut c LEFT JOIN ended e ON e.id = c.id LEFT JOIN dropped x ON x.id = c.id
+			ORDER BY c.id`, id, at, actor, reason); err != nil {
+			return fmt.Errorf("retire grid worker %d: duties: %w", id, translate(err))
+		}
+		return nil
+	})
+	return w, err
+}
+
 // RosterOf implements grids.WorkerDirectory: the Roster of the located
 // point's unit grid.
 func (s *Store) RosterOf(ctx context.Context, loc grids.Location, at time.Time) (grids.Roster, error) {
