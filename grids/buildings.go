@@ -39,13 +39,78 @@ type BuildingFeature struct {
 	Attrs map[string]any
 }
 
-// BuildingImportReport says what a building import wrote, or, when
-// Rejected is not empty, why it wrote nothing.
+// BuildingSameM is how close, in metres on the ground, the representative
+// points of two buildings are when they are taken for the same building: a
+// re-survey matches them, a plain import refuses the second as a
+// duplicate. Footprints of distinct buildings keep their points farther
+// apart (the demo's closest pair is 12 m apart); a re-measured point of
+// the same building moves less.
+const BuildingSameM = 5.0
+
+// Which file building is which stored building. A plain import and a
+// re-survey (ReplaceBuildings) tell it by one rule, deterministically:
+//
+//  1. By name: a file building and a current building of the same
+//     community with the same non-empty name (楼栋号), when that name is
+//     unique among the file's buildings of the community and among the
+//     current buildings compared with (a re-survey: those of its area; a
+//     plain import: all). A name given twice in a community (two
+//     compounds, 小区, each with its 1号楼) identifies neither building.
+//  2. By place, for the buildings left: representative points within
+//     BuildingSameM, across communities too. A re-survey pairs the closest
+//     first (ties: the lower file index, then the lower building id), each
+//     building at most once; so of two stored copies of one building the
+//     older (lower id) is kept.
+//
+// Two buildings of one file whose points lie within BuildingSameM are a
+// duplicate in the file, whatever their names, and refused.
+
+// BuildingImportReport says what a building import or re-survey wrote
+// (would write, for a dry run), or, when Rejected is not empty, why it
+// wrote nothing.
 type BuildingImportReport struct {
-	Created  int         `json:"created"`
-	Rejected []Rejection `json:"rejected,omitempty"`
+	Created int `json:"created"`
+	// Updated, Unchanged and Retired are of a re-survey: current buildings
+	// of the area matched and changed, matched and left alone, and not in
+	// the file.
+	Updated   int         `json:"updated"`
+	Unchanged int         `json:"unchanged"`
+	Retired   int         `json:"retired"`
+	DryRun    bool        `json:"dry_run,omitempty"`
+	Rejected  []Rejection `json:"rejected,omitempty"`
 	// Grids counts the buildings created per unit grid.
 	Grids map[string]int `json:"grids,omitempty"`
+	// Changes lists, for a re-survey, every building created, updated or
+	// retired, retirements first, then by file index.
+	Changes []BuildingChange `json:"changes,omitempty"`
+}
+
+// BuildingChange is one building a re-survey creates, updates or retires.
+type BuildingChange struct {
+	Action string `json:"action"` // create, update or retire
+	// ID is the building's; 0 for a creation not written (a dry run).
+	ID int64 `json:"id,omitempty"`
+	// Index is the file feature (-1 for a retirement), Where its place in
+	// the file when the reader gave one.
+	Index int    `json:"index"`
+	Where string `json:"where,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Grid  string `json:"grid"` // the unit grid (of an update: its new one)
+	// MatchedBy says how an update found its building: "name" or "point".
+	MatchedBy string `json:"matched_by,omitempty"`
+	// Changed lists what an update changes: name, households, residents,
+	// geometry, attrs, grid.
+	Changed []string `json:"changed,omitempty"`
+}
+
+// BuildingReplace is a re-survey: the file is what Area holds now.
+type BuildingReplace struct {
+	// Area is a district, street, community or unit grid code (6, 9, 12
+	// or 15 digits) with current unit grids.
+	Area          string
+	Actor, Reason string
+	// DryRun reports what the re-survey would do and writes nothing.
+	DryRun bool
 }
 
 // GridPopulation is what the current buildings of one unit grid hold.
@@ -60,7 +125,19 @@ type BuildingStore interface {
 	// ImportBuildings places every feature in its unit grid and writes
 	// them all in one transaction with their history, or none and a
 	// *RejectedError naming every refused feature.
+	// A feature duplicating a current building or another feature of the
+	// file (see BuildingSameM) is refused.
 	ImportBuildings(ctx context.Context, feats []BuildingFeature, actor, reason string) (BuildingImportReport, error)
+	// ReplaceBuildings re-surveys an area: its current buildings become
+	// what feats say, in one transaction with history. A feature is
+	// matched to a current building of the area (see BuildingSameM); a
+	// matched building that differs is updated in place (history
+	// 'update', before and after), an equal one left alone, an unmatched
+	// one retired ('retire'), an unmatched feature created ('create').
+	// Features placed outside the area, in no grid, or duplicating each
+	// other or a current building outside the area are refused, all in a
+	// *RejectedError, and nothing is written.
+	ReplaceBuildings(ctx context.Context, feats []BuildingFeature, opt BuildingReplace) (BuildingImportReport, error)
 	// BuildingTotals sums the current buildings per unit grid, for the
 	// grids whose code starts with area (a district, street, community or
 	// grid code; "" for all).
