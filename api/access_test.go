@@ -42,7 +42,7 @@ func configOn(t *testing.T, st *postgis.Store) api.Config {
 	loc := runningLocator(t, st)
 	return api.Config{
 		Ready: st.Ready, Divisions: st, Editor: st, Features: st, Tokens: st,
-		Classes: st, Components: st, Builder: st, History: st, MgmtGrids: st,
+		Classes: st, Components: st, Builder: st, History: st, MgmtGrids: st, WorkerStore: st, Workers: st,
 		FeatureEditors: api.ComponentFeatureEditors(st),
 		Lookup:         loc, RoutingAdmin: st, Cases: st, CasePhotos: st, Evaluation: st, Hotspots: st,
 		CaseFeed: func(ctx context.Context, fn func(grids.Change)) error { return st.Listen(ctx, time.Second, fn) },
@@ -166,6 +166,8 @@ func TestAccessEveryRoute(t *testing.T) {
 					}
 				case strings.HasPrefix(pattern, "/v1/cases"), pattern == "/v1/evaluation":
 					anon = 401 // cases name reporters: a token always
+				case strings.HasPrefix(pattern, "/v1/grid-worker"):
+					anon = 401 // names and telephone numbers: a token always
 				default:
 					if c.privateReads {
 						anon = 401

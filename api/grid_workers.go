@@ -11,10 +11,10 @@ import (
 	"gridd/grids"
 )
 
-// Grid workers (网格员) and their duties over HTTP, for the supervision
-// centre's staff: who works, on which management grid, from when to when.
-// Reading needs a viewer token (names and telephone numbers are personal);
-// changing needs a supervisor. Every change goes into the history with the
+// Grid workers (网格员) and their duties over HTTP, for the supervision and
+// command centre's staff: who works, on which management grid, from when to
+// when. Reading needs a viewer token (names and telephone numbers are
+// personal); changing needs a dispatcher. Every change goes into the history with the
 // token's actor and the reason given.
 func (s *Server) mountGridWorkers(r chi.Router) {
 	r.Method(http.MethodGet, "/v1/grid-workers", s.handle(s.listGridWorkers))

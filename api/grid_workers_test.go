@@ -237,3 +237,103 @@ func runningDuties(t *testing.T, st *postgis.Store) *grids.Duties {
 	t.Fatal("no change to the workers reached the duty book through the change log in 10 s")
 	return nil
 }
+
+// /v1/grid-workers: a dispatcher adds workers, puts them on duty and ends
+// duties; a worker who leaves has their running duty ended and their later
+// one cancelled; viewers read, other roles cannot change; bad input is a
+// 400 naming the field, nothing stored.
+func TestGridWorkerEndpoints(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := lookupDB(t)
+	st := postgis.NewStore(pool)
+	if _, err := pool.Exec(ctx, `INSERT INTO mgmt_grids (code, name, street_code) VALUES ('DHM-02', '东华门二网格', '110101001')`); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(api.New(api.Config{Tokens: st, WorkerStore: st}).Handler())
+	t.Cleanup(ts.Close)
+	tok := map[string]string{}
+	for name, role := range map[string]grids.Role{"supervisor": grids.RoleSupervisor, "viewer": grids.RoleViewer,
+		"editor": grids.RoleEditor, "dispatcher": grids.RoleDispatcher} {
+		var err error
+		if tok[name], err = st.CreateToken(ctx, name, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call := func(who, method, path, body string, want int) string {
+		t.Helper()
+		status, raw := do(t, tok[who], method, ts.URL+path, body)
+		if status != want {
+			t.Fatalf("%s %s %s as %s: %d %s, want %d", method, path, body, who, status, raw, want)
+		}
+		return raw
+	}
+	var w struct{ ID int64 }
+	json.Unmarshal([]byte(call("dispatcher", "POST", "/v1/grid-workers", `{"name":"王芳","phone":"13800000001","reason":"hired"}`, 201)), &w) //nolint:errcheck
+	if w.ID == 0 {
+		t.Fatal("no worker id")
+	}
+	id := strconv.FormatInt(w.ID, 10)
+	now := time.Now().UTC()
+	at := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+	var running, later struct{ ID int64 }
+	json.Unmarshal([]byte(call("dispatcher", "POST", "/v1/grid-workers/"+id+"/duties", //nolint:errcheck
+		`{"mgmt_grid":"DHM-01","from":"`+at(-48*time.Hour)+`"}`, 201)), &running)
+	json.Unmarshal([]byte(call("dispatcher", "POST", "/v1/grid-workers/"+id+"/duties", //nolint:errcheck
+		`{"mgmt_grid":"DHM-02","from":"`+at(72*time.Hour)+`","to":"`+at(96*time.Hour)+`"}`, 201)), &later)
+
+	for _, c := range []struct{ who, method, path, body, has string }{
+		{"dispatcher", "POST", "/v1/grid-workers", `{"name":"","phone":"1"}`, "name"},
+		{"dispatcher", "POST", "/v1/grid-workers", `{"name":"李强","phone":"call me"}`, "not a telephone number"},
+		{"dispatcher", "POST", "/v1/grid-workers/" + id + "/duties", `{"mgmt_grid":"nowhere","from":"` + at(0) + `"}`, "no current management grid nowhere"},
+		{"dispatcher", "POST", "/v1/grid-workers/" + id + "/duties", `{"mgmt_grid":"DHM-01","from":"` + at(-time.Hour) + `"}`, "already has duty"},
+		{"dispatcher", "POST", "/v1/grid-workers/" + id + "/duties", `{"mgmt_grid":"DHM-01"}`, "from"},
+		{"dispatcher", "POST", "/v1/grid-workers/x/duties", `{"mgmt_grid":"DHM-01","from":"` + at(0) + `"}`, "not a grid worker id"},
+	} {
+		if raw := call(c.who, c.method, c.path, c.body, 400); !strings.Contains(raw, c.has) {
+			t.Errorf("%s %s: %s; want it to name %q", c.path, c.body, raw, c.has)
+		}
+	}
+	for _, who := range []string{"viewer", "supervisor"} {
+		call(who, "POST", "/v1/grid-workers", `{"name":"赵敏"}`, 403)
+		call(who, "POST", "/v1/grid-workers/"+id+"/leave", `{}`, 403)
+	}
+	status, _ := do(t, "", "GET", ts.URL+"/v1/grid-workers", "")
+	if status != 401 {
+		t.Errorf("anonymous list: %d, want 401", status)
+	}
+	if raw := call("viewer", "GET", "/v1/grid-workers?mgmt_grid=DHM-01", "", 200); !strings.Contains(raw, "王芳") || !strings.Contains(raw, "13800000001") {
+		t.Errorf("workers of DHM-01: %s", raw)
+	}
+	var n int
+	pool.QueryRow(ctx, `SELECT count(*) FROM grid_workers`).Scan(&n) //nolint:errcheck
+	if n != 1 {
+		t.Errorf("%d workers stored, want 1: refused requests stored some", n)
+	}
+
+	// She leaves now: the running duty ends now, the later one is cancelled.
+	call("dispatcher", "POST", "/v1/grid-workers/"+id+"/leave", `{"reason":"moved away"}`, 200)
+	var ends *time.Time
+	pool.QueryRow(ctx, `SELECT ends FROM grid_worker_duties WHERE id = $1`, running.ID).Scan(&ends) //nolint:errcheck
+	if ends == nil || ends.Sub(now) > time.Minute || ends.Before(now) {
+		t.Errorf("the running duty ends at %v, want now", ends)
+	}
+	var left int
+	pool.QueryRow(ctx, `SELECT count(*) FROM grid_worker_duties WHERE id = $1`, later.ID).Scan(&left) //nolint:errcheck
+	if left != 0 {
+		t.Error("the later duty was not cancelled")
+	}
+	var hist string
+	pool.QueryRow(ctx, `SELECT string_agg(entity || ':' || action || ':' || reason, ',' ORDER BY id) FROM history
+		WHERE entity LIKE 'grid_worker%' AND reason = 'moved away'`).Scan(&hist) //nolint:errcheck
+	if hist != "grid_worker:retire:moved away,grid_worker_duty:update:moved away,grid_worker_duty:retire:moved away" {
+		t.Errorf("history of the leave: %q", hist)
+	}
+	if raw := call("viewer", "GET", "/v1/grid-workers", "", 200); strings.Contains(raw, "王芳") {
+		t.Errorf("a worker who left is listed: %s", raw)
+	}
+	call("dispatcher", "POST", "/v1/grid-workers/"+id+"/leave", `{}`, 409)
+	call("dispatcher", "POST", "/v1/grid-worker-duties/"+strconv.FormatInt(running.ID, 10)+"/end", `{}`, 409)
+	if raw := call("viewer", "GET", "/v1/grid-workers/"+id+"/duties", "", 200); !strings.Contains(raw, "DHM-01") || strings.Contains(raw, "DHM-02") {
+		t.Errorf("duties after leaving: %s", raw)
+	}
+}

@@ -15,6 +15,7 @@ func withLookup(e *env, feed *changeFeed, cfg api.Config) (api.Config, *grids.Lo
 	duties := grids.NewDuties(feed, e.log)
 	cfg.Lookup = loc
 	cfg.Workers = duties
+	cfg.WorkerStore = st
 	cfg.Router = &grids.Router{Locator: loc, Store: st, Components: st, Catalog: grids.DefaultCatalog, Workers: duties}
 	cfg.RoutingAdmin = st
 	cfg.Cases = st
