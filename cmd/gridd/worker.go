@@ -13,12 +13,13 @@ import (
 )
 
 func init() {
-	commands["worker"] = command{help: "grid workers: add --name --phone --role; assign --worker ID --mgmt-grid CODE --from TIME [--to TIME]; end --duty ID --at TIME; list [--mgmt-grid CODE]", run: runWorker}
+	commands["worker"] = command{help: "grid workers: add --name --phone --role; assign --worker ID --mgmt-grid CODE --from TIME [--to TIME]; end --duty ID --at TIME; leave --worker ID [--at TIME]; list [--mgmt-grid CODE]", run: runWorker}
 }
 
 const workerUsage = "usage: gridd worker add --name NAME [--phone PHONE] [--role grid_worker|supervisor]\n" +
 	"       gridd worker assign --worker ID --mgmt-grid CODE --from TIME [--to TIME]\n" +
 	"       gridd worker end --duty ID [--at TIME]\n" +
+	"       gridd worker leave --worker ID [--at TIME]\n" +
 	"       gridd worker list [--mgmt-grid CODE]\n" +
 	"TIME: RFC 3339 (2026-03-01T08:00:00+08:00), or 2026-03-01 / 2026-03-01 08:00 in Beijing time"
 
@@ -115,6 +116,33 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "duty %d: worker %d on management grid %s from %s %s\n", d.ID, d.WorkerID, d.MgmtGrid,
 			d.Starts.Format(time.RFC3339), dutyEnd(d.Ends))
+		return nil
+	case "leave":
+		worker := fs.Int64("worker", 0, "the worker's id")
+		at := fs.String("at", "", "when the worker leaves (default now): running duties end then, later ones are cancelled")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *worker <= 0 {
+			return grids.Invalid("worker", "is required")
+		}
+		when := time.Now()
+		if *at != "" {
+			var err error
+			if when, err = parseWhen("at", *at); err != nil {
+				return err
+			}
+		}
+		st, err := openStore(ctx, e, *db, true)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		w, err := st.RetireWorker(ctx, *worker, when, *actor, orDefault(*reason, "grid worker left"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s %d %s left at %s\n", w.Role, w.ID, w.Name, w.ValidTo.Format(time.RFC3339))
 		return nil
 	case "list":
 		grid := fs.String("mgmt-grid", "", "only the workers with a duty on this management grid that has not ended")

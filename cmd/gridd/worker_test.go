@@ -85,4 +85,13 @@ func TestWorkerCommand(t *testing.T) {
 	if got, err = run("list"); err != nil || !strings.Contains(got, "1\t王芳") || !strings.Contains(got, "2\t李强") {
 		t.Errorf("list all: %q %v", got, err)
 	}
+	if got, err = run("leave", "--worker", "1"); err != nil || !strings.Contains(got, "grid_worker 1 王芳 left at") {
+		t.Errorf("leave: %q %v", got, err)
+	}
+	if _, err = run("leave", "--worker", "1"); err == nil || !strings.Contains(err.Error(), "left at") {
+		t.Errorf("leaving twice: %v; want an error saying when the worker left", err)
+	}
+	if got, err = run("list"); err != nil || strings.Contains(got, "王芳") || !strings.Contains(got, "2\t李强") {
+		t.Errorf("list after 王芳 left: %q %v", got, err)
+	}
 }
