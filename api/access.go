@@ -102,6 +102,8 @@ var access = map[string]rule{
 	"POST /v1/grid-workers/{id}/leave":     needs(grids.RoleSupervisor),
 	"POST /v1/grid-worker-duties/{id}/end": needs(grids.RoleSupervisor),
 	"GET /v1/mgmt-grids/{code}":            viewerRead,
+	"GET /v1/mgmt-grids":                   viewerRead,
+	"POST /v1/mgmt-grids/{code}/move":      viewerRead, // a dry run reads; the handler asks a real move for an editor
 	"GET /v1/classes":                      viewerRead,
 	"GET /v1/classes/{code}":               viewerRead,
 	"GET /v1/components":                   viewerRead,

@@ -79,6 +79,8 @@ var apiOps = map[string]apiOp{
 	"GET /v1/builds/{id}":               {summary: "A build job's progress and report", tag: "building", resp: "Build"},
 	"POST /v1/mgmt-grids":               {summary: "Define a management grid as a union of unit grids", tag: "grids", body: "MgmtGridRequest", status: http.StatusCreated, respType: geoJSON, resp: "Feature"},
 	"GET /v1/mgmt-grids/{code}":         {summary: "One management grid with its unit grids", tag: "grids", respType: geoJSON, resp: "Feature"},
+	"GET /v1/mgmt-grids":                {summary: "The current management grids with a unit grid in a community, social grids first: members, version, households and residents, and for social grids the community's target and the load", tag: "grids", query: []string{"community"}, resp: "MgmtGridList"},
+	"POST /v1/mgmt-grids/{code}/move":   {summary: "Move a unit grid from this management grid to a neighbouring one of its kind (social: of its community), or with dry_run see the balance first: unit grids, households, residents and load of both before and after. A dry run is a read; a real move needs an editor token and a reason, and answers with the new versions", tag: "editing", body: "MgmtGridMove", resp: "MgmtGridMoved"},
 	"GET /v1/classes":                   {summary: "The class catalogue of components (GB/T 30428.2) or matters", tag: "components", query: []string{"kind", "major"}, resp: "Object"},
 	"GET /v1/classes/{code}":            {summary: "One class", tag: "components", resp: "Object"},
 	"GET /v1/components":                {summary: "Components by code, class, status, grid, community or bounds, in pages", tag: "components", query: componentParams, respType: geoJSON, resp: "FeatureCollection"},
@@ -277,6 +279,41 @@ var apiSchemas = map[string]any{
 	}),
 	"MgmtGridRequest": obj([]string{"code", "name", "grids"}, map[string]any{
 		"code": str(), "name": str(), "grids": map[string]any{"type": "array", "items": str()}, "reason": str(),
+	}),
+	"MgmtGridMove": obj([]string{"grid", "to"}, map[string]any{
+		"grid":         map[string]any{"type": "string", "description": "The unit grid that moves (15 digits), a member of the management grid in the path"},
+		"to":           map[string]any{"type": "string", "description": "The management grid it moves to: current, of the same kind (social: same community; responsibility: same street), sharing a boundary line with the unit grid"},
+		"dry_run":      map[string]any{"type": "boolean", "description": "Only compute the balance; nothing is written"},
+		"reason":       map[string]any{"type": "string", "description": "Why, for the history (needed by a real move)"},
+		"from_version": map[string]any{"type": "integer", "minimum": 0, "description": "The version of the path's grid the client read (0 or absent: not checked; another: 412)"},
+		"to_version":   map[string]any{"type": "integer", "minimum": 0, "description": "The version of the receiving grid the client read"},
+	}),
+	"MgmtTotals": obj([]string{"unit_grids", "households", "residents", "load"}, map[string]any{
+		"unit_grids": map[string]any{"type": "integer"}, "households": map[string]any{"type": "integer"}, "residents": map[string]any{"type": "integer"},
+		"load": map[string]any{"type": "number", "nullable": true, "description": "Against the community's social target (1 is on target); null for responsibility grids and without a target"},
+	}),
+	"MgmtMoveSide": obj([]string{"code", "name", "version", "members", "before", "after"}, map[string]any{
+		"code": str(), "name": str(), "version": map[string]any{"type": "integer", "description": "The version read"},
+		"new_version": map[string]any{"type": "integer", "description": "The version written (a saved move only)"},
+		"valid_from":  str(), "members": map[string]any{"type": "array", "items": str(), "description": "The members after the move"},
+		"before": map[string]any{"$ref": "#/components/schemas/MgmtTotals"}, "after": map[string]any{"$ref": "#/components/schemas/MgmtTotals"},
+	}),
+	"MgmtGridMoved": obj([]string{"grid", "kind", "from", "to", "dry_run", "saved"}, map[string]any{
+		"grid": str(), "grid_totals": map[string]any{"$ref": "#/components/schemas/MgmtTotals"},
+		"kind": enum("social", "responsibility"), "community": str(),
+		"target": map[string]any{"type": "object", "nullable": true, "description": "The households and residents a social grid of the community was built to; null when none", "properties": map[string]any{"households": map[string]any{"type": "integer"}, "residents": map[string]any{"type": "integer"}}},
+		"from":   map[string]any{"$ref": "#/components/schemas/MgmtMoveSide"}, "to": map[string]any{"$ref": "#/components/schemas/MgmtMoveSide"},
+		"dry_run": map[string]any{"type": "boolean"}, "saved": map[string]any{"type": "boolean"},
+	}),
+	"MgmtGridList": obj([]string{"community", "mgmt_grids"}, map[string]any{
+		"community": str(),
+		"mgmt_grids": map[string]any{"type": "array", "items": obj([]string{"code", "name", "kind", "version", "members", "households", "residents"}, map[string]any{
+			"code": str(), "name": str(), "kind": enum("social", "responsibility"), "community": str(), "street_code": str(),
+			"version": map[string]any{"type": "integer"}, "valid_from": str(), "members": map[string]any{"type": "array", "items": str()},
+			"households": map[string]any{"type": "integer"}, "residents": map[string]any{"type": "integer"},
+			"target": map[string]any{"type": "object", "nullable": true, "description": "The households and residents a social grid of the community was built to; null when none", "properties": map[string]any{"households": map[string]any{"type": "integer"}, "residents": map[string]any{"type": "integer"}}},
+			"load":   map[string]any{"type": "number", "nullable": true},
+		})},
 	}),
 	"Lookup": obj(nil, map[string]any{
 		"grid": str(), "community": map[string]any{"type": "object"}, "street": map[string]any{"type": "object"},

@@ -89,7 +89,8 @@ type Config struct {
 	History grids.HistoryStore
 	// Builder builds unit grids (POST /v1/builds).
 	Builder Builder
-	// MgmtGrids defines and reads management grids.
+	// MgmtGrids defines, lists and reads management grids, and moves unit
+	// grids between them.
 	MgmtGrids MgmtGrids
 	// Version is reported by /healthz.
 	Version string
@@ -210,6 +211,8 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.MgmtGrids != nil {
 		r.Method(http.MethodPost, "/v1/mgmt-grids", s.handle(s.createMgmtGrid))
 		r.Method(http.MethodGet, "/v1/mgmt-grids/{code}", s.handle(s.getMgmtGrid))
+		r.Method(http.MethodGet, "/v1/mgmt-grids", s.handle(s.listMgmtGrids))
+		r.Method(http.MethodPost, "/v1/mgmt-grids/{code}/move", s.handle(s.moveUnitGrid))
 	}
 	return r
 }
