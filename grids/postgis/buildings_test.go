@@ -3,8 +3,12 @@ package postgis_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gridd/geo"
 	"gridd/grids"
@@ -234,5 +238,352 @@ func TestBuildingsReassignOnGridRewrite(t *testing.T) {
 	if tot["110101001001001"] != (grids.GridPopulation{Buildings: 2, Households: 40, Residents: 96}) ||
 		tot["110101001001003"] != (grids.GridPopulation{Buildings: 1, Households: 7, Residents: 18}) || len(tot) != 3 {
 		t.Errorf("totals %v", tot)
+	}
+}
+
+// buildingState is everything stored about buildings, to tell that a
+// refused or dry-run import changed nothing.
+func buildingState(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	var s string
+	if err := pool.QueryRow(context.Background(), `SELECT
+		coalesce((SELECT md5(string_agg(b::text, '|' ORDER BY b.id)) FROM buildings b), '') || ' ' ||
+		coalesce((SELECT md5(string_agg(h::text, '|' ORDER BY h.id)) FROM history h WHERE h.entity = 'building'), '')`).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// buildingID is the id of the current building with the name.
+func buildingID(t *testing.T, pool *pgxpool.Pool, name string) int64 {
+	t.Helper()
+	var id int64
+	if err := pool.QueryRow(context.Background(), `SELECT id FROM buildings WHERE valid_to IS NULL AND name = $1`, name).Scan(&id); err != nil {
+		t.Fatalf("building %s: %v", name, err)
+	}
+	return id
+}
+
+// A second plain import of the same buildings is refused, each naming the
+// stored building it duplicates; so is a building at the place of a stored
+// one under another name, and a file repeating a building. A name given
+// twice in a community identifies neither building.
+func TestBuildingsImportRefusesDuplicates(t *testing.T) {
+	st, pool := componentWorld(t)
+	ctx := context.Background()
+	if _, err := st.ImportBuildings(ctx, readBuildings(t, buildingFile), "census", "2025 census"); err != nil {
+		t.Fatal(err)
+	}
+	before := buildingState(t, pool)
+
+	_, again := st.ImportBuildings(ctx, readBuildings(t, buildingFile), "census", "2026 census")
+	var re *grids.RejectedError
+	if !errors.As(again, &re) || len(re.Rejected) != 5 {
+		t.Fatalf("the same file again: %v", again)
+	}
+	rows, err := pool.Query(ctx, `SELECT name, id, grid_code, community_code FROM buildings ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for rows.Next() {
+		var name, grid, comm string
+		var id int64
+		if err := rows.Scan(&name, &id, &grid, &comm); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("feature %d (code %s): duplicates building %d (%s, unit grid %s): the same name in community %s", i, name, id, name, grid, comm)
+		if re.Rejected[i].String() != want {
+			t.Errorf("rejection %d: %q, want %q", i, re.Rejected[i], want)
+		}
+		i++
+	}
+	rows.Close()
+	if !strings.Contains(again.Error(), "building import rejected, nothing was written") || !strings.Contains(again.Error(), "import with --replace AREA") {
+		t.Errorf("error %q: want the rejection and the re-survey hint", again)
+	}
+	if buildingState(t, pool) != before {
+		t.Error("a refused import changed the buildings or their history")
+	}
+
+	// 1号楼's point under another name; two features 3 m apart; 2号楼 by
+	// name far from where it is stored (names are unique on both sides).
+	file := `{"type":"FeatureCollection","features":[
+		{"type":"Feature","properties":{"楼栋号":"一号楼","户数":10,"人口":25},"geometry":{"type":"Point","coordinates":[116.401,39.901]}},
+		{"type":"Feature","properties":{"楼栋号":"8号楼","户数":3,"人口":9},"geometry":{"type":"Point","coordinates":[116.403,39.907]}},
+		{"type":"Feature","properties":{"楼栋号":"9号楼","户数":3,"人口":9},"geometry":{"type":"Point","coordinates":[116.403,39.907027]}},
+		{"type":"Feature","properties":{"楼栋号":"2号楼","户数":3,"人口":9},"geometry":{"type":"Point","coordinates":[116.402,39.908]}}]}`
+	_, err = st.ImportBuildings(ctx, readBuildings(t, file), "census", "test")
+	if !errors.As(err, &re) || len(re.Rejected) != 3 {
+		t.Fatalf("duplicates: %v", err)
+	}
+	var apart float64
+	if err := pool.QueryRow(ctx, `SELECT round(ST_Distance('POINT(116.403 39.907)'::geography, 'POINT(116.403 39.907027)'::geography)::numeric, 1)`).Scan(&apart); err != nil {
+		t.Fatal(err)
+	}
+	one, two := buildingID(t, pool, "1号楼"), buildingID(t, pool, "2号楼")
+	for k, want := range []string{
+		fmt.Sprintf("feature 0 (code 一号楼): duplicates building %d (1号楼, unit grid 110101001001001): their points are 0.0 m apart", one),
+		fmt.Sprintf("feature 2 (code 9号楼): repeats feature 1 (8号楼) of the file: their points are %.1f m apart", apart),
+		fmt.Sprintf("feature 3 (code 2号楼): duplicates building %d (2号楼, unit grid 110101001001001): the same name in community 110101001001", two),
+	} {
+		if re.Rejected[k].String() != want {
+			t.Errorf("rejection %d: %q, want %q", k, re.Rejected[k], want)
+		}
+	}
+	if apart < 2.5 || apart > grids.BuildingSameM {
+		t.Errorf("the points are %.1f m apart: the test wants them within %.0f m", apart, grids.BuildingSameM)
+	}
+	if buildingState(t, pool) != before {
+		t.Error("a refused import changed the buildings or their history")
+	}
+
+	// Two 1号楼 in community 110101001001 (two compounds): the name is not
+	// unique in the file, so neither is taken for the stored 1号楼; then a
+	// third, unique in its file but not among the three stored.
+	for _, f := range []string{`{"type":"FeatureCollection","features":[
+		{"type":"Feature","properties":{"楼栋号":"1号楼","户数":10,"人口":25},"geometry":{"type":"Point","coordinates":[116.402,39.903]}},
+		{"type":"Feature","properties":{"楼栋号":"1号楼","户数":10,"人口":25},"geometry":{"type":"Point","coordinates":[116.407,39.906]}}]}`,
+		`{"type":"FeatureCollection","features":[
+		{"type":"Feature","properties":{"楼栋号":"1号楼","户数":10,"人口":25},"geometry":{"type":"Point","coordinates":[116.403,39.904]}}]}`} {
+		feats := readBuildings(t, f)
+		if rep, err := st.ImportBuildings(ctx, feats, "census", "test"); err != nil || rep.Created != len(feats) {
+			t.Fatalf("1号楼 of other compounds: %+v %v", rep, err)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM buildings WHERE valid_to IS NULL AND name = '1号楼' AND community_code = '110101001001'`).Scan(&n); err != nil || n != 4 {
+		t.Errorf("%d 1号楼 in the community, want 4 (%v)", n, err)
+	}
+}
+
+// resurveyFile re-surveys community 110101001001 of buildingFile (1号楼,
+// 2号楼, 3号楼 and, added, 6号楼): 1号楼 as it is, 2号楼 re-counted,
+// 3号楼 renamed (its footprint unchanged), 6号楼 gone, 7号楼 new.
+const resurveyFile = `{"type":"FeatureCollection","features":[
+	{"type":"Feature","properties":{"楼栋号":"1号楼","户数":10,"人口":25},"geometry":{"type":"Point","coordinates":[116.401,39.901]}},
+	{"type":"Feature","properties":{"楼栋号":"2号楼","户数":9,"人口":22},"geometry":{"type":"Point","coordinates":[116.405,39.905]}},
+	{"type":"Feature","properties":{"楼栋号":"3号楼A","户数":30,"人口":71},"geometry":{"type":"Polygon","coordinates":[[[116.4045,39.902],[116.4080,39.902],[116.4080,39.903],[116.4045,39.903],[116.4045,39.902]]]}},
+	{"type":"Feature","properties":{"楼栋号":"7号楼","户数":16,"人口":40},"geometry":{"type":"Point","coordinates":[116.402,39.907]}}]}`
+
+func TestBuildingsResurvey(t *testing.T) {
+	st, pool := componentWorld(t)
+	ctx := context.Background()
+	if _, err := st.ImportBuildings(ctx, readBuildings(t, buildingFile), "census", "2025 census"); err != nil {
+		t.Fatal(err)
+	}
+	six := `{"type":"FeatureCollection","features":[
+		{"type":"Feature","properties":{"楼栋号":"6号楼","户数":4,"人口":8},"geometry":{"type":"Point","coordinates":[116.408,39.908]}}]}`
+	if _, err := st.ImportBuildings(ctx, readBuildings(t, six), "census", "2025 census"); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	for _, n := range []string{"1号楼", "2号楼", "3号楼", "4号楼", "5号楼", "6号楼"} {
+		ids[n] = buildingID(t, pool, n)
+	}
+	opt := grids.BuildingReplace{Area: "110101001001", Actor: "surveyor", Reason: "2026 re-survey", DryRun: true}
+
+	// A dry run reports and writes nothing.
+	before := buildingState(t, pool)
+	dry, err := st.ReplaceBuildings(ctx, readBuildings(t, resurveyFile), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if buildingState(t, pool) != before {
+		t.Error("a dry run changed the buildings or their history")
+	}
+	if !dry.DryRun || dry.Created != 1 || dry.Updated != 2 || dry.Unchanged != 1 || dry.Retired != 1 {
+		t.Errorf("dry run %+v", dry)
+	}
+
+	opt.DryRun = false
+	rep, err := st.ReplaceBuildings(ctx, readBuildings(t, resurveyFile), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.DryRun || rep.Created != 1 || rep.Updated != 2 || rep.Unchanged != 1 || rep.Retired != 1 || rep.Grids["110101001001001"] != 1 {
+		t.Errorf("re-survey %+v", rep)
+	}
+	seven := buildingID(t, pool, "7号楼")
+	wantChanges := []grids.BuildingChange{
+		{Action: "retire", ID: ids["6号楼"], Index: -1, Name: "6号楼", Grid: "110101001001002"},
+		{Action: "update", ID: ids["2号楼"], Index: 1, Name: "2号楼", Grid: "110101001001001", MatchedBy: "name", Changed: []string{"households", "residents"}},
+		{Action: "update", ID: ids["3号楼"], Index: 2, Name: "3号楼A", Grid: "110101001001002", MatchedBy: "point", Changed: []string{"name"}},
+		{Action: "create", ID: seven, Index: 3, Name: "7号楼", Grid: "110101001001001"},
+	}
+	if !reflect.DeepEqual(rep.Changes, wantChanges) {
+		t.Errorf("changes\n%+v, want\n%+v", rep.Changes, wantChanges)
+	}
+	// The dry run reported the same, without the new building's id.
+	wantChanges[3].ID = 0
+	if !reflect.DeepEqual(dry.Changes, wantChanges) {
+		t.Errorf("dry-run changes\n%+v, want\n%+v", dry.Changes, wantChanges)
+	}
+
+	// The counts in SQL: the area holds the file's four buildings, in
+	// place, with the file's numbers; the others are untouched.
+	var cur, inArea, retired, misplaced int
+	var households, residents int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE valid_to IS NULL),
+			count(*) FILTER (WHERE valid_to IS NULL AND grid_code LIKE '110101001001%'),
+			count(*) FILTER (WHERE valid_to IS NOT NULL),
+			count(*) FILTER (WHERE valid_to IS NULL AND grid_code IS DISTINCT FROM gridd_grid_at(ST_PointOnSurface(geom))),
+			sum(households) FILTER (WHERE valid_to IS NULL AND grid_code LIKE '110101001001%'),
+			sum(residents) FILTER (WHERE valid_to IS NULL AND grid_code LIKE '110101001001%')
+		FROM buildings`).Scan(&cur, &inArea, &retired, &misplaced, &households, &residents); err != nil {
+		t.Fatal(err)
+	}
+	if cur != 6 || inArea != 4 || retired != 1 || misplaced != 0 || households != 10+9+30+16 || residents != 25+22+71+40 {
+		t.Errorf("%d current (%d in the area), %d retired, %d misplaced; the area %d households, %d residents", cur, inArea, retired, misplaced, households, residents)
+	}
+	var retiredID int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM buildings WHERE valid_to IS NOT NULL`).Scan(&retiredID); err != nil || retiredID != ids["6号楼"] {
+		t.Errorf("retired %d, want 6号楼 (%d): %v", retiredID, ids["6号楼"], err)
+	}
+	for _, n := range []string{"1号楼", "2号楼", "4号楼", "5号楼"} {
+		if id := buildingID(t, pool, n); id != ids[n] {
+			t.Errorf("%s is building %d, was %d", n, id, ids[n])
+		}
+	}
+	if id := buildingID(t, pool, "3号楼A"); id != ids["3号楼"] {
+		t.Errorf("3号楼A is building %d, want 3号楼's %d", id, ids["3号楼"])
+	}
+
+	// The history of the re-survey: an update of 2号楼 and 3号楼 with
+	// before and after (after: the stored building), 6号楼's retirement
+	// (the building retired),
+	// 7号楼's creation; nothing for 1号楼.
+	rows, err := pool.Query(ctx, `SELECT h.action, h.code, h.before->>'name', h.before->>'households', h.after->>'name', h.after->>'households',
+			CASE WHEN h.action = 'retire' THEN h.after IS NULL AND EXISTS (SELECT 1 FROM buildings b WHERE b.id::text = h.code AND b.valid_to IS NOT NULL)
+			     ELSE h.after = (SELECT gridd_building_json(b) FROM buildings b WHERE b.id::text = h.code AND b.valid_to IS NULL) END
+		FROM history h WHERE h.entity = 'building' AND h.reason = '2026 re-survey' AND h.actor = 'surveyor' ORDER BY h.code::bigint`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var action, code string
+		var bName, bHH, aName, aHH *string
+		var afterIsStored bool
+		if err := rows.Scan(&action, &code, &bName, &bHH, &aName, &aHH, &afterIsStored); err != nil {
+			t.Fatal(err)
+		}
+		s := func(p *string) string {
+			if p == nil {
+				return "-"
+			}
+			return *p
+		}
+		got = append(got, fmt.Sprintf("%s %s %s/%s → %s/%s %v", action, code, s(bName), s(bHH), s(aName), s(aHH), afterIsStored))
+	}
+	rows.Close()
+	want := []string{
+		fmt.Sprintf("update %d 2号楼/7 → 2号楼/9 true", ids["2号楼"]),
+		fmt.Sprintf("update %d 3号楼/30 → 3号楼A/30 true", ids["3号楼"]),
+		fmt.Sprintf("retire %d 6号楼/4 → -/- true", ids["6号楼"]),
+		fmt.Sprintf("create %d -/- → 7号楼/16 true", seven),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("history\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// The same survey again changes nothing and records nothing.
+	before = buildingState(t, pool)
+	again, err := st.ReplaceBuildings(ctx, readBuildings(t, resurveyFile), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Created+again.Updated+again.Retired != 0 || again.Unchanged != 4 || len(again.Changes) != 0 {
+		t.Errorf("the same survey again: %+v", again)
+	}
+	if buildingState(t, pool) != before {
+		t.Error("an unchanged re-survey wrote")
+	}
+}
+
+// A re-survey refusing a building outside its area, or on a stored
+// building outside it, or a bad area, writes nothing.
+func TestBuildingsResurveyRejected(t *testing.T) {
+	st, pool := componentWorld(t)
+	ctx := context.Background()
+	if _, err := st.ImportBuildings(ctx, readBuildings(t, buildingFile), "census", "2025 census"); err != nil {
+		t.Fatal(err)
+	}
+	before := buildingState(t, pool)
+	// Grid 110101001001002 re-surveyed: 3号楼 as stored; 4号楼 in
+	// community 110101001002; 8号楼 just east of the boundary, in the
+	// grid, by 2号楼 stored on the boundary and owned by grid 001.
+	file := `{"type":"FeatureCollection","features":[
+		{"type":"Feature","properties":{"楼栋号":"3号楼","户数":30,"人口":71},"geometry":{"type":"Polygon","coordinates":[[[116.4045,39.902],[116.4080,39.902],[116.4080,39.903],[116.4045,39.903],[116.4045,39.902]]]}},
+		{"type":"Feature","properties":{"楼栋号":"4号楼","户数":1,"人口":2},"geometry":{"type":"Point","coordinates":[116.4015,39.9115]}},
+		{"type":"Feature","properties":{"楼栋号":"8号楼","户数":1,"人口":2},"geometry":{"type":"Point","coordinates":[116.40501,39.905]}}]}`
+	rep, err := st.ReplaceBuildings(ctx, readBuildings(t, file), grids.BuildingReplace{Area: "110101001001002", Actor: "surveyor", Reason: "test"})
+	var re *grids.RejectedError
+	if !errors.As(err, &re) || len(re.Rejected) != 2 || len(rep.Rejected) != 2 || rep.Unchanged+rep.Created+rep.Updated+rep.Retired != 0 {
+		t.Fatalf("report %+v, err %v", rep, err)
+	}
+	var apart float64
+	if err := pool.QueryRow(ctx, `SELECT round(ST_Distance('POINT(116.40501 39.905)'::geography, 'POINT(116.405 39.905)'::geography)::numeric, 1)`).Scan(&apart); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range []string{
+		"feature 1 (code 4号楼): its point POINT(116.4015 39.9115) lies in unit grid 110101001002001, outside the re-surveyed area 110101001001002",
+		fmt.Sprintf("feature 2 (code 8号楼): its point is %.1f m from building %d (2号楼) in unit grid 110101001001001, outside the re-surveyed area 110101001001002: re-survey an area holding both",
+			apart, buildingID(t, pool, "2号楼")),
+	} {
+		if re.Rejected[k].String() != want {
+			t.Errorf("rejection %d: %q, want %q", k, re.Rejected[k], want)
+		}
+	}
+	if buildingState(t, pool) != before {
+		t.Error("a refused re-survey changed the buildings or their history")
+	}
+	for _, area := range []string{"1101", "11010a", "110199"} {
+		_, err := st.ReplaceBuildings(ctx, readBuildings(t, file), grids.BuildingReplace{Area: area, Actor: "surveyor"})
+		if !errors.As(err, new(*grids.InvalidError)) || !strings.Contains(err.Error(), area) {
+			t.Errorf("area %q: %v", area, err)
+		}
+	}
+	if _, err := st.ReplaceBuildings(ctx, nil, grids.BuildingReplace{Area: "110101", Actor: "surveyor"}); !errors.As(err, new(*grids.InvalidError)) {
+		t.Errorf("an empty file: %v", err)
+	}
+	if buildingState(t, pool) != before {
+		t.Error("a refused re-survey changed the buildings or their history")
+	}
+}
+
+// Buildings stored twice (by imports before duplicates were refused) are
+// cleaned up by a re-survey: the names are no longer unique, so the file's
+// buildings match by point, each the older copy; the newer are retired.
+func TestBuildingsResurveyRetiresStoredCopies(t *testing.T) {
+	st, pool := componentWorld(t)
+	ctx := context.Background()
+	feats := readBuildings(t, buildingFile)
+	if _, err := st.ImportBuildings(ctx, feats, "census", "2025 census"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO buildings (name, households, residents, grid_code, community_code, street_code, district_code, geom, attrs)
+		SELECT name, households, residents, grid_code, community_code, street_code, district_code, geom, attrs
+		FROM buildings WHERE valid_to IS NULL ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := st.ReplaceBuildings(ctx, feats[:3], grids.BuildingReplace{Area: "110101001001", Actor: "surveyor", Reason: "clean-up"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unchanged != 3 || rep.Retired != 3 || rep.Created+rep.Updated != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	// Kept: the lower id of each pair in the community; the other
+	// communities keep both copies.
+	var wrong, current int
+	if err := pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE b.community_code = '110101001001' AND (b.valid_to IS NULL) <> (b.id = (SELECT min(c.id) FROM buildings c WHERE c.name = b.name))),
+			count(*) FILTER (WHERE b.valid_to IS NULL)
+		FROM buildings b`).Scan(&wrong, &current); err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 || current != 7 {
+		t.Errorf("%d buildings kept or retired wrongly, %d current (want 7)", wrong, current)
 	}
 }
