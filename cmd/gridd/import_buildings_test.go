@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,7 +85,7 @@ func checkBuildingsInDB(t *testing.T, url string, pool *pgxpool.Pool, n int) map
 		t.Fatal(err)
 	}
 	rows, err := pool.Query(ctx, `SELECT u.code, count(b.id)::int, coalesce(sum(b.households), 0)::int, coalesce(sum(b.residents), 0)::int
-		FROM unit_grids u LEFT JOIN buildings b ON ST_Covers(u.geom, ST_PointOnSurface(b.geom))
+		FROM unit_grids u LEFT JOIN buildings b ON b.valid_to IS NULL AND ST_Covers(u.geom, ST_PointOnSurface(b.geom))
 		     AND gridd_grid_at(ST_PointOnSurface(b.geom)) = u.code
 		GROUP BY 1`)
 	if err != nil {
@@ -217,5 +218,120 @@ func TestImportBuildingsFromGISFormats(t *testing.T) {
 	}
 	if far > 0.05 {
 		t.Errorf("3号楼 is %.3f m from the source", far)
+	}
+}
+
+// A community re-surveys its buildings: the same file imported again is
+// refused, naming the stored buildings and --replace; a dry run of the
+// re-survey reports and writes nothing; the re-survey updates 1号楼's
+// counts, keeps 3号楼, retires 2号楼 (not in the survey) and creates 8号楼.
+func TestImportBuildingsResurveyCommand(t *testing.T) {
+	url, pool := buildingDB(t)
+	ctx := context.Background()
+	first := writeTemp(t, "buildings.geojson", buildingsGeoJSON)
+	if out, err := importCmd(t, "buildings", "--db", url, "--actor", "census", first); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	state := func() string {
+		t.Helper()
+		var s string
+		if err := pool.QueryRow(ctx, `SELECT coalesce(md5(string_agg(b::text, '|' ORDER BY b.id)), '') || ' ' ||
+				(SELECT count(*) FROM history WHERE entity = 'building') FROM buildings b`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	ids := map[string]int64{}
+	rows, err := pool.Query(ctx, `SELECT name, id FROM buildings`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		var id int64
+		if err := rows.Scan(&n, &id); err != nil {
+			t.Fatal(err)
+		}
+		ids[n] = id
+	}
+	rows.Close()
+	before := state()
+
+	out, err := importCmd(t, "buildings", "--db", url, first)
+	if err == nil {
+		t.Fatalf("the same file imported twice: %s", out)
+	}
+	t.Logf("%v", err)
+	for _, want := range []string{"building import rejected, nothing was written; 3 feature(s) refused",
+		fmt.Sprintf("feature 0 (code 1号楼): duplicates building %d (1号楼, unit grid 110101001007001): the same name in community 110101001007", ids["1号楼"]),
+		fmt.Sprintf("feature 2 (code 3号楼): duplicates building %d (3号楼, unit grid 110101001007002)", ids["3号楼"]),
+		"import with --replace AREA"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q, want %q in it", err, want)
+		}
+	}
+	if state() != before {
+		t.Error("a refused import wrote")
+	}
+
+	survey := writeTemp(t, "survey.geojson", `{"type":"FeatureCollection","features":[
+	{"type":"Feature","properties":{"楼栋号":"1号楼","户数":30,"人口":75},"geometry":{"type":"Point","coordinates":[116.4003,39.9004]}},
+	{"type":"Feature","properties":{"楼栋号":"3号楼","户数":40,"人口":102},"geometry":{"type":"Polygon","coordinates":[[[116.4008,39.9002],[116.4016,39.9002],[116.4016,39.9006],[116.4008,39.9006],[116.4008,39.9002]]]}},
+	{"type":"Feature","properties":{"楼栋号":"8号楼","户数":12,"人口":30},"geometry":{"type":"Point","coordinates":[116.4015,39.9008]}}]}`)
+	out, err = importCmd(t, "buildings", "--db", url, "--replace", "110101001007", "--dry-run", survey)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+	for _, want := range []string{"dry run, nothing written: re-surveying 110101001007 from " + survey + " would give 1 created, 1 updated, 1 unchanged, 1 retired",
+		fmt.Sprintf("retire  building %d 2号楼 in 110101001007001: not in the file", ids["2号楼"]),
+		fmt.Sprintf("update  building %d 1号楼 in 110101001007001 from feature 0 (matched by name): households, residents", ids["1号楼"]),
+		"create  a new building 8号楼 in 110101001007002 from feature 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output %q, want %q in it", out, want)
+		}
+	}
+	if state() != before {
+		t.Error("a dry run wrote")
+	}
+
+	out, err = importCmd(t, "buildings", "--db", url, "--actor", "surveyor", "--reason", "2026 re-survey", "--replace", "110101001007", survey)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if want := "re-surveyed 110101001007 from " + survey + ": 1 created, 1 updated, 1 unchanged, 1 retired"; !strings.Contains(out, want) {
+		t.Errorf("output %q, want %q in it", out, want)
+	}
+	totals := checkBuildingsInDB(t, url, pool, 3)
+	var hh, res int
+	if err := pool.QueryRow(ctx, `SELECT sum(households), sum(residents) FROM buildings WHERE valid_to IS NULL`).Scan(&hh, &res); err != nil {
+		t.Fatal(err)
+	}
+	if hh != 30+40+12 || res != 75+102+30 || totals["110101001007001"].Buildings != 1 || totals["110101001007002"].Buildings != 2 {
+		t.Errorf("%d households, %d residents; totals %+v", hh, res, totals)
+	}
+	var retired int64
+	var before1, after1 string
+	if err := pool.QueryRow(ctx, `SELECT (SELECT id FROM buildings WHERE valid_to IS NOT NULL),
+			(SELECT before->>'households' || '/' || (after->>'households') FROM history WHERE action = 'update' AND code = $1 AND actor = 'surveyor'),
+			(SELECT string_agg(action || ' ' || (before->>'name'), ',') FROM history WHERE action = 'retire' AND reason = '2026 re-survey')`,
+		fmt.Sprint(ids["1号楼"])).Scan(&retired, &before1, &after1); err != nil {
+		t.Fatal(err)
+	}
+	if retired != ids["2号楼"] || before1 != "24/30" || after1 != "retire 2号楼" {
+		t.Errorf("retired %d (want 2号楼's %d), 1号楼's households %s in the history, %s", retired, ids["2号楼"], before1, after1)
+	}
+
+	// A building outside the re-surveyed grid, and --dry-run alone.
+	before = state()
+	_, err = importCmd(t, "buildings", "--db", url, "--replace", "110101001007001", survey)
+	if err == nil || !strings.Contains(err.Error(), "feature 1 (code 3号楼): its point POINT(116.4012 39.9004) lies in unit grid 110101001007002, outside the re-surveyed area 110101001007001") {
+		t.Errorf("a building outside the area: %v", err)
+	}
+	if _, err := importCmd(t, "buildings", "--db", url, "--dry-run", survey); err == nil || !strings.Contains(err.Error(), "--dry-run goes with --replace") {
+		t.Errorf("--dry-run without --replace: %v", err)
+	}
+	if state() != before {
+		t.Error("a refused re-survey wrote")
 	}
 }
