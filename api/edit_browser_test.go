@@ -29,7 +29,7 @@ func newEditTileServer(t *testing.T) (*httptest.Server, *postgis.Store) {
 	seedEditable(t, st.Pool())
 	svc := tiles.NewService(st, 64<<20, 0)
 	go st.Listen(ctx, 200*time.Millisecond, func(c grids.Change) { svc.Apply(c) }) //nolint:errcheck // ends with ctx
-	ts := httptest.NewServer(api.New(api.Config{Divisions: st, Editor: st, Tokens: st, Features: st, Tiles: svc}).Handler())
+	ts := httptest.NewServer(api.New(api.Config{Divisions: st, Editor: st, Tokens: st, Features: st, Tiles: svc, MgmtGrids: st}).Handler())
 	t.Cleanup(func() { ts.Close(); cancel() })
 	return ts, st
 }
@@ -135,5 +135,101 @@ func TestEditPageSplitInBrowser(t *testing.T) {
 	}
 	if !slices.Contains(codes, "110101001007007") || !slices.Contains(codes, "110101001007005") {
 		t.Errorf("tile %s after the split draws %v, want both 005 and the new 007", tile005, codes)
+	}
+}
+
+// The editor's management-grid mode in headless Chromium: the community's
+// social grids are listed with their households and load; a click on a unit
+// grid of one and on a unit grid of its neighbour shows the balance of a dry
+// run (households and load before and after, as SQL sums them); Save makes
+// the move, which PostgreSQL then holds.
+func TestEditPageMoveUnitGridInBrowser(t *testing.T) {
+	ctx := context.Background()
+	ts, st := newEditTileServer(t)
+	addSocial(t, st)
+	tok, err := st.CreateToken(ctx, "browser-gis", grids.RoleEditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const s1, s2 = "110101001007-S01", "110101001007-S02"
+	sum := func(codes ...string) (hh int) {
+		for i := range codes {
+			codes[i] = "110101001007" + codes[i]
+		}
+		if err := st.Pool().QueryRow(ctx, `SELECT coalesce(sum(households), 0) FROM buildings WHERE valid_to IS NULL AND grid_code = ANY($1)`, codes).Scan(&hh); err != nil {
+			t.Fatal(err)
+		}
+		return hh
+	}
+	bctx := newBrowser(t, 1200, 800).ctx
+	poll := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
+	}
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(ts.URL+"/edit?community=110101001007"),
+		poll(`document.querySelectorAll("path.grid").length === 6`),
+		chromedp.SetValue(chromedp.CSS("#token"), tok),
+		chromedp.Click(chromedp.CSS(`button[data-mode="mgmt"]`)),
+		poll(`document.querySelectorAll("#mgmtlist li").length === 2`),
+		chromedp.Click(chromedp.CSS(`path[data-code="110101001007001"]`)),
+		chromedp.Click(chromedp.CSS(`path[data-code="110101001007004"]`)),
+		poll(`document.querySelector("#balance table") !== null && !document.querySelector("#save").disabled`),
+	)
+	msg, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#msg")))
+	if err != nil {
+		t.Fatalf("browser: open the editor, pick 001 and 004: %v (message on the page: %q)", err, msg)
+	}
+	legend, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#mgmtlist")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("S01 南池子社区第1网格 v1: 3 grids, %d households", sum("001", "002", "003")); !strings.Contains(legend, want) {
+		t.Errorf("legend %q, want %q", legend, want)
+	}
+	balance, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#balance")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1, h1a := sum("001", "002", "003"), sum("002", "003")
+	h2, h2a := sum("004", "005", "006"), sum("001", "004", "005", "006")
+	for _, want := range []string{
+		fmt.Sprintf("households\t%d → %d\t%d → %d", h1, h1a, h2, h2a),
+		fmt.Sprintf("load (target 100)\t%.2f → %.2f\t%.2f → %.2f", float64(h1)/100, float64(h1a)/100, float64(h2)/100, float64(h2a)/100),
+		"unit grids\t3 → 2\t3 → 4",
+	} {
+		if !strings.Contains(balance, want) {
+			t.Errorf("balance on the page %q lacks %q", balance, want)
+		}
+	}
+	// Nothing is stored by the dry run.
+	var members int
+	st.Pool().QueryRow(ctx, `SELECT count(*) FROM mgmt_grid_members m JOIN mgmt_grids g ON g.id = m.mgmt_grid_id WHERE g.code = $1 AND g.valid_to IS NULL`, s2).Scan(&members) //nolint:errcheck
+	if members != 3 {
+		t.Fatalf("%s has %d members after the dry run", s2, members)
+	}
+	err = chromedp.Do(bctx,
+		chromedp.SetValue(chromedp.CSS("#message"), "001 is reached from the south gate"),
+		chromedp.Click(chromedp.CSS("#save")),
+		poll(`document.querySelector("#msg").textContent.startsWith("moved unit grid 001")`),
+	)
+	msg, _ = chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#msg")))
+	if err != nil {
+		t.Fatalf("browser: save: %v (message on the page: %q)", err, msg)
+	}
+	var got []string
+	var actor string
+	err = st.Pool().QueryRow(ctx, `SELECT array_agg(m.grid_code ORDER BY m.grid_code),
+			(SELECT actor FROM history WHERE entity = 'mgmt_grid' AND code = $1 AND action = 'update' AND reason = '001 is reached from the south gate')
+		FROM mgmt_grid_members m JOIN mgmt_grids g ON g.id = m.mgmt_grid_id WHERE g.code = $1 AND g.valid_to IS NULL`, s2).Scan(&got, &actor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"110101001007001", "110101001007004", "110101001007005", "110101001007006"}) || actor != "token:browser-gis" {
+		t.Errorf("%s after the browser's move: %v by %q", s2, got, actor)
+	}
+	// The page shows the new versions in its legend.
+	if err := chromedp.Do(bctx, poll(`document.querySelector('#mgmtlist li[data-code="`+s1+`"]').textContent.includes("v2: 2 grids")`)); err != nil {
+		legend, _ = chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#mgmtlist")))
+		t.Errorf("legend after the move: %q", legend)
 	}
 }

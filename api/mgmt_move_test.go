@@ -22,10 +22,17 @@ import (
 // and S02 = the southern row, built to 100 households a grid.
 func seedSocial(t *testing.T, st *postgis.Store) {
 	t.Helper()
-	ctx := context.Background()
 	seedEditable(t, st.Pool())
+	addSocial(t, st)
+}
+
+// addSocial adds the buildings and social grids of seedSocial to a store
+// seeded by seedEditable.
+func addSocial(t *testing.T, st *postgis.Store) {
+	t.Helper()
+	ctx := context.Background()
 	_, err := st.Pool().Exec(ctx, `INSERT INTO buildings (name, households, residents, grid_code, community_code, street_code, district_code, geom)
-		SELECT u.code || '-' || k, 20 + (right(u.code, 1)::int * 7 + k * 13) % 40, 50 + (right(u.code, 1)::int * 11 + k * 17) % 90,
+		SELECT u.code || '-' || k, 5 + (right(u.code, 1)::int * 7 + k * 13) % 30, 50 + (right(u.code, 1)::int * 11 + k * 17) % 90,
 		       u.code, u.community_code, u.street_code, u.district_code, ST_PointOnSurface(u.geom)
 		FROM unit_grids u, generate_series(1, 2) k WHERE u.valid_to IS NULL`)
 	if err != nil {
