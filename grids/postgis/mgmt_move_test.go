@@ -222,6 +222,19 @@ func TestMoveUnitGrid(t *testing.T) {
 		return out
 	}
 
+	// The change feed: what a dry run and the move announce.
+	feed := func() string {
+		var f string
+		if err := pool.QueryRow(ctx, `SELECT coalesce(string_agg(DISTINCT tab || ' ' || op, ', ' ORDER BY tab || ' ' || op), '')
+			FROM map_changes WHERE tab IN ('mgmt_grids', 'mgmt_grid_members')`).Scan(&f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM map_changes WHERE tab IN ('mgmt_grids', 'mgmt_grid_members')`); err != nil {
+		t.Fatal(err)
+	}
+
 	before := mgmtState(t, pool)
 	dry, err := st.MoveUnitGrid(ctx, grids.MgmtMove{Grid: geo.Code(g), From: s1, To: s2, DryRun: true}, "tester", "")
 	if err != nil {
@@ -229,6 +242,9 @@ func TestMoveUnitGrid(t *testing.T) {
 	}
 	if after := mgmtState(t, pool); after != before {
 		t.Fatal("a dry run changed the management grids")
+	}
+	if f := feed(); f != "" {
+		t.Errorf("a dry run announced %s", f)
 	}
 	if dry.Saved || !dry.DryRun || dry.Kind != "social" || dry.Community != mvX || dry.Target == nil || *dry.Target != (grids.SocialTarget{Households: th, Residents: tr}) {
 		t.Errorf("dry run: %+v", dry)
@@ -272,6 +288,9 @@ func TestMoveUnitGrid(t *testing.T) {
 	}
 	if !res.Saved || res.From.NewVersion != 2 || res.To.NewVersion != 2 {
 		t.Errorf("move: saved %v, new versions %d and %d", res.Saved, res.From.NewVersion, res.To.NewVersion)
+	}
+	if got, want := feed(), "mgmt_grid_members INSERT, mgmt_grids INSERT, mgmt_grids UPDATE"; got != want {
+		t.Errorf("the move announced %q, want %q", got, want)
 	}
 	check("S01 after the move", res.From.After, x("002", "003")...)
 	check("S02 after the move", res.To.After, x("001", "004", "005")...)
@@ -354,5 +373,45 @@ func TestMoveUnitGrid(t *testing.T) {
 	m, err := st.MgmtGrid(ctx, "patrol-2")
 	if err != nil || len(m.Members) != 2 || m.Members[1] != mvX+"005" {
 		t.Errorf("patrol-2 after the move: %+v %v", m, err)
+	}
+}
+
+// Two moves out of one grid at once are serialised: both are made, each on
+// the other's result, and the donor ends with three versions.
+func TestMoveUnitGridConcurrent(t *testing.T) {
+	ctx := context.Background()
+	st, pool := seedMove(t)
+	s1 := mvX + "-S01"
+	moves := []grids.MgmtMove{
+		{Grid: mvX + "001", From: s1, To: mvX + "-S02"},
+		{Grid: mvX + "003", From: s1, To: mvX + "-S03"},
+	}
+	errs := make(chan error, len(moves))
+	for _, m := range moves {
+		go func() {
+			_, err := st.MoveUnitGrid(ctx, m, "tester", "at once")
+			errs <- err
+		}()
+	}
+	for range moves {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for code, want := range map[string]string{s1: "002", mvX + "-S02": "001,004,005", mvX + "-S03": "003,006"} {
+		var members string
+		var rows int
+		err := pool.QueryRow(ctx, `SELECT (SELECT string_agg(right(m.grid_code, 3), ',' ORDER BY m.grid_code) FROM mgmt_grid_members m WHERE m.mgmt_grid_id = g.id),
+				(SELECT count(*) FROM mgmt_grids h WHERE h.code = g.code)
+			FROM mgmt_grids g WHERE g.code = $1 AND g.valid_to IS NULL`, code).Scan(&members, &rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if members != want {
+			t.Errorf("%s after both moves: %s, want %s", code, members, want)
+		}
+		if code == s1 && rows != 3 {
+			t.Errorf("%s has %d versions, want 3", code, rows)
+		}
 	}
 }
