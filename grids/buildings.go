@@ -43,7 +43,7 @@ type BuildingFeature struct {
 // points of two buildings are when they are taken for the same building: a
 // re-survey matches them, a plain import refuses the second as a
 // duplicate. Footprints of distinct buildings keep their points farther
-// apart (the demo's closest pair is 12 m apart); a re-measured point of
+// apart (the demo's closest pair: 16.5 m); a re-measured point of
 // the same building moves less.
 const BuildingSameM = 5.0
 

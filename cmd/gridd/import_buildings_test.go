@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"gridd/geo"
 	"gridd/grids"
 	"gridd/grids/postgis"
 	"gridd/grids/postgis/pgtest"
@@ -333,5 +336,75 @@ func TestImportBuildingsResurveyCommand(t *testing.T) {
 	}
 	if state() != before {
 		t.Error("a refused re-survey wrote")
+	}
+}
+
+// The demo's buildings against the duplicate rule: its names repeat within
+// communities (N号楼 is numbered per grid), so they identify nothing and the
+// demo loads by place; loading it again is refused building by building,
+// and a re-survey of the district with the same buildings matches every one
+// by place and changes nothing.
+func TestDemoBuildingsResurvey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the demo district's grids")
+	}
+	ctx := context.Background()
+	d := newDemoBuildings(t)
+	st, err := postgis.Open(ctx, d.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool := st.Pool()
+	// The closest representative points: each point's nearest by the
+	// index, then measured on the spheroid.
+	var n int
+	var closest float64
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE pts ON COMMIT DROP AS SELECT id, ST_PointOnSurface(geom) AS pt FROM buildings WHERE valid_to IS NULL;
+		CREATE INDEX ON pts USING gist (pt); ANALYZE pts`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM pts), min(d) FROM pts a CROSS JOIN LATERAL (
+			SELECT ST_Distance(a.pt::geography, b.pt::geography) AS d FROM pts b WHERE b.id <> a.id ORDER BY a.pt <-> b.pt LIMIT 3) x`).Scan(&n, &closest); err != nil {
+		t.Fatal(err)
+	}
+	tx.Rollback(ctx) //nolint:errcheck
+	t.Logf("%d buildings, the closest points %.1f m apart", n, closest)
+	if n != 13832 || closest <= grids.BuildingSameM {
+		t.Fatalf("%d demo buildings (want 13,832), closest points %.1f m apart", n, closest)
+	}
+	shapes, err := st.GridShapes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roads, err := readLines(filepath.Join(demoDir, "roads.geojson"), geo.WGS84)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats := grids.DemoBuildings(shapes, roads, demoCensusSeed)
+	before := time.Now()
+	_, err = st.ImportBuildings(ctx, feats, "demo", "again")
+	var re *grids.RejectedError
+	if !errors.As(err, &re) || len(re.Rejected) != n {
+		t.Fatalf("the demo loaded again: %v rejections, %.300v", len(re.Rejected), err)
+	}
+	t.Logf("refused in %v", time.Since(before))
+	before = time.Now()
+	rep, err := st.ReplaceBuildings(ctx, feats, grids.BuildingReplace{Area: demoDistrict, Actor: "demo", Reason: "re-survey"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("re-surveyed in %v", time.Since(before))
+	var h int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM history WHERE entity = 'building' AND reason = 're-survey'`).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unchanged != n || rep.Created+rep.Updated+rep.Retired != 0 || h != 0 {
+		t.Errorf("re-survey %d created, %d updated, %d unchanged, %d retired; %d history rows", rep.Created, rep.Updated, rep.Unchanged, rep.Retired, h)
 	}
 }
