@@ -2,6 +2,7 @@ package postgis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -176,6 +177,9 @@ func (s *Store) ImportBuildings(ctx context.Context, feats []grids.BuildingFeatu
 	return rep, err
 }
 
+// errBuildingDryRun rolls back a dry run's transaction.
+var errBuildingDryRun = errors.New("building re-survey: dry run")
+
 // ReplaceBuildings implements grids.BuildingStore.
 func (s *Store) ReplaceBuildings(ctx context.Context, feats []grids.BuildingFeature, opt grids.BuildingReplace) (grids.BuildingImportReport, error) {
 	var rep grids.BuildingImportReport
@@ -195,8 +199,17 @@ func (s *Store) ReplaceBuildings(ctx context.Context, feats []grids.BuildingFeat
 		if !exists {
 			return grids.Invalid("area", "%s has no current unit grids", area)
 		}
-		return importBuildingsTx(ctx, tx, feats, buildingImport{area: area, actor: opt.Actor, reason: opt.Reason, dryRun: opt.DryRun}, &rep)
+		err := importBuildingsTx(ctx, tx, feats, buildingImport{area: area, actor: opt.Actor, reason: opt.Reason, dryRun: opt.DryRun}, &rep)
+		if err == nil && opt.DryRun {
+			// A dry run writes nothing, and its transaction is rolled
+			// back all the same.
+			return errBuildingDryRun
+		}
+		return err
 	})
+	if errors.Is(err, errBuildingDryRun) {
+		err = nil
+	}
 	if err != nil {
 		rejected := rep.Rejected
 		rep = grids.BuildingImportReport{Rejected: rejected}
