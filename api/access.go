@@ -94,13 +94,13 @@ var access = map[string]rule{
 	"GET /v1/builds/{id}":             viewerRead,
 	"POST /v1/mgmt-grids":             needs(grids.RoleEditor),
 	// Grid workers' names and telephone numbers are personal: a token
-	// always; the supervision centre keeps the rota.
+	// always; the supervision and command centre keeps the rota.
 	"GET /v1/grid-workers":                 needs(grids.RoleViewer),
-	"POST /v1/grid-workers":                needs(grids.RoleSupervisor),
+	"POST /v1/grid-workers":                needs(grids.RoleDispatcher),
 	"GET /v1/grid-workers/{id}/duties":     needs(grids.RoleViewer),
-	"POST /v1/grid-workers/{id}/duties":    needs(grids.RoleSupervisor),
-	"POST /v1/grid-workers/{id}/leave":     needs(grids.RoleSupervisor),
-	"POST /v1/grid-worker-duties/{id}/end": needs(grids.RoleSupervisor),
+	"POST /v1/grid-workers/{id}/duties":    needs(grids.RoleDispatcher),
+	"POST /v1/grid-workers/{id}/leave":     needs(grids.RoleDispatcher),
+	"POST /v1/grid-worker-duties/{id}/end": needs(grids.RoleDispatcher),
 	"GET /v1/mgmt-grids/{code}":            viewerRead,
 	"GET /v1/mgmt-grids":                   viewerRead,
 	"POST /v1/mgmt-grids/{code}/move":      viewerRead, // a dry run reads; the handler asks a real move for an editor

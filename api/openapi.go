@@ -56,7 +56,7 @@ var apiOps = map[string]apiOp{
 	"GET /dashboard":         {summary: "The command-centre dashboard (MapLibre, uPlot): open cases, an evaluation rate by community, charts, a case's timeline", tag: "map", respType: "text/html"},
 	"GET /edit":              {summary: "The browser editor of one community's grids", tag: "editing", query: []string{"community"}, respType: "text/html"},
 
-	"GET /tiles/{layers}/{z}/{x}/{y}.mvt": {summary: "A vector tile of one or more layers (comma-separated: districts, streets, communities, grids, mgmt_grids, components)", tag: "map", respType: mvtType},
+	"GET /tiles/{layers}/{z}/{x}/{y}.mvt": {summary: "A vector tile of one or more layers (comma-separated: districts, streets, communities, mgmt_grids, social_grids, grids, components)", tag: "map", respType: mvtType},
 	"GET /tiles/{layers}.json":            {summary: "TileJSON 3.0 of the layers", tag: "map", resp: "Object"},
 	"GET /styles/gridd.json":              {summary: "The MapLibre style of the map page", tag: "map", resp: "Object"},
 	"GET /fonts/{stack}/{range}.pbf":      {summary: "Label glyphs of a font stack for a range of 256 code points", tag: "map", respType: "application/x-protobuf"},
@@ -65,30 +65,36 @@ var apiOps = map[string]apiOp{
 	"GET /v1/divisions":        {summary: "Districts, or the children of a division", tag: "divisions", query: []string{"parent"}, resp: "Object"},
 	"GET /v1/divisions/{code}": {summary: "One division with its children", tag: "divisions", resp: "Object"},
 
-	"GET /v1/grids":                     {summary: "The current unit grids of a community, as GeoJSON", tag: "grids", query: []string{"community"}, respType: geoJSON, resp: "FeatureCollection"},
-	"GET /v1/grids/{code}":              {summary: "One current unit grid; its version is the ETag", tag: "grids", respType: geoJSON, resp: "Feature"},
-	"PUT /v1/grids/{code}":              {summary: "Change a grid's attributes and, with a geometry, redraw it (needs If-Match)", tag: "editing", body: "GridFeature", resp: "Changeset"},
-	"GET /v1/grids/{code}/history":      {summary: "Every recorded change of a grid: who, when, why, before and after", tag: "grids", resp: "Object"},
-	"POST /v1/changesets":               {summary: "Apply a changeset of grid operations (split, merge, reshape, replace, redraw) all or nothing", tag: "editing", body: "ChangesetRequest", status: http.StatusCreated, resp: "Changeset"},
-	"GET /v1/changesets/{id}":           {summary: "What a changeset did", tag: "editing", resp: "Changeset"},
-	"POST /v1/changesets/{id}/revert":   {summary: "Undo a changeset (if no later change touched its grids)", tag: "editing", body: "Reason", status: http.StatusCreated, resp: "Changeset"},
-	"GET /v1/history":                   {summary: "Recorded changes of one entity kind or code", tag: "history", query: []string{"entity", "code"}, resp: "Object"},
-	"GET /v1/history/{id}":              {summary: "One recorded change", tag: "history", resp: "Object"},
-	"POST /v1/history/{id}/revert":      {summary: "Undo one recorded change of a component, department or routing rule (some need an admin)", tag: "history", body: "Reason", status: http.StatusCreated, resp: "Object"},
-	"POST /v1/builds":                   {summary: "Start building the unit grids of an area (a job; poll its URL)", tag: "building", body: "BuildRequest", status: http.StatusAccepted, resp: "Build"},
-	"GET /v1/builds/{id}":               {summary: "A build job's progress and report", tag: "building", resp: "Build"},
-	"POST /v1/mgmt-grids":               {summary: "Define a management grid as a union of unit grids", tag: "grids", body: "MgmtGridRequest", status: http.StatusCreated, respType: geoJSON, resp: "Feature"},
-	"GET /v1/mgmt-grids/{code}":         {summary: "One management grid with its unit grids", tag: "grids", respType: geoJSON, resp: "Feature"},
-	"GET /v1/mgmt-grids":                {summary: "The current management grids with a unit grid in a community, social grids first: members, version, households and residents, and for social grids the community's target and the load", tag: "grids", query: []string{"community"}, resp: "MgmtGridList"},
-	"POST /v1/mgmt-grids/{code}/move":   {summary: "Move a unit grid from this management grid to a neighbouring one of its kind (social: of its community), or with dry_run see the balance first: unit grids, households, residents and load of both before and after. A dry run is a read; a real move needs an editor token and a reason, and answers with the new versions", tag: "editing", body: "MgmtGridMove", resp: "MgmtGridMoved"},
-	"GET /v1/classes":                   {summary: "The class catalogue of components (GB/T 30428.2) or matters", tag: "components", query: []string{"kind", "major"}, resp: "Object"},
-	"GET /v1/classes/{code}":            {summary: "One class", tag: "components", resp: "Object"},
-	"GET /v1/components":                {summary: "Components by code, class, status, grid, community or bounds, in pages", tag: "components", query: componentParams, respType: geoJSON, resp: "FeatureCollection"},
-	"POST /v1/components":               {summary: "Add a component: checked, coded and assigned to its grid", tag: "components", query: []string{"crs", "reason"}, body: "Feature", bodyType: geoJSON, status: http.StatusCreated, respType: geoJSON, resp: "Feature"},
-	"GET /v1/components/{code}":         {summary: "One current component; its version is the ETag", tag: "components", respType: geoJSON, resp: "Feature"},
-	"PUT /v1/components/{code}":         {summary: "Replace a component (needs If-Match); its code never changes", tag: "components", query: []string{"crs", "reason"}, body: "Feature", bodyType: geoJSON, respType: geoJSON, resp: "Feature"},
-	"DELETE /v1/components/{code}":      {summary: "Retire a component; its code is never used again", tag: "components", query: []string{"reason"}, status: http.StatusNoContent},
-	"GET /v1/components/{code}/history": {summary: "Every recorded change of a component", tag: "components", resp: "Object"},
+	"GET /v1/grids":                        {summary: "The current unit grids of a community, as GeoJSON", tag: "grids", query: []string{"community"}, respType: geoJSON, resp: "FeatureCollection"},
+	"GET /v1/grids/{code}":                 {summary: "One current unit grid; its version is the ETag", tag: "grids", respType: geoJSON, resp: "Feature"},
+	"PUT /v1/grids/{code}":                 {summary: "Change a grid's attributes and, with a geometry, redraw it (needs If-Match)", tag: "editing", body: "GridFeature", resp: "Changeset"},
+	"GET /v1/grids/{code}/history":         {summary: "Every recorded change of a grid: who, when, why, before and after", tag: "grids", resp: "Object"},
+	"POST /v1/changesets":                  {summary: "Apply a changeset of grid operations (split, merge, reshape, replace, redraw) all or nothing", tag: "editing", body: "ChangesetRequest", status: http.StatusCreated, resp: "Changeset"},
+	"GET /v1/changesets/{id}":              {summary: "What a changeset did", tag: "editing", resp: "Changeset"},
+	"POST /v1/changesets/{id}/revert":      {summary: "Undo a changeset (if no later change touched its grids)", tag: "editing", body: "Reason", status: http.StatusCreated, resp: "Changeset"},
+	"GET /v1/history":                      {summary: "Recorded changes of one entity kind or code", tag: "history", query: []string{"entity", "code"}, resp: "Object"},
+	"GET /v1/history/{id}":                 {summary: "One recorded change", tag: "history", resp: "Object"},
+	"POST /v1/history/{id}/revert":         {summary: "Undo one recorded change of a component, department or routing rule (some need an admin)", tag: "history", body: "Reason", status: http.StatusCreated, resp: "Object"},
+	"POST /v1/builds":                      {summary: "Start building the unit grids of an area (a job; poll its URL)", tag: "building", body: "BuildRequest", status: http.StatusAccepted, resp: "Build"},
+	"GET /v1/builds/{id}":                  {summary: "A build job's progress and report", tag: "building", resp: "Build"},
+	"POST /v1/mgmt-grids":                  {summary: "Define a management grid as a union of unit grids", tag: "grids", body: "MgmtGridRequest", status: http.StatusCreated, respType: geoJSON, resp: "Feature"},
+	"GET /v1/mgmt-grids/{code}":            {summary: "One management grid with its unit grids", tag: "grids", respType: geoJSON, resp: "Feature"},
+	"GET /v1/mgmt-grids":                   {summary: "The current management grids with a unit grid in a community, social grids first: members, version, households and residents, and for social grids the community's target and the load", tag: "grids", query: []string{"community"}, resp: "MgmtGridList"},
+	"POST /v1/mgmt-grids/{code}/move":      {summary: "Move a unit grid from this management grid to a neighbouring one of its kind (social: of its community), or with dry_run see the balance first: unit grids, households, residents and load of both before and after. A dry run is a read; a real move needs an editor token and a reason, and answers with the new versions", tag: "editing", body: "MgmtGridMove", resp: "MgmtGridMoved"},
+	"GET /v1/grid-workers":                 {summary: "The current grid workers (网格员) and supervisors; with mgmt_grid, those with a duty on it that has not ended", tag: "workers", query: []string{"mgmt_grid"}, resp: "Object"},
+	"POST /v1/grid-workers":                {summary: "Add a grid worker or supervisor", tag: "workers", body: "GridWorker", status: http.StatusCreated, resp: "Object"},
+	"GET /v1/grid-workers/{id}/duties":     {summary: "A worker's duties (management grid, from, to), oldest first", tag: "workers", resp: "Object"},
+	"POST /v1/grid-workers/{id}/duties":    {summary: "Put a worker on duty on a management grid from a time, to a time or open-ended; a period overlapping another duty of the worker on that grid is refused", tag: "workers", body: "Duty", status: http.StatusCreated, resp: "Object"},
+	"POST /v1/grid-workers/{id}/leave":     {summary: "A worker leaves (at, default now): their running duties end then, later ones are cancelled", tag: "workers", body: "When", resp: "Object"},
+	"POST /v1/grid-worker-duties/{id}/end": {summary: "End a duty (at, default now)", tag: "workers", body: "When", resp: "Object"},
+	"GET /v1/classes":                      {summary: "The class catalogue of components (GB/T 30428.2) or matters", tag: "components", query: []string{"kind", "major"}, resp: "Object"},
+	"GET /v1/classes/{code}":               {summary: "One class", tag: "components", resp: "Object"},
+	"GET /v1/components":                   {summary: "Components by code, class, status, grid, community or bounds, in pages", tag: "components", query: componentParams, respType: geoJSON, resp: "FeatureCollection"},
+	"POST /v1/components":                  {summary: "Add a component: checked, coded and assigned to its grid", tag: "components", query: []string{"crs", "reason"}, body: "Feature", bodyType: geoJSON, status: http.StatusCreated, respType: geoJSON, resp: "Feature"},
+	"GET /v1/components/{code}":            {summary: "One current component; its version is the ETag", tag: "components", respType: geoJSON, resp: "Feature"},
+	"PUT /v1/components/{code}":            {summary: "Replace a component (needs If-Match); its code never changes", tag: "components", query: []string{"crs", "reason"}, body: "Feature", bodyType: geoJSON, respType: geoJSON, resp: "Feature"},
+	"DELETE /v1/components/{code}":         {summary: "Retire a component; its code is never used again", tag: "components", query: []string{"reason"}, status: http.StatusNoContent},
+	"GET /v1/components/{code}/history":    {summary: "Every recorded change of a component", tag: "components", resp: "Object"},
 
 	"GET /v1/lookup":                         {summary: "The grid, community, street, district and management grids of a point", tag: "lookup", query: lookupParams, resp: "Lookup"},
 	"POST /v1/lookup":                        {summary: "Up to 100,000 points at once, answered in input order (null: outside)", tag: "lookup", body: "BatchLookup", resp: "Object"},
@@ -142,6 +148,7 @@ var apiOps = map[string]apiOp{
 // apiQueryParams are the query parameters by name.
 var apiQueryParams = map[string]map[string]any{
 	"community":  qp("A community's 12-digit code", str()),
+	"mgmt_grid":  qp("A management grid's code", str()),
 	"code":       qp("A code (division, grid, management grid or component)", str()),
 	"parent":     qp("A division's code: list its children", str()),
 	"kind":       qp("component or matter", enum("component", "matter")),
@@ -318,6 +325,7 @@ var apiSchemas = map[string]any{
 	"Lookup": obj(nil, map[string]any{
 		"grid": str(), "community": map[string]any{"type": "object"}, "street": map[string]any{"type": "object"},
 		"district": map[string]any{"type": "object"}, "mgmt_grids": map[string]any{"type": "array", "items": map[string]any{}},
+		"grid_workers": gridWorkersSchema("now"), "grid_workers_note": gridWorkersNote,
 	}),
 	"BatchLookup": obj([]string{"points"}, map[string]any{
 		"crs":        str(),
@@ -334,13 +342,8 @@ var apiSchemas = map[string]any{
 		"mgmt_grids": map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
 		"class":      map[string]any{"type": "object"}, "department": map[string]any{"type": "object", "nullable": true},
 		"decided_by": enum("component", "rule", "territorial", "none"), "rule": map[string]any{"type": "object"}, "reason": str(),
-		"grid_workers": map[string]any{"type": "array", "description": "The grid workers (网格员) and supervisors on duty, when the report is routed, on the management grids containing the point's grid, social grids first; [] when nobody is on duty (grid_workers_note says where)",
-			"items": obj([]string{"mgmt_grid", "worker_id", "name", "role"}, map[string]any{
-				"mgmt_grid": obj(nil, map[string]any{"code": str(), "name": str(), "kind": enum("social", "responsibility")}),
-				"worker_id": map[string]any{"type": "integer"}, "name": str(), "phone": str(), "role": enum("grid_worker", "supervisor"),
-				"duty_id": map[string]any{"type": "integer"}, "since": str(), "until": str(),
-			})},
-		"grid_workers_note": map[string]any{"type": "string", "description": "Present when some of the point's management grids have nobody on duty, or the grid is in none: e.g. \"no grid worker on duty at 2026-03-01T08:00:00Z for social grid 110101001007-S02 南池子二网格\""},
+		"grid_workers":      gridWorkersSchema("when the report is routed"),
+		"grid_workers_note": gridWorkersNote,
 	}),
 	"CaseRequest": obj([]string{"lon", "lat", "class"}, map[string]any{
 		"lon": num(), "lat": num(), "crs": str(), "class": str(), "kind": enum("component", "matter"),
@@ -355,8 +358,17 @@ var apiSchemas = map[string]any{
 		"id": map[string]any{"type": "integer"}, "state": str(), "version": map[string]any{"type": "integer"},
 		"class": map[string]any{"type": "object"}, "grid": str(), "community": str(), "street": str(), "district": str(),
 		"routed_department": map[string]any{"type": "object", "nullable": true}, "department": map[string]any{"type": "object", "nullable": true},
-		"events": map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
+		"events":       map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
+		"grid_workers": gridWorkersSchema("now, where the case lies"), "grid_workers_note": gridWorkersNote,
 	}),
+	"GridWorker": obj([]string{"name"}, map[string]any{
+		"name": str(), "phone": str(), "role": enum("grid_worker", "supervisor"), "reason": str(),
+	}),
+	"Duty": obj([]string{"mgmt_grid", "from"}, map[string]any{
+		"mgmt_grid": str(), "from": map[string]any{"type": "string", "format": "date-time"},
+		"to": map[string]any{"type": "string", "format": "date-time", "description": "Excluded; absent: open-ended"}, "reason": str(),
+	}),
+	"When": obj(nil, map[string]any{"at": map[string]any{"type": "string", "format": "date-time"}, "reason": str()}),
 	"Satisfaction": obj([]string{"rating"}, map[string]any{
 		"rating": enum("satisfied", "basically_satisfied", "dissatisfied"), "comment": str(),
 	}),
@@ -379,6 +391,19 @@ var apiSchemas = map[string]any{
 		"department": str(), "priority": map[string]any{"type": "integer"}, "note": str(), "reason": str(),
 	}),
 }
+
+// gridWorkersSchema is the grid_workers member of the answers naming who
+// is on duty (lookup, route, case), at the time said.
+func gridWorkersSchema(when string) map[string]any {
+	return map[string]any{"type": "array", "description": "The grid workers (网格员) and supervisors on duty " + when + " on the management grids containing the point's grid, social grids first; [] when nobody is on duty (grid_workers_note says where); absent when the server keeps no workers",
+		"items": obj([]string{"mgmt_grid", "worker_id", "name", "role"}, map[string]any{
+			"mgmt_grid": obj(nil, map[string]any{"code": str(), "name": str(), "kind": enum("social", "responsibility")}),
+			"worker_id": map[string]any{"type": "integer"}, "name": str(), "phone": str(), "role": enum("grid_worker", "supervisor"),
+			"duty_id": map[string]any{"type": "integer"}, "since": str(), "until": str(),
+		})}
+}
+
+var gridWorkersNote = map[string]any{"type": "string", "description": "Present when some of the point's management grids have nobody on duty, or the grid is in none: e.g. \"no grid worker on duty at 2026-03-01T08:00:00Z for social grid 110101001007-S02 南池子二网格\""}
 
 var pathParamRE = regexp.MustCompile(`\{([^}]+)\}`)
 
