@@ -499,6 +499,32 @@ func TestBuildingsResurvey(t *testing.T) {
 	if buildingState(t, pool) != before {
 		t.Error("an unchanged re-survey wrote")
 	}
+
+	// A year on: 7号楼 was measured 0.005° east, in the other grid; 1号楼
+	// has a property manager.
+	moved := strings.Replace(strings.Replace(resurveyFile, `[116.402,39.907]`, `[116.407,39.907]`, 1),
+		`"楼栋号":"1号楼",`, `"楼栋号":"1号楼","物业":"乙",`, 1)
+	rep, err = st.ReplaceBuildings(ctx, readBuildings(t, moved), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantChanges = []grids.BuildingChange{
+		{Action: "update", ID: ids["1号楼"], Index: 0, Name: "1号楼", Grid: "110101001001001", MatchedBy: "name", Changed: []string{"attrs"}},
+		{Action: "update", ID: seven, Index: 3, Name: "7号楼", Grid: "110101001001002", MatchedBy: "name", Changed: []string{"geometry", "grid"}},
+	}
+	if rep.Updated != 2 || rep.Unchanged != 2 || rep.Created+rep.Retired != 0 || !reflect.DeepEqual(rep.Changes, wantChanges) {
+		t.Errorf("re-survey %+v", rep)
+	}
+	var grid, comm, histGrids, manager string
+	if err := pool.QueryRow(ctx, `SELECT b.grid_code, b.community_code,
+			(SELECT (h.before->>'grid_code') || ' → ' || (h.after->>'grid_code') FROM history h WHERE h.code = b.id::text ORDER BY h.id DESC LIMIT 1),
+			(SELECT attrs->>'物业' FROM buildings WHERE id = $2)
+		FROM buildings b WHERE b.id = $1 AND b.grid_code = gridd_grid_at(ST_PointOnSurface(b.geom))`, seven, ids["1号楼"]).Scan(&grid, &comm, &histGrids, &manager); err != nil {
+		t.Fatal(err)
+	}
+	if grid != "110101001001002" || comm != "110101001001" || histGrids != "110101001001001 → 110101001001002" || manager != "乙" {
+		t.Errorf("7号楼 in %s (%s), history %s; 1号楼's manager %q", grid, comm, histGrids, manager)
+	}
 }
 
 // A re-survey refusing a building outside its area, or on a stored
