@@ -92,6 +92,11 @@ func TestRouteNamesGridWorkers(t *testing.T) {
 	if got := (*a.GridWorkers)[0]; got.Name != "王芳" || got.MgmtGrid.Code != "DHM-01" {
 		t.Errorf("lookup, worker on duty: %s", raw)
 	}
+	// Without a token, where lookups are open, nobody's name or number.
+	if status, raw := do(t, "", "GET", ts.URL+"/v1/lookup?lon=116.4005&lat=39.9005", ""); status != 200 ||
+		strings.Contains(raw, "grid_workers") || strings.Contains(raw, "王芳") || !strings.Contains(raw, "DHM-01") {
+		t.Errorf("anonymous lookup: %d %s", status, raw)
+	}
 	a, raw = post(ts, inMgmt)
 	if a.GridWorkers == nil || len(*a.GridWorkers) != 1 || a.Note != "" {
 		t.Fatalf("on duty: %s", raw)

@@ -70,7 +70,10 @@ func (s *Server) getLookup(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	var enc locationEncoder
 	buf := enc.append(make([]byte, 0, 512), &loc)
-	if s.cfg.Workers != nil {
+	// Grid workers' names and telephone numbers are personal: they are
+	// named to token holders only, as /v1/grid-workers is read, even where
+	// lookups are open to all.
+	if _, signed := principalOf(r); s.cfg.Workers != nil && signed {
 		if buf, err = appendWorkers(r.Context(), buf, s.cfg.Workers, &loc); err != nil {
 			return err
 		}
@@ -79,9 +82,9 @@ func (s *Server) getLookup(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// lookupWorkers is what a single lookup adds to the location: the grid
-// workers on duty now at the point's management grids, as POST /v1/route
-// names them.
+// lookupWorkers is what a single lookup with a token adds to the
+// location: the grid workers on duty now at the point's management grids,
+// as POST /v1/route names them.
 type lookupWorkers struct {
 	GridWorkers     []grids.OnDuty `json:"grid_workers"`
 	GridWorkersNote string         `json:"grid_workers_note,omitempty"`

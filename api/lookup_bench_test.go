@@ -136,13 +136,16 @@ func (d bookDirectory) RosterOf(_ context.Context, loc grids.Location, at time.T
 	return d.b.Roster(loc.Mgmt, at), nil
 }
 
-// BenchmarkGetLookupWorkers: GET /v1/lookup naming the grid workers on
-// duty (here: none, the grid is in no management grid, so the answer
-// carries the note), handler only; against BenchmarkGetLookup.
+// BenchmarkGetLookupWorkers: GET /v1/lookup with a token, naming the grid
+// workers on duty (here: none, the grid is in no management grid, so the
+// answer carries the note), handler only; against BenchmarkGetLookup.
 func BenchmarkGetLookupWorkers(b *testing.B) {
 	ix := benchIndex(b, 320)
 	h := New(Config{Lookup: benchLookup{geo.NewView(ix)}, Workers: bookDirectory{grids.NewDutyBook(nil, nil)}}).Handler()
 	req := httptest.NewRequest(http.MethodGet, "/v1/lookup?lon=116.1234567&lat=39.6234567", nil)
+	// Workers are named to token holders: the request carries a verified
+	// token's principal, as the authentication middleware leaves it.
+	req = req.WithContext(context.WithValue(req.Context(), principalKey{}, principal{}))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		w := httptest.NewRecorder()

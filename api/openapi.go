@@ -325,7 +325,7 @@ var apiSchemas = map[string]any{
 	"Lookup": obj(nil, map[string]any{
 		"grid": str(), "community": map[string]any{"type": "object"}, "street": map[string]any{"type": "object"},
 		"district": map[string]any{"type": "object"}, "mgmt_grids": map[string]any{"type": "array", "items": map[string]any{}},
-		"grid_workers": gridWorkersSchema("now"), "grid_workers_note": gridWorkersNote,
+		"grid_workers": gridWorkersSchema("now (to a request with a token only: names and telephone numbers are personal)"), "grid_workers_note": gridWorkersNote,
 	}),
 	"BatchLookup": obj([]string{"points"}, map[string]any{
 		"crs":        str(),
