@@ -313,7 +313,7 @@ func TestEvaluation(t *testing.T) {
 	// statement) agrees with the rollup's answer for the same cases.
 	checkRollup(t, st.Pool())
 	mid := "from=" + url.QueryEscape(fromT.Add(time.Second).Format(time.RFC3339)) + "&to=" + to
-	for _, by := range []string{"community", "department"} {
+	for _, by := range []string{"grid", "community", "department"} {
 		got, direct := evaluation(t, ts, tok["viewer"], "by="+by+"&"+period), evaluation(t, ts, tok["viewer"], "by="+by+"&"+mid)
 		for code, g := range got {
 			d := direct[code]

@@ -101,8 +101,9 @@ import (
 // Area, when set, keeps the cases whose district, street, community or grid
 // (by the code's level) is that code.
 //
-// Periods of whole China days by district, street, community or department
-// are read from the daily rollup of migration 0019 (evaluation_rollup.go):
+// Periods of whole China days by district, street, community, grid or
+// department are read from the daily rollup of migrations 0019 and 0030
+// (evaluation_rollup.go):
 // the same counts; medians from a histogram of the durations, within 0.5%
 // (MedianRelBound) or 1 second (MedianAbsBound) of the exact
 // percentile_cont. The rest run evaluationSQL (EvaluateDirect).
@@ -237,8 +238,8 @@ func evaluationStatement(by grids.EvaluationBy, areaLen int) (string, error) {
 }
 
 // Evaluate implements grids.Evaluator.
-// Periods of whole days by district, street, community or department are
-// read from the daily rollup (evaluation_rollup.go); the others run the
+// Periods of whole days by district, street, community, grid or department
+// are read from the daily rollup (evaluation_rollup.go); the others run the
 // single statement (EvaluateDirect).
 func (s *Store) Evaluate(ctx context.Context, q grids.EvaluationQuery) ([]grids.EvaluationRow, error) {
 	if !q.From.Before(q.To) {

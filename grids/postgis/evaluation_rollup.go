@@ -19,8 +19,8 @@ import (
 // cohort measure was reached, kept up by the trigger that keeps
 // case_evaluation. A query whose period is whole days in China (from and
 // to at midnight, as a bare date gives them) by district, street,
-// community or department (the department within a district or anywhere)
-// reads the rollup; any other (by grid or management grid, a grid area, a
+// community, grid (migration 0030) or department (the department within a
+// district or anywhere) reads the rollup; any other (by management grid, a
 // period starting or ending within a day) runs the single statement
 // (EvaluateDirect). Both give the same counts. Medians from the rollup
 // come from the histogram: durations are kept in buckets 1% wide
@@ -39,7 +39,7 @@ const (
 var chinaZone = time.FixedZone("CST", 8*3600)
 
 // rollupLevel: the rollup's lvl of a grouping (0: departments).
-var rollupLevel = map[grids.EvaluationBy]int{grids.ByDistrict: 6, grids.ByStreet: 9, grids.ByCommunity: 12, grids.ByDepartment: 0}
+var rollupLevel = map[grids.EvaluationBy]int{grids.ByDistrict: 6, grids.ByStreet: 9, grids.ByCommunity: 12, grids.ByGrid: 15, grids.ByDepartment: 0}
 
 func midnight(t time.Time) bool {
 	c := t.In(chinaZone)
@@ -218,6 +218,11 @@ func (s *Store) evaluateRollup(ctx context.Context, q grids.EvaluationQuery, lvl
 	}
 	if err := s.evaluationNamesOf(ctx, q.By, out); err != nil {
 		return nil, err
+	}
+	if q.By == grids.ByGrid && len(out) > 0 {
+		if err := s.filedUnder(ctx, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
