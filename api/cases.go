@@ -106,13 +106,7 @@ func (s *Server) openCase(r *http.Request, req caseBody, role grids.Role) (grids
 		Description: strings.TrimSpace(req.Description), Urgency: req.Urgency})
 }
 
-func caseID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, grids.Invalid("id", "%q is not a case id", chi.URLParam(r, "id"))
-	}
-	return id, nil
-}
+func caseID(r *http.Request) (int64, error) { return pathID(r, "id", "case") }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)

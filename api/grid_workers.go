@@ -118,18 +118,11 @@ func (s *Server) endDuty(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		At     *time.Time `json:"at"`
-		Reason string     `json:"reason"`
-	}
-	if err := readJSON(w, r, maxSmallBody, &body); err != nil {
+	at, reason, err := readWhen(w, r, "grid worker duty ended")
+	if err != nil {
 		return err
 	}
-	at := time.Now()
-	if body.At != nil {
-		at = *body.At
-	}
-	d, err := s.cfg.WorkerStore.EndDuty(r.Context(), id, at, actor(r), reasonOr(body.Reason, "grid worker duty ended"))
+	d, err := s.cfg.WorkerStore.EndDuty(r.Context(), id, at, actor(r), reason)
 	if err != nil {
 		return err
 	}
@@ -144,32 +137,32 @@ func (s *Server) retireGridWorker(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	var body struct {
-		At     *time.Time `json:"at"`
-		Reason string     `json:"reason"`
-	}
-	if err := readJSON(w, r, maxSmallBody, &body); err != nil {
+	at, reason, err := readWhen(w, r, "grid worker left")
+	if err != nil {
 		return err
 	}
-	at := time.Now()
-	if body.At != nil {
-		at = *body.At
-	}
-	gw, err := s.cfg.WorkerStore.RetireWorker(r.Context(), id, at, actor(r), reasonOr(body.Reason, "grid worker left"))
+	gw, err := s.cfg.WorkerStore.RetireWorker(r.Context(), id, at, actor(r), reason)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, gw)
 }
 
-// pathID reads a positive integer id from the path.
-func pathID(r *http.Request, name, what string) (int64, error) {
-	v := chi.URLParam(r, name)
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, grids.Invalid(name, "%q is not a %s id", v, what)
+// readWhen reads a body {"at", "reason"}: at defaults to now, reason to
+// def.
+func readWhen(w http.ResponseWriter, r *http.Request, def string) (time.Time, string, error) {
+	var body struct {
+		At     *time.Time `json:"at"`
+		Reason string     `json:"reason"`
 	}
-	return id, nil
+	if err := readJSON(w, r, maxSmallBody, &body); err != nil {
+		return time.Time{}, "", err
+	}
+	at := time.Now()
+	if body.At != nil {
+		at = *body.At
+	}
+	return at, reasonOr(body.Reason, def), nil
 }
 
 func reasonOr(reason, def string) string {

@@ -335,3 +335,13 @@ func pathText(r *http.Request, name string) (string, error) {
 	}
 	return v, nil
 }
+
+// pathID reads a positive integer id from the path.
+func pathID(r *http.Request, name, what string) (int64, error) {
+	v := chi.URLParam(r, name)
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, grids.Invalid(name, "%q is not a %s id", v, what)
+	}
+	return id, nil
+}

@@ -86,8 +86,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "duty %d: worker %d on management grid %s from %s %s\n", d.ID, d.WorkerID, d.MgmtGrid,
-			d.Starts.Format(time.RFC3339), dutyEnd(d.Ends))
+		printDuty(e, d)
 		return nil
 	case "end":
 		duty := fs.Int64("duty", 0, "the duty's id")
@@ -98,12 +97,9 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		if *duty <= 0 {
 			return grids.Invalid("duty", "is required")
 		}
-		when := time.Now()
-		if *at != "" {
-			var err error
-			if when, err = parseWhen("at", *at); err != nil {
-				return err
-			}
+		when, err := whenOrNow("at", *at)
+		if err != nil {
+			return err
 		}
 		st, err := openStore(ctx, e, *db, true)
 		if err != nil {
@@ -114,8 +110,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "duty %d: worker %d on management grid %s from %s %s\n", d.ID, d.WorkerID, d.MgmtGrid,
-			d.Starts.Format(time.RFC3339), dutyEnd(d.Ends))
+		printDuty(e, d)
 		return nil
 	case "leave":
 		worker := fs.Int64("worker", 0, "the worker's id")
@@ -126,12 +121,9 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		if *worker <= 0 {
 			return grids.Invalid("worker", "is required")
 		}
-		when := time.Now()
-		if *at != "" {
-			var err error
-			if when, err = parseWhen("at", *at); err != nil {
-				return err
-			}
+		when, err := whenOrNow("at", *at)
+		if err != nil {
+			return err
 		}
 		st, err := openStore(ctx, e, *db, true)
 		if err != nil {
@@ -202,6 +194,19 @@ func parseWhen(field, s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, grids.Invalid(field, "%s is not a time (RFC 3339, or 2006-01-02 [15:04] in Beijing time)", strconv.Quote(s))
+}
+
+// whenOrNow is parseWhen of s, or now when s is empty.
+func whenOrNow(field, s string) (time.Time, error) {
+	if strings.TrimSpace(s) == "" {
+		return time.Now(), nil
+	}
+	return parseWhen(field, s)
+}
+
+func printDuty(e *env, d grids.Duty) {
+	fmt.Fprintf(e.stdout, "duty %d: worker %d on management grid %s from %s %s\n", d.ID, d.WorkerID, d.MgmtGrid,
+		d.Starts.Format(time.RFC3339), dutyEnd(d.Ends))
 }
 
 func dutyEnd(ends *time.Time) string {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"gridd/geo"
 	"gridd/grids"
 	"gridd/grids/postgis"
@@ -24,19 +26,7 @@ func TestWorkerDuties(t *testing.T) {
 	pool := pgtest.New(t)
 	st := postgis.NewStore(pool)
 	const comm = "110101001007"
-	_, err := pool.Exec(ctx, `
-		WITH s AS (INSERT INTO mgmt_grids (code, name, street_code, kind, community_code)
-		           VALUES ('`+comm+`-S01', '南池子一网格', '110101001', 'social', '`+comm+`') RETURNING id),
-		     s2 AS (INSERT INTO mgmt_grids (code, name, street_code, kind, community_code)
-		           VALUES ('`+comm+`-S02', '南池子二网格', '110101001', 'social', '`+comm+`') RETURNING id),
-		     p AS (INSERT INTO mgmt_grids (code, name, street_code) VALUES ('patrol-1', '巡查一组', '110101001') RETURNING id)
-		INSERT INTO mgmt_grid_members
-		SELECT s.id, c FROM s, unnest(ARRAY['`+comm+`001', '`+comm+`002']) c
-		UNION ALL SELECT s2.id, '`+comm+`003' FROM s2
-		UNION ALL SELECT p.id, '`+comm+`001' FROM p`)
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	seedWorkerGrids(t, pool, comm, "001")
 	wang, err := st.AddWorker(ctx, grids.GridWorker{Name: "王芳", Phone: "13800000001"}, "tester", "hired")
 	if err != nil {
 		t.Fatal(err)
@@ -176,6 +166,26 @@ func TestWorkerDuties(t *testing.T) {
 
 func timeAt(t time.Time) *time.Time { return &t }
 
+// seedWorkerGrids makes the social grids S01 (grids 001 and 002) and S02
+// (grid 003) of community comm, and the responsibility grid patrol-1 over
+// the community's grids patrol.
+func seedWorkerGrids(t *testing.T, pool *pgxpool.Pool, comm string, patrol ...string) {
+	t.Helper()
+	_, err := pool.Exec(context.Background(), `
+		WITH s AS (INSERT INTO mgmt_grids (code, name, street_code, kind, community_code)
+		           VALUES ($1 || '-S01', '南池子一网格', '110101001', 'social', $1) RETURNING id),
+		     s2 AS (INSERT INTO mgmt_grids (code, name, street_code, kind, community_code)
+		           VALUES ($1 || '-S02', '南池子二网格', '110101001', 'social', $1) RETURNING id),
+		     p AS (INSERT INTO mgmt_grids (code, name, street_code) VALUES ('patrol-1', '巡查一组', '110101001') RETURNING id)
+		INSERT INTO mgmt_grid_members
+		SELECT s.id, c FROM s, unnest(ARRAY[$1 || '001', $1 || '002']) c
+		UNION ALL SELECT s2.id, $1 || '003' FROM s2
+		UNION ALL SELECT p.id, $1 || c FROM p, unnest($2::text[]) c`, comm, patrol)
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+}
+
 // The duty book in memory (what lookups and routing read in gridd serve)
 // names the same workers as the database's Roster, for every grid and at
 // every moment around the duties' starts and ends and a worker leaving.
@@ -184,19 +194,7 @@ func TestDutyBookAgreesWithRoster(t *testing.T) {
 	pool := pgtest.New(t)
 	st := postgis.NewStore(pool)
 	const comm = "110101001007"
-	_, err := pool.Exec(ctx, `
-		WITH s AS (INSERT INTO mgmt_grids (code, name, street_code, kind, community_code)
-		           VALUES ('`+comm+`-S01', '南池子一网格', '110101001', 'social', '`+comm+`') RETURNING id),
-		     s2 AS (INSERT INTO mgmt_grids (code, name, street_code, kind, community_code)
-		           VALUES ('`+comm+`-S02', '南池子二网格', '110101001', 'social', '`+comm+`') RETURNING id),
-		     p AS (INSERT INTO mgmt_grids (code, name, street_code) VALUES ('patrol-1', '巡查一组', '110101001') RETURNING id)
-		INSERT INTO mgmt_grid_members
-		SELECT s.id, c FROM s, unnest(ARRAY['`+comm+`001', '`+comm+`002']) c
-		UNION ALL SELECT s2.id, '`+comm+`003' FROM s2
-		UNION ALL SELECT p.id, c FROM p, unnest(ARRAY['`+comm+`001', '`+comm+`003']) c`)
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
+	seedWorkerGrids(t, pool, comm, "001", "003")
 	now := time.Now().Truncate(time.Second)
 	h := time.Hour
 	add := func(name, role string) int64 {
